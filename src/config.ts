@@ -1,0 +1,206 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import type { Priority } from './types.js';
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "5m", "72h", "7d", "250ms" or a number of milliseconds → milliseconds. */
+export function parseDuration(value: string | number): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(value);
+  if (!m) return null;
+  return Math.round(Number(m[1]) * UNITS[m[2]!]!);
+}
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (use e.g. 60s, 5m, 72h, 7d)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const baseSource = {
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'must be letters, digits, - or _'),
+  every: duration.default(60_000),
+  enabled: z.boolean().default(true),
+};
+
+const sourceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ ...baseSource, platform: z.literal('twitter'), kind: z.literal('search'), query: z.string().min(1) }),
+  z.strictObject({
+    ...baseSource,
+    platform: z.literal('twitter'),
+    kind: z.literal('mentions'),
+    user_id: z.string().regex(/^\d+$/, 'must be a string of digits (X ids exceed 2^53)'),
+  }),
+  z.strictObject({
+    ...baseSource,
+    platform: z.literal('facebook'),
+    kind: z.literal('page'),
+    page_id: z.string().regex(/^\d+$/, 'must be a string of digits'),
+  }),
+  z.strictObject({
+    ...baseSource,
+    platform: z.enum(['twitter', 'facebook']),
+    kind: z.literal('sandbox'),
+    /** New posts each poll. */
+    posts_per_poll: z.number().int().positive().default(5),
+    /** Stop after this many posts in all (tests, demos). */
+    total: z.number().int().positive().optional(),
+    seed: z.number().int().default(1),
+  }),
+]);
+
+const priorityDurations = z
+  .strictObject({ low: duration, normal: duration, high: duration, urgent: duration })
+  .partial()
+  .default({});
+
+const fileSchema = z.strictObject({
+  sources: z.array(sourceSchema).default([]),
+  own_accounts: z
+    .strictObject({ twitter: z.array(z.string()).default([]), facebook: z.array(z.string()).default([]) })
+    .partial()
+    .default({}),
+  rules: z.string().default('rules/default.yaml'),
+  capture: z
+    .strictObject({
+      /** A new problem post attaches to the contact's open case on the same channel if it was active this recently. */
+      case_window: duration.default(7 * 86_400_000),
+      /** Time to resolve a case, per priority. */
+      sla: priorityDurations,
+      /** Concurrent capture jobs per worker process. */
+      concurrency: z.number().int().positive().max(256).default(16),
+      /** Tries before a post is quarantined as failed. */
+      attempts: z.number().int().positive().max(50).default(5),
+      /** A pending post older than this with no job is re-enqueued. */
+      reconcile_grace: duration.default(60_000),
+      reconcile_every: duration.default(30_000),
+    })
+    .default({
+      case_window: 7 * 86_400_000,
+      sla: {},
+      concurrency: 16,
+      attempts: 5,
+      reconcile_grace: 60_000,
+      reconcile_every: 30_000,
+    }),
+  queue: z
+    .strictObject({
+      /** Redis key prefix; put it in braces (`{capture}`) on Redis Cluster so a queue's keys share a slot. */
+      prefix: z.string().min(1).default('capture'),
+    })
+    .default({ prefix: 'capture' }),
+});
+
+export type SourceConfig = z.infer<typeof sourceSchema>;
+
+const DEFAULT_SLA: Record<Priority, number> = {
+  urgent: 4 * 3_600_000,
+  high: 24 * 3_600_000,
+  normal: 72 * 3_600_000,
+  low: 7 * 86_400_000,
+};
+
+/** Everything the service needs, parsed once at boot and passed down. */
+export interface Config {
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly configPath: string;
+  readonly rulesPath: string;
+  readonly sources: readonly SourceConfig[];
+  readonly ownAccounts: { twitter: string[]; facebook: string[] };
+  readonly capture: {
+    caseWindowMs: number;
+    slaMs: Record<Priority, number>;
+    concurrency: number;
+    attempts: number;
+    reconcileGraceMs: number;
+    reconcileEveryMs: number;
+  };
+  readonly queuePrefix: string;
+  readonly dataDir: string;
+  readonly port: number;
+}
+
+/** Zod issues → one line naming the file and each field. */
+function formatIssues(origin: string, issues: z.core.$ZodIssue[], doc: unknown): string {
+  return issues
+    .map((i) => {
+      const path = i.path
+        .map((p, n) => {
+          if (typeof p === 'number') {
+            const node = i.path.slice(0, n + 1).reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown>)?.[k as PropertyKey], doc);
+            const id = node && typeof node === 'object' && 'id' in node ? ` (id ${JSON.stringify((node as { id: unknown }).id)})` : '';
+            return `[${p}]${id}`;
+          }
+          return `${n === 0 ? '' : '.'}${String(p)}`;
+        })
+        .join('');
+      const message = i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : i.message;
+      return `${origin}: ${path || '(top level)'}: ${message}`;
+    })
+    .join('; ');
+}
+
+/** Parse the YAML text of a config file; throws ConfigError naming the field. */
+export function parseConfigFile(text: string, origin: string): z.infer<typeof fileSchema> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`${origin}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const parsed = fileSchema.safeParse(doc);
+  if (!parsed.success) throw new ConfigError(formatIssues(origin, parsed.error.issues, doc));
+  const ids = new Set<string>();
+  for (const s of parsed.data.sources) {
+    if (ids.has(s.id)) throw new ConfigError(`${origin}: sources: duplicate source id ${JSON.stringify(s.id)}`);
+    ids.add(s.id);
+  }
+  return parsed.data;
+}
+
+const envSchema = z.object({
+  DATABASE_URL: z.string().url().optional(),
+  REDIS_URL: z.string().url().optional(),
+  CAPTURE_CONFIG: z.string().optional(),
+  CAPTURE_DATA_DIR: z.string().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
+});
+
+/** Read the environment and the config file once. Throws ConfigError with a message naming the field. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!e.success) throw new ConfigError(formatIssues('environment', e.error.issues, env));
+  const configPath = resolve(e.data.CAPTURE_CONFIG ?? 'capture.config.yaml');
+  let file: z.infer<typeof fileSchema>;
+  if (existsSync(configPath)) file = parseConfigFile(readFileSync(configPath, 'utf8'), configPath);
+  else if (e.data.CAPTURE_CONFIG) throw new ConfigError(`CAPTURE_CONFIG: no such file ${configPath}`);
+  else file = parseConfigFile('', '(defaults)');
+  const c = file.capture;
+  return Object.freeze({
+    databaseUrl: e.data.DATABASE_URL,
+    redisUrl: e.data.REDIS_URL,
+    configPath,
+    rulesPath: resolve(file.rules),
+    sources: file.sources,
+    ownAccounts: { twitter: file.own_accounts.twitter ?? [], facebook: file.own_accounts.facebook ?? [] },
+    capture: {
+      caseWindowMs: c.case_window,
+      slaMs: { ...DEFAULT_SLA, ...c.sla },
+      concurrency: c.concurrency,
+      attempts: c.attempts,
+      reconcileGraceMs: c.reconcile_grace,
+      reconcileEveryMs: c.reconcile_every,
+    },
+    queuePrefix: file.queue.prefix,
+    dataDir: resolve(e.data.CAPTURE_DATA_DIR ?? 'data'),
+    port: e.data.PORT ?? 8080,
+  });
+}

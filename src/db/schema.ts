@@ -1,0 +1,210 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgEnum,
+  pgTable,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+export const platformEnum = pgEnum('platform', ['twitter', 'facebook']);
+export const relationshipEnum = pgEnum('relationship_type', ['prospect', 'customer', 'vendor', 'partner']);
+export const postStatusEnum = pgEnum('post_status', ['pending', 'processed', 'failed']);
+export const labelEnum = pgEnum('label', ['lead', 'case', 'none']);
+export const priorityEnum = pgEnum('case_priority', ['low', 'normal', 'high', 'urgent']);
+export const leadStatusEnum = pgEnum('lead_status', ['open', 'qualified', 'disqualified']);
+export const caseStatusEnum = pgEnum('case_status', ['new', 'in_progress', 'resolved', 'cancelled']);
+export const opportunityStatusEnum = pgEnum('opportunity_status', ['open', 'won', 'lost']);
+
+const id = () => bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity();
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+const ref = (name: string) => bigint(name, { mode: 'number' });
+
+/** Companies. A won opportunity turns a prospect into a customer. */
+export const accounts = pgTable('accounts', {
+  id: id(),
+  name: text('name').notNull(),
+  relationship: relationshipEnum('relationship').notNull().default('prospect'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** People. Created only when one of their posts becomes a lead or a case. */
+export const contacts = pgTable(
+  'contacts',
+  {
+    id: id(),
+    accountId: ref('account_id').references(() => accounts.id),
+    name: text('name'),
+    email: text('email'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('contacts_email_uq').on(sql`lower(${t.email})`).where(sql`${t.email} is not null`)],
+);
+
+/**
+ * Handles ops know for a contact (from their CRM), per platform. An author with no linked identity
+ * is matched by these; they are never filled in automatically, because a handle can be recycled.
+ */
+export const contactHandles = pgTable(
+  'contact_handles',
+  {
+    id: id(),
+    contactId: ref('contact_id')
+      .notNull()
+      .references(() => contacts.id, { onDelete: 'cascade' }),
+    platform: platformEnum('platform').notNull(),
+    /** Lower-cased, without the leading @. */
+    handle: text('handle').notNull(),
+  },
+  (t) => [uniqueIndex('contact_handles_uq').on(t.platform, t.handle)],
+);
+
+/** Every author ever seen, one row per (platform, external user id); linked to at most one contact. */
+export const identities = pgTable(
+  'identities',
+  {
+    id: id(),
+    platform: platformEnum('platform').notNull(),
+    externalUserId: text('external_user_id').notNull(),
+    handle: text('handle'),
+    name: text('name'),
+    contactId: ref('contact_id').references(() => contacts.id),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('identities_platform_user_uq').on(t.platform, t.externalUserId),
+    index('identities_contact_idx').on(t.contactId),
+  ],
+);
+
+/** A potential sale. One open lead per contact; later buying signals attach to it. */
+export const leads = pgTable(
+  'leads',
+  {
+    id: id(),
+    contactId: ref('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    accountId: ref('account_id').references(() => accounts.id),
+    status: leadStatusEnum('status').notNull().default('open'),
+    source: platformEnum('source').notNull(),
+    subject: text('subject').notNull(),
+    score: real('score').notNull(),
+    rulesetVersion: text('ruleset_version').notNull(),
+    /** The rules that fired on the post that opened the lead. */
+    rules: jsonb('rules').notNull(),
+    disqualifyReason: text('disqualify_reason'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    lastActivityAt: timestamp('last_activity_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('leads_one_open_per_contact').on(t.contactId).where(sql`${t.status} = 'open'`)],
+);
+
+export const opportunities = pgTable('opportunities', {
+  id: id(),
+  leadId: ref('lead_id').references(() => leads.id),
+  accountId: ref('account_id').references(() => accounts.id),
+  contactId: ref('contact_id').references(() => contacts.id),
+  name: text('name').notNull(),
+  status: opportunityStatusEnum('status').notNull().default('open'),
+  estimatedValue: numeric('estimated_value', { precision: 14, scale: 2 }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** A customer issue. Replies and repeat complaints attach to the contact's open case. */
+export const cases = pgTable(
+  'cases',
+  {
+    id: id(),
+    contactId: ref('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    title: text('title').notNull(),
+    origin: platformEnum('origin').notNull(),
+    priority: priorityEnum('priority').notNull().default('normal'),
+    priorityReason: text('priority_reason'),
+    status: caseStatusEnum('status').notNull().default('new'),
+    resolveBy: timestamp('resolve_by', { withTimezone: true }).notNull(),
+    conversationId: text('conversation_id'),
+    rulesetVersion: text('ruleset_version').notNull(),
+    /** The rules that fired on the post that opened the case. */
+    rules: jsonb('rules').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    lastActivityAt: timestamp('last_activity_at', { withTimezone: true }).notNull().defaultNow(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('cases_contact_open_idx').on(t.contactId, t.origin).where(sql`${t.status} in ('new', 'in_progress')`),
+  ],
+);
+
+/**
+ * The inbox: every post from every source, exactly once (unique on platform + external id).
+ * A post is `pending` until the capture worker decides it, then `processed` or `failed` with its reason.
+ */
+export const socialPosts = pgTable(
+  'social_posts',
+  {
+    id: id(),
+    platform: platformEnum('platform').notNull(),
+    externalId: text('external_id').notNull(),
+    sourceId: text('source_id').notNull(),
+    identityId: ref('identity_id').references(() => identities.id),
+    authorExternalId: text('author_external_id'),
+    text: text('text').notNull(),
+    postedAt: timestamp('posted_at', { withTimezone: true }),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    inReplyTo: text('in_reply_to'),
+    conversationId: text('conversation_id'),
+    lang: text('lang'),
+    /** The normalized post as the source delivered it. */
+    payload: jsonb('payload').notNull(),
+    status: postStatusEnum('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    error: text('error'),
+    label: labelEnum('label'),
+    score: real('score'),
+    priority: priorityEnum('priority'),
+    /** The classifier's explanation: rules, matched terms with positions, per-label scores. */
+    decision: jsonb('decision'),
+    rulesetVersion: text('ruleset_version'),
+    contactId: ref('contact_id').references(() => contacts.id),
+    leadId: ref('lead_id').references(() => leads.id),
+    caseId: ref('case_id').references(() => cases.id),
+    processedAt: timestamp('processed_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('social_posts_platform_external_uq').on(t.platform, t.externalId),
+    index('social_posts_pending_idx').on(t.receivedAt).where(sql`${t.status} = 'pending'`),
+    index('social_posts_status_idx').on(t.status, t.id),
+    index('social_posts_conversation_idx').on(t.platform, t.conversationId),
+    index('social_posts_case_idx').on(t.caseId),
+    index('social_posts_lead_idx').on(t.leadId),
+  ],
+);
+
+/** Where each source stopped, and its health. The cursor moves only with the posts it covers. */
+export const sourceCursors = pgTable('source_cursors', {
+  sourceId: text('source_id').primaryKey(),
+  cursor: text('cursor'),
+  updatedAt: updatedAt(),
+  lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
+  lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
+  lastError: text('last_error'),
+  healthy: boolean('healthy').notNull().default(true),
+  postsFetched: bigint('posts_fetched', { mode: 'number' }).notNull().default(0),
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfigFile, parseDuration } from '../../src/config.js';
+import { parsePostKey, postKey } from '../../src/db/post-key.js';
+import { describeError } from '../../src/errors.js';
+
+describe('parseDuration', () => {
+  it.each([
+    ['60s', 60_000],
+    ['5m', 300_000],
+    ['72h', 259_200_000],
+    ['7d', 604_800_000],
+    ['250ms', 250],
+    [1500, 1500],
+    ['1.5s', 1500],
+  ])('%s → %s ms', (input, ms) => expect(parseDuration(input)).toBe(ms));
+
+  it.each(['', '6o s', '5 minutes', '-1s', 'h'])('refuses %j', (input) => expect(parseDuration(input)).toBeNull());
+});
+
+describe('parseConfigFile', () => {
+  it('reads the shipped example shape, with defaults', () => {
+    const c = parseConfigFile(
+      `sources:
+  - { id: acme-x-search, platform: twitter, kind: search, query: '@acme -is:retweet', every: 60s }
+  - { id: acme-x-mentions, platform: twitter, kind: mentions, user_id: "1234567890123456789" }
+  - { id: acme-fb, platform: facebook, kind: page, page_id: "1122334455", every: 120s }
+`,
+      'c.yaml',
+    );
+    expect(c.sources.map((s) => [s.id, s.every])).toEqual([
+      ['acme-x-search', 60_000],
+      ['acme-x-mentions', 60_000],
+      ['acme-fb', 120_000],
+    ]);
+    expect(c.capture.attempts).toBe(5);
+    expect(c.queue.prefix).toBe('capture');
+  });
+
+  it.each([
+    ['sources:\n  - { id: a, platform: twitter, kind: search, query: q, every: 6o s }', /c\.yaml: sources\[0\] \(id "a"\)\.every: invalid duration "6o s"/],
+    ['sources:\n  - { id: a, platform: twitter, kind: search, qurey: q }', /sources\[0\] \(id "a"\): unknown field\(s\) qurey/],
+    ['sources:\n  - { id: a, platform: twitter, kind: mentions, user_id: 12 }', /sources\[0\] \(id "a"\)\.user_id/],
+    ['sources:\n  - { id: a, platform: myspace, kind: page, page_id: "1" }', /sources\[0\] \(id "a"\)/],
+    ['sources:\n  - { id: a, platform: twitter, kind: sandbox }\n  - { id: a, platform: twitter, kind: sandbox }', /duplicate source id "a"/],
+    ['capture: { concurrency: 0 }', /c\.yaml: capture\.concurrency/],
+    ['capture: { case_window: soon }', /capture\.case_window: invalid duration/],
+    ['colour: blue', /c\.yaml: \(top level\): unknown field\(s\) colour/],
+    ['sources: [', /c\.yaml: not valid YAML/],
+  ])('refuses %j naming the field', (text, message) => {
+    expect(() => parseConfigFile(text, 'c.yaml')).toThrow(message);
+  });
+});
+
+describe('post keys', () => {
+  it.each([
+    [{ platform: 'twitter' as const, externalId: '1790000000000000001' }, 'x-1790000000000000001'],
+    [{ platform: 'facebook' as const, externalId: '1122334455_987' }, 'fb-1122334455_987'],
+  ])('%j ↔ %s', (ref, key) => {
+    expect(postKey(ref)).toBe(key);
+    expect(parsePostKey(key)).toEqual(ref);
+    expect(key).not.toMatch(/:/);
+  });
+
+  it.each(['123', 'y-1', '-1', 'x-'])('refuses %j', (key) => expect(parsePostKey(key)).toBeNull());
+});
+
+describe('describeError', () => {
+  it('names the address of an unreachable service in one line', () => {
+    const err = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5499\n    at stack'), { code: 'ECONNREFUSED', address: '127.0.0.1', port: 5499 });
+    expect(describeError(err)).toBe('ECONNREFUSED at 127.0.0.1:5499');
+  });
+  it('keeps the first line of any other message', () => {
+    expect(describeError(new Error('boom\n  at x'))).toBe('boom');
+  });
+});
