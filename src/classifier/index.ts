@@ -1,0 +1,8 @@
+/**
+ * The rule-based post classifier: rules are YAML data, validated and compiled once into a token trie;
+ * classify() is pure and explains every decision with the rules and terms that fired.
+ */
+export type { ClassifierInput, Decision, FiredRule, MatchedTerm } from './types.js';
+export { normalizeText, type NormalizedText, type Token } from './normalize.js';
+export { RulesetError, loadRuleset, parseRuleset, type RuleDefinition, type Ruleset } from './ruleset.js';
+export { classify } from './classify.js';

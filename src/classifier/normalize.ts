@@ -1,0 +1,115 @@
+/**
+ * Text normalization shared by posts and rule phrases: both sides go through the same function,
+ * so a phrase matches a post exactly when their token sequences line up.
+ */
+
+/** A word, number, mention, hashtag word or emoji, with its [start, end) offsets in the normalized text. */
+export interface Token {
+  /** The comparison form: apostrophes removed, ß folded to ss, emoji without skin-tone or style modifiers. */
+  value: string;
+  start: number;
+  end: number;
+}
+
+export interface NormalizedText {
+  /** NFKC, lower case, without URLs or zero-width characters, `#`/`@` dropped, whitespace collapsed. */
+  text: string;
+  tokens: Token[];
+}
+
+// Zero-width space, non-joiner, joiner, word joiner and BOM: invisible, and often used to dodge filters.
+const ZERO_WIDTH = /[\u200B-\u200D\u2060\uFEFF]/g;
+// Typographic apostrophes, so "can’t" and "can't" compare equal.
+const APOSTROPHES = /[\u2018\u2019\u02BC\uFF07]/g;
+
+// Top-level domains recognised without a scheme or a path. Ones that are also common words ("it", "in",
+// "me", "at", "co") are left out, so a missing space after a full stop ("fixed.it") does not eat a word.
+const TLDS = 'com|net|org|io|info|biz|xyz|app|ly|uk|de|fr|es|pt|nl|eu|ie|ca|au|ch|gl';
+
+/**
+ * One alternative per kind of segment, tried in order at each position (sticky). The groups:
+ * 1 whitespace, 2 URL, 3 mention handle, 4 hashtag mark, 5 word, 6 emoji.
+ */
+const SEGMENT = new RegExp(
+  [
+    String.raw`(\s+)`,
+    // URLs: with a scheme, starting with www., or a bare domain (with a known TLD or followed by a path).
+    String.raw`((?:[a-z][a-z0-9+.-]*:\/\/|www\.)\S+` +
+      String.raw`|(?<![\p{L}\p{N}\p{M}@.'-])(?:[\p{L}\p{N}-]+\.)+(?:${TLDS})(?![\p{L}\p{N}\p{M}])(?:\/\S*)?` +
+      String.raw`|(?<![\p{L}\p{N}\p{M}@.'-])(?:[\p{L}\p{N}-]+\.)+[\p{L}]{2,}\/\S*)`,
+    // A mention is "@handle" not preceded by a word character (that would be an e-mail address).
+    String.raw`(?<![\p{L}\p{N}\p{M}_])@([\p{L}\p{N}\p{M}_]+)`,
+    String.raw`(#)(?=[\p{L}\p{N}])`,
+    // Apostrophes inside a word are part of it ("can't", "aujourd'hui").
+    String.raw`([\p{L}\p{N}\p{M}]+(?:'[\p{L}\p{N}\p{M}]+)*)`,
+    // An emoji with its modifiers, or a flag (a pair of regional indicators).
+    String.raw`(\p{Extended_Pictographic}[\u{FE0E}\u{FE0F}\u{1F3FB}-\u{1F3FF}\u20E3]*|\p{Regional_Indicator}{2})`,
+  ].join('|'),
+  'uy',
+);
+
+// French and Italian elisions: "l'essai" is the word "essai" after "l'". English contractions ("can't",
+// "i'm") stay one token, so "cant" and "can't" compare equal.
+const ELISION = /^(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|un|dell|dall|nell|sull|all|quell|quest)'/;
+
+const EMOJI_MODIFIERS = /[\u{FE0E}\u{FE0F}\u{1F3FB}-\u{1F3FF}\u20E3]/gu;
+
+function wordValue(word: string): string {
+  // ß and final sigma are what full case folding changes beyond toLowerCase.
+  return word.replace(/'/g, '').replace(/ß/g, 'ss').replace(/ς/g, 'σ');
+}
+
+/**
+ * Normalize a post or a phrase and split it into tokens.
+ *
+ * Steps: Unicode NFKC (fullwidth letters, ligatures, NBSP), zero-width characters removed, lower case,
+ * URLs removed, `#tag` becomes the word `tag`, `@handle` becomes the token `handle`, whitespace collapsed
+ * to single spaces and trimmed. Punctuation stays in the text but is not a token. Accents are kept.
+ */
+export function normalizeText(text: string): NormalizedText {
+  const pre = text.normalize('NFKC').replace(ZERO_WIDTH, '').toLowerCase().replace(APOSTROPHES, "'");
+  let out = '';
+  let pendingSpace = false;
+  const tokens: Token[] = [];
+
+  const emit = (piece: string): number => {
+    if (pendingSpace && out.length > 0) out += ' ';
+    pendingSpace = false;
+    const start = out.length;
+    out += piece;
+    return start;
+  };
+
+  let pos = 0;
+  while (pos < pre.length) {
+    SEGMENT.lastIndex = pos;
+    const m = SEGMENT.exec(pre);
+    if (m === null) {
+      // Punctuation and symbols: kept in the text, never a token. Step by code point, not code unit.
+      const ch = String.fromCodePoint(pre.codePointAt(pos) ?? 0);
+      emit(ch);
+      pos += ch.length;
+      continue;
+    }
+    const [whole, space, url, mention, hash, word, emoji] = m;
+    pos += whole.length;
+    if (space !== undefined || url !== undefined) {
+      pendingSpace = true;
+    } else if (mention !== undefined) {
+      const start = emit(mention);
+      tokens.push({ value: wordValue(mention), start, end: start + mention.length });
+    } else if (hash !== undefined) {
+      // Drop the mark; the word that follows is scanned as an ordinary word.
+    } else if (word !== undefined) {
+      const start = emit(word);
+      const elided = ELISION.exec(word)?.[0].length ?? 0;
+      if (elided > 0) tokens.push({ value: wordValue(word.slice(0, elided)), start, end: start + elided - 1 });
+      tokens.push({ value: wordValue(word.slice(elided)), start: start + elided, end: start + word.length });
+    } else if (emoji !== undefined) {
+      const start = emit(emoji);
+      tokens.push({ value: emoji.replace(EMOJI_MODIFIERS, ''), start, end: start + emoji.length });
+    }
+  }
+  return { text: out, tokens };
+}
+

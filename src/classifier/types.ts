@@ -1,0 +1,57 @@
+import type { Label, Platform, Priority } from '../types.js';
+
+/** What the classifier needs to know about a post. */
+export interface ClassifierInput {
+  text: string;
+  platform: Platform;
+  /** The platform's language tag, when known. Rules v1 match on text only and do not read it. */
+  lang?: string;
+  /** True for a reply or comment inside a conversation. Not read by rules v1. */
+  isReply: boolean;
+  /** The author's follower count, when known. Not read by rules v1. */
+  followers?: number;
+}
+
+/** One occurrence of a rule phrase in a post. */
+export interface MatchedTerm {
+  /** The phrase as written in the rule. */
+  term: string;
+  /** Offset of the first character of the match in the normalized text. */
+  start: number;
+  /** Offset just past the match in the normalized text (exclusive). */
+  end: number;
+}
+
+/** A rule whose conditions held for the post. */
+export interface FiredRule {
+  id: string;
+  label: 'lead' | 'case';
+  weight: number;
+  /** Every occurrence of the rule's `any` and `all` phrases, in text order. */
+  terms: MatchedTerm[];
+  /** Present only when the rule sets one. */
+  priority?: Priority;
+}
+
+/** The classifier's verdict on a post and the reasons for it. */
+export interface Decision {
+  label: Label;
+  /**
+   * The winning label's score. For `none`, the higher of the two scores, which says how close the post came
+   * to becoming a lead or a case (useful when tuning thresholds); it can be 0 or negative.
+   */
+  score: number;
+  /** Sum of the weights of the fired rules of each label, rounded to 9 decimals. */
+  scores: { lead: number; case: number };
+  /**
+   * For a case: the highest priority among the fired case rules that set one, else `normal`.
+   * Null for a lead or none.
+   */
+  priority: Priority | null;
+  /** The rule that set the priority (the first in ruleset order at that level); null when defaulted or not a case. */
+  priorityRule: string | null;
+  /** Every rule that fired, in ruleset order, whatever its label or sign. */
+  rules: FiredRule[];
+  /** The `version` of the ruleset that decided. */
+  rulesetVersion: string;
+}

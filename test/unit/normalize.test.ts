@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeText } from '../../src/classifier/index.js';
+
+const values = (text: string): string[] => normalizeText(text).tokens.map((t) => t.value);
+
+describe('normalizeText', () => {
+  it.each([
+    ['case fold', 'REFUND Please', 'refund please'],
+    ['NFKC: fullwidth letters and digits', 'ＲＥＦＵＮＤ ２ times', 'refund 2 times'],
+    ['NFKC: ligature and no-break space', 'ﬁxed\u00A0now', 'fixed now'],
+    ['zero-width characters removed', 're\u200Bfu\u200Cnd\u200D \u2060now\uFEFF', 'refund now'],
+    ['whitespace collapsed and trimmed', '  not \n\t working  ', 'not working'],
+    ['URL with a scheme removed', 'broken https://t.co/q8Xv2LmPa1 again', 'broken again'],
+    ['www URL removed', 'see www.example.com/help now', 'see now'],
+    ['bare domain with a path removed', 'go to example.co.uk/roaming today', 'go to today'],
+    ['bare domain with a known TLD removed', 'shop at shop.example.com!', 'shop at !'],
+    ['hashtag becomes a word', 'so slow #Outage #3', 'so slow outage 3'],
+    ['mention keeps the handle without @', '@Acme_Help hi', 'acme_help hi'],
+    ['an e-mail address is not a mention', 'mail jobs@acme.io', 'mail jobs@acme.io'],
+    ['a full stop without a space is not a domain', 'fixed.it works', 'fixed.it works'],
+    ['typographic apostrophe', 'can’t log in', "can't log in"],
+    ['punctuation kept in the text', 'help!!! (please)', 'help!!! (please)'],
+    ['empty text', '', ''],
+  ])('%s', (_name, input, expected) => {
+    expect(normalizeText(input).text).toBe(expected);
+  });
+
+  it.each([
+    ['words and numbers', 'charged £20 x2!', ['charged', '20', 'x2']],
+    ['hashtag and mention', '@NimbusHelp #Refund', ['nimbushelp', 'refund']],
+    ['underscores split plain words but not handles', 'foo_bar @foo_bar', ['foo', 'bar', 'foo_bar']],
+    ['apostrophes dropped inside words', "can't won’t i'm", ['cant', 'wont', 'im']],
+    ['French and Italian elision split off', "l'essai d'une dell'ordine", ['l', 'essai', 'd', 'une', 'dell', 'ordine']],
+    ['hyphenated words split', 'log-in e-mail', ['log', 'in', 'e', 'mail']],
+    ['accented letters stay in the word', 'Rückmeldung café não', ['rückmeldung', 'café', 'não']],
+    ['ß folds to ss', 'Straße STRASSE', ['strasse', 'strasse']],
+    ['non-Latin scripts', 'Привет мир 你好', ['привет', 'мир', '你好']],
+    ['each emoji is a token', 'so angry 😡😡', ['so', 'angry', '😡', '😡']],
+    ['skin tone and style modifiers dropped', '👏🏽 ❤️', ['👏', '❤']],
+    ['flag is one token', 'Bonjour 🇫🇷', ['bonjour', '🇫🇷']],
+    ['URL words are not tokens', 'refund https://example.com/refund', ['refund']],
+  ])('tokens: %s', (_name, input, expected) => {
+    expect(values(input)).toEqual(expected);
+  });
+
+  it.each([
+    '@NimbusHelp been charged twice 🙃 £20 x2! https://t.co/abc #TasklaneDown can’t log-in',
+    'ＨＥＬＬＯ re\u200Bfund Straße café 👏🏽👏 see example.co.uk/x or shop.example.com. mail a@b.io',
+    "j'ai reçu l'article aujourd'hui, toujours pas remboursée 😡",
+  ])('token offsets point into the normalized text: %s', (input) => {
+    const { text, tokens } = normalizeText(input);
+    expect(tokens.length).toBeGreaterThan(0);
+    for (const token of tokens) {
+      const surface = text.slice(token.start, token.end);
+      expect(normalizeText(surface).tokens.map((t) => t.value)).toContain(token.value);
+    }
+  });
+
+  it('is idempotent on its own output', () => {
+    const once = normalizeText('@Acme #Refund ＲＥＦＵＮＤ https://x.io/a  can’t 👏🏽');
+    const twice = normalizeText(once.text);
+    expect(twice.tokens.map((t) => t.value)).toEqual(once.tokens.map((t) => t.value));
+  });
+});
