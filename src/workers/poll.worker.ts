@@ -1,0 +1,124 @@
+import type { Job, Queue } from 'bullmq';
+import type { Connector } from '../connectors/types.js';
+import type { Sql } from '../db/client.js';
+import { findStalePending, recordSourceError, storePage } from '../db/inbox.repo.js';
+import { postKey, type PostRef } from '../db/post-key.js';
+import { ConnectorError, describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import {
+  CAPTURE_JOB,
+  captureJobOptions,
+  POLL_JOB,
+  RECONCILE_JOB,
+  type CaptureJobData,
+  type PollJobData,
+} from './queues.js';
+
+/** Enqueue one capture job per post; the job id is the post key, so a second add is a no-op. */
+export async function enqueuePosts(queue: Queue<CaptureJobData>, refs: readonly PostRef[], attempts: number) {
+  if (refs.length === 0) return;
+  const opts = captureJobOptions(attempts);
+  await queue.addBulk(
+    refs.map((r) => ({
+      name: CAPTURE_JOB,
+      data: { platform: r.platform, externalId: r.externalId },
+      opts: { ...opts, jobId: postKey(r) },
+    })),
+  );
+}
+
+export interface PollResult {
+  pages: number;
+  fetched: number;
+  inserted: number;
+}
+
+/**
+ * One poll of one source: walk the connector's pages from the stored cursor; each page and the
+ * cursor it makes safe go into Postgres in one transaction, and only then are its new posts
+ * enqueued. A crash between the commit and the enqueue leaves pending rows for the reconciler.
+ */
+export async function pollSource(
+  sql: Sql,
+  queue: Queue<CaptureJobData>,
+  connector: Connector,
+  attempts: number,
+  signal?: AbortSignal,
+): Promise<PollResult> {
+  const [row] = await sql<{ cursor: string | null }[]>`
+    select cursor from source_cursors where source_id = ${connector.sourceId}`;
+  const result: PollResult = { pages: 0, fetched: 0, inserted: 0 };
+  for await (const page of connector.fetchPages(row?.cursor ?? null, signal)) {
+    const stored = await storePage(sql, connector.sourceId, page.posts, page.nextCursor);
+    await enqueuePosts(queue, stored.inserted, attempts);
+    result.pages += 1;
+    result.fetched += page.posts.length;
+    result.inserted += stored.inserted.length;
+  }
+  return result;
+}
+
+/**
+ * Re-enqueue pending posts whose job is gone (Redis flushed or restarted without persistence) or
+ * ended without deciding them. Postgres is the truth; the queue is only transport (invariant 3).
+ */
+export async function reconcileInbox(
+  sql: Sql,
+  queue: Queue<CaptureJobData>,
+  graceMs: number,
+  attempts: number,
+  limit = 5000,
+): Promise<number> {
+  const stale = await findStalePending(sql, graceMs, limit);
+  const missing: PostRef[] = [];
+  for (const ref of stale) {
+    const job = await queue.getJob(postKey(ref));
+    if (job) {
+      const state = await job.getState();
+      if (state !== 'completed' && state !== 'failed') continue; // still on its way
+      await job.remove();
+    }
+    missing.push(ref);
+  }
+  await enqueuePosts(queue, missing, attempts);
+  return missing.length;
+}
+
+export interface PollProcessorDeps {
+  sql: Sql;
+  log: Logger;
+  postsQueue: Queue<CaptureJobData>;
+  connectors: ReadonlyMap<string, Connector>;
+  attempts: number;
+  reconcileGraceMs: number;
+}
+
+/** Processor of the poll queue: scheduled polls of each source, and the reconciler. */
+export function createPollProcessor(deps: PollProcessorDeps) {
+  return async function processPoll(job: Job<PollJobData>): Promise<unknown> {
+    if (job.name === RECONCILE_JOB) {
+      const n = await reconcileInbox(deps.sql, deps.postsQueue, deps.reconcileGraceMs, deps.attempts);
+      if (n > 0) deps.log.warn({ reenqueued: n }, 're-enqueued pending posts whose jobs were lost');
+      return { reenqueued: n };
+    }
+    if (job.name !== POLL_JOB) return null;
+    const connector = deps.connectors.get(job.data.sourceId);
+    if (!connector) {
+      deps.log.warn({ sourceId: job.data.sourceId }, 'poll for a source that is not configured; skipped');
+      return null;
+    }
+    const log = deps.log.child({ sourceId: connector.sourceId });
+    try {
+      const r = await pollSource(deps.sql, deps.postsQueue, connector, deps.attempts);
+      if (r.inserted > 0) log.info({ fetched: r.fetched, new: r.inserted, pages: r.pages }, 'source polled');
+      return r;
+    } catch (err) {
+      const message = describeError(err);
+      const healthy = !(err instanceof ConnectorError && err.code === 'auth');
+      await recordSourceError(deps.sql, connector.sourceId, message, healthy).catch(() => {});
+      log.warn({ err: message, healthy }, 'poll failed; cursor left where it was');
+      // The next scheduled poll retries; no retry storm on top of the schedule.
+      return { error: message };
+    }
+  };
+}

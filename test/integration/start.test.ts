@@ -1,0 +1,90 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, REDIS_URL, waitFor } from '../support/services.js';
+
+const BIN = join(import.meta.dirname, '../../bin/capture.js');
+
+/** `capture …` as a second terminal would run it; returns exit code, stdout, stderr. */
+function capture(args: string[], env: NodeJS.ProcessEnv) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+type Mode = 'embedded PostgreSQL and the PostgreSQL queue backend' | 'DATABASE_URL and REDIS_URL';
+const MODES: Mode[] = ['embedded PostgreSQL and the PostgreSQL queue backend', 'DATABASE_URL and REDIS_URL'];
+
+describe.each(MODES)('npm start with %s', (mode) => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let dropDb: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'capture-start-'));
+    chmodSync(dir, 0o755); // the embedded server runs as the `postgres` user when we are root
+    const prefix = `start_${process.pid}_${Date.now()}`;
+    writeFileSync(
+      join(dir, 'capture.config.yaml'),
+      `sources:
+  - { id: sbx-x, platform: twitter, kind: sandbox, posts_per_poll: 10, every: 300ms }
+  - { id: sbx-fb, platform: facebook, kind: sandbox, posts_per_poll: 5, every: 300ms, seed: 2 }
+rules: ${join(import.meta.dirname, '../../rules/default.yaml')}
+queue: { prefix: ${prefix} }
+`,
+    );
+    const { DATABASE_URL: _d, REDIS_URL: _r, ...base } = process.env;
+    env = { ...base, CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), CAPTURE_DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info' };
+    if (mode === 'DATABASE_URL and REDIS_URL') {
+      const db = await createTestDatabase('start');
+      await db.database.close();
+      dropDb = db.drop;
+      env = { ...env, DATABASE_URL: db.url, REDIS_URL };
+    }
+  });
+  afterAll(async () => {
+    await dropDb?.();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates leads and cases from the sandbox, visible from a second process, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += String(d)));
+    child.stderr!.on('data', (d) => (out += String(d)));
+    let code: number | null | undefined;
+    const exited = exitOf(child).then((c) => (code = c));
+    try {
+      await waitFor(
+        () => {
+          if (code !== undefined) throw new Error(`capture start exited with ${code}: ${out}`);
+          return out.includes('"case created"') && out.includes('"lead created"');
+        },
+        { what: 'a lead and a case logged', timeoutMs: 45_000 },
+      );
+      const leads = capture(['leads', '--json'], env);
+      expect(leads.code).toBe(0);
+      const rows = JSON.parse(leads.stdout) as { id: number; text: string; rules: { id: string }[] }[];
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows[0]!.rules.length).toBeGreaterThan(0);
+      const cases = JSON.parse(capture(['cases', '--json'], env).stdout) as { id: number; priority: string }[];
+      expect(cases.length).toBeGreaterThan(0);
+      const sources = JSON.parse(capture(['sources', '--json'], env).stdout) as { id: string; healthy: boolean }[];
+      expect(sources.map((s) => s.id).sort()).toEqual(['sbx-fb', 'sbx-x']);
+      const m1 = capture(['migrate', '--json'], env);
+      const m2 = capture(['migrate', '--json'], env);
+      expect([m1.code, m2.code]).toEqual([0, 0]);
+      expect(JSON.parse(m2.stdout)).toEqual(JSON.parse(m1.stdout));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(out).toContain('stopped cleanly');
+    expect(out).not.toMatch(/\n\s+at /); // no stack trace anywhere
+  });
+});
