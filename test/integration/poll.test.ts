@@ -97,5 +97,10 @@ describe.each(TRANSPORTS)('polling sources on the %s transport', (kind) => {
     expect(await cursorOf('atomic-x')).toBe('1');
     const [n] = await db.database.sql`select count(*)::int as n from social_posts where external_id = ${next.id}`;
     expect(n!.n).toBe(0);
+    // and the other way round: posts stored, then the cursor write fails (Postgres refuses NUL) → no posts either
+    await expect(storePage(db.database.sql, 'atomic-x', [next], '3\u0000')).rejects.toThrow();
+    const [m] = await db.database.sql`select count(*)::int as n from social_posts where external_id = ${next.id}`;
+    expect(m!.n).toBe(0);
+    expect(await cursorOf('atomic-x')).toBe('1');
   });
 });
