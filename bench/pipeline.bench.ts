@@ -28,7 +28,8 @@ const { values } = parseArgs({
   options: {
     posts: { type: 'string', default: '50000' },
     transport: { type: 'string', default: 'redis' },
-    concurrency: { type: 'string', default: '64' },
+    concurrency: { type: 'string', default: '128' },
+    'batch-size': { type: 'string', default: '64' },
     'no-scale': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
@@ -36,6 +37,7 @@ const { values } = parseArgs({
 const N = Number(values.posts);
 const KIND = values.transport as 'redis' | 'postgres';
 const CONCURRENCY = Number(values.concurrency);
+const BATCH_SIZE = Number(values['batch-size']);
 if (!Number.isInteger(N) || N < 100 || (KIND !== 'redis' && KIND !== 'postgres') || !(CONCURRENCY > 0)) {
   process.stderr.write('usage: npm run bench -- [--posts N≥100] [--transport redis|postgres] [--concurrency C] [--no-scale] [--json]\n');
   process.exit(2);
@@ -159,6 +161,7 @@ async function runPipeline(n: number, run: number): Promise<PipelineResult> {
       caseWindowMs: 7 * 86_400_000,
       slaMs: { urgent: 4 * 3_600_000, high: 86_400_000, normal: 3 * 86_400_000, low: 7 * 86_400_000 },
       concurrency: CONCURRENCY,
+      batchSize: BATCH_SIZE,
       attempts: 5,
       reconcileGraceMs: 3_600_000,
       reconcileEveryMs: 3_600_000,
@@ -196,6 +199,7 @@ async function runPipeline(n: number, run: number): Promise<PipelineResult> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - started) / 1000;
+  say(JSON.stringify((globalThis as any).__bs)); say(JSON.stringify(Object.fromEntries(Object.entries((globalThis as any).__ph ?? {}).map(([k, v]) => [k, Math.round(v as number)]))));
   const rss = peakRss();
   const [lat] = await db.database.sql<{ p50: number; p95: number; p99: number }[]>`
     select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.95) within group (order by ms) as p95,

@@ -110,14 +110,23 @@ export async function captureBatch(sql: Sql, refs: readonly PostRef[], decide: D
 
 async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts: CaptureOptions): Promise<BatchResult> {
   const results: BatchResult = new Map();
-  const rows = await tx<PostRow[]>`
-    select p.id, p.platform, p.external_id as "externalId", p.text, p.status, p.identity_id as "identityId",
-           p.in_reply_to as "inReplyTo", p.conversation_id as "conversationId", p.lang, p.payload
-    from social_posts p
-    join unnest(${tx.array(refs.map((r) => r.platform))}::platform[], ${tx.array(refs.map((r) => r.externalId))}::text[]) as k(platform, external_id)
-      on p.platform = k.platform and p.external_id = k.external_id
-    order by p.id
-    for update of p`;
+  const keys = () => sqlFragmentKeys(tx, refs);
+  // Pipelined (one round trip; the server runs them in order): lock the posts, then the identities
+  // of the pending ones, both in id order.
+  const [rows, identityRows] = await Promise.all([
+    tx<PostRow[]>`
+      select p.id, p.platform, p.external_id as "externalId", p.text, p.status, p.identity_id as "identityId",
+             p.in_reply_to as "inReplyTo", p.conversation_id as "conversationId", p.lang, p.payload
+      from social_posts p join ${keys()} on p.platform = k.platform and p.external_id = k.external_id
+      order by p.id
+      for update of p`,
+    tx<IdentityRow[]>`
+      select id, platform, contact_id as "contactId", handle, name from identities
+      where id in (select p.identity_id from social_posts p join ${keys()} on p.platform = k.platform and p.external_id = k.external_id
+                   where p.status = 'pending')
+      order by id
+      for update`,
+  ]);
   const found = new Set(rows.map((r) => postKey(r)));
   for (const ref of refs) {
     if (!found.has(postKey(ref))) results.set(postKey(ref), new PostError(`no post ${ref.platform}/${ref.externalId} in the inbox`));
@@ -144,14 +153,7 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
     );
   }
 
-  const identityIds = [...new Set(pending.map((r) => r.identityId!))].sort((a, b) => a - b);
-  const identities = new Map(
-    (
-      await tx<IdentityRow[]>`
-        select id, platform, contact_id as "contactId", handle, name from identities
-        where id = any(${tx.array(identityIds)}::bigint[]) order by id for update`
-    ).map((i) => [i.id, i]),
-  );
+  const identities = new Map(identityRows.map((i) => [i.id, i]));
   for (const row of pending) {
     if (!identities.has(row.identityId!)) {
       results.set(postKey(row), new PostError('post author identity is missing'));
@@ -172,21 +174,25 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
   const contactIds = [...new Set([...identities.values()].map((i) => i.contactId).filter((c): c is number => c !== null))].sort((a, b) => a - b);
   const openLeads = new Map<number, number>();
   const openCases = new Map<string, OpenCase>();
-  if (contactIds.length > 0) {
-    await tx`select id from contacts where id = any(${tx.array(contactIds)}::bigint[]) order by id for update`;
-    for (const l of await tx<{ id: number; contactId: number }[]>`
-      select id, contact_id as "contactId" from leads where contact_id = any(${tx.array(contactIds)}::bigint[]) and status = 'open'`) {
-      openLeads.set(l.contactId, l.id);
-    }
-    for (const c of await tx<{ id: number; contactId: number; origin: Platform; lastActivity: number }[]>`
-      select id, contact_id as "contactId", origin, (extract(epoch from last_activity_at) * 1000)::float8 as "lastActivity" from cases
-      where contact_id = any(${tx.array(contactIds)}::bigint[]) and status in ${tx.unsafe(OPEN_CASE)}
-        and last_activity_at > now() - ${opts.caseWindowMs} * interval '1 millisecond'
-      order by last_activity_at`) {
-      openCases.set(`${c.contactId}/${c.origin}`, { id: c.id, contactId: c.contactId, lastActivity: c.lastActivity });
-    }
-  }
-  const threadCases = await findThreadCases(tx, live.filter(isReplyRow));
+  const replies = live.filter(isReplyRow);
+  // Pipelined: the contacts' lock is taken before their open work is read, in the same round trip.
+  const [, leadRows, caseRows, threadCases] = await Promise.all([
+    contactIds.length > 0 ? tx`select id from contacts where id = any(${tx.array(contactIds)}::bigint[]) order by id for update` : null,
+    contactIds.length > 0
+      ? tx<{ id: number; contactId: number }[]>`
+          select id, contact_id as "contactId" from leads where contact_id = any(${tx.array(contactIds)}::bigint[]) and status = 'open'`
+      : [],
+    contactIds.length > 0
+      ? tx<{ id: number; contactId: number; origin: Platform; lastActivity: number }[]>`
+          select id, contact_id as "contactId", origin, (extract(epoch from last_activity_at) * 1000)::float8 as "lastActivity" from cases
+          where contact_id = any(${tx.array(contactIds)}::bigint[]) and status in ${tx.unsafe(OPEN_CASE)}
+            and last_activity_at > now() - ${opts.caseWindowMs} * interval '1 millisecond'
+          order by last_activity_at`
+      : [],
+    findThreadCases(tx, replies),
+  ]);
+  for (const l of leadRows) openLeads.set(l.contactId, l.id);
+  for (const c of caseRows) openCases.set(`${c.contactId}/${c.origin}`, { id: c.id, contactId: c.contactId, lastActivity: c.lastActivity });
 
   // Apply in post order, with placeholders for the leads and cases this batch creates.
   const newLeads: NewRecord[] = [];
@@ -245,11 +251,7 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
     }
   }
 
-  const leadIds = await insertLeads(tx, newLeads);
-  const caseIds = await insertCases(tx, newCases, opts);
-  await touchLeads(tx, leadTouches);
-  await touchCases(tx, caseTouches);
-
+  const { leads: leadIds, cases: caseIds } = await reserveIds(tx, { leads: newLeads.length, cases: newCases.length });
   const resolve = (ref: RecordRef | null, created: number[]) => (ref === null ? null : ref.kind === 'existing' ? ref.id : created[ref.index]!);
   const outcomes = applied.map((a) => {
     const decision = decisions.get(a.row.id)!;
@@ -263,7 +265,13 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
     };
     return { row: a.row, decision, outcome };
   });
-  await tx`
+  // Pipelined: every write of the batch in one round trip.
+  await Promise.all([
+    insertLeads(tx, newLeads, leadIds),
+    insertCases(tx, newCases, caseIds, opts),
+    touchLeads(tx, leadTouches),
+    touchCases(tx, caseTouches),
+    tx`
     update social_posts p set
       status = 'processed', attempts = p.attempts + 1, error = null,
       label = u.label, score = u.score, priority = u.priority, decision = u.decision,
@@ -280,7 +288,8 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
       ${tx.array(outcomes.map((o) => o.outcome.leadId) as number[])}::bigint[],
       ${tx.array(outcomes.map((o) => o.outcome.caseId) as number[])}::bigint[]
     ) as u(id, label, score, priority, decision, ruleset_version, contact_id, lead_id, case_id)
-    where p.id = u.id`;
+    where p.id = u.id`,
+  ]);
   for (const o of outcomes) results.set(postKey(o.row), o.outcome);
   return results;
 }
@@ -296,23 +305,20 @@ async function resolveContacts(tx: Tx, rows: PostRow[], identities: Map<number, 
     };
   });
   const withHandle = wanted.filter((w) => w.handle !== null);
-  const byHandle = new Map<string, number>();
-  if (withHandle.length > 0) {
-    for (const h of await tx<{ platform: Platform; handle: string; contactId: number }[]>`
-      select h.platform, h.handle, h.contact_id as "contactId" from contact_handles h
-      join unnest(${tx.array(withHandle.map((w) => w.ident.platform))}::platform[], ${tx.array(withHandle.map((w) => w.handle!))}::text[]) as k(platform, handle)
-        on h.platform = k.platform and h.handle = k.handle`) {
-      byHandle.set(`${h.platform}/${h.handle}`, h.contactId);
-    }
-  }
   const emails = [...new Set(wanted.map((w) => w.email).filter((e): e is string => e !== null))];
-  const byEmail = new Map<string, number>();
-  if (emails.length > 0) {
-    for (const c of await tx<{ id: number; email: string }[]>`
-      select id, lower(email) as email from contacts where lower(email) = any(${tx.array(emails)}::text[])`) {
-      byEmail.set(c.email, c.id);
-    }
-  }
+  const [handleRows, emailRows] = await Promise.all([
+    withHandle.length > 0
+      ? tx<{ platform: Platform; handle: string; contactId: number }[]>`
+          select h.platform, h.handle, h.contact_id as "contactId" from contact_handles h
+          join unnest(${tx.array(withHandle.map((w) => w.ident.platform))}::platform[], ${tx.array(withHandle.map((w) => w.handle!))}::text[]) as k(platform, handle)
+            on h.platform = k.platform and h.handle = k.handle`
+      : [],
+    emails.length > 0
+      ? tx<{ id: number; email: string }[]>`select id, lower(email) as email from contacts where lower(email) = any(${tx.array(emails)}::text[])`
+      : [],
+  ]);
+  const byHandle = new Map(handleRows.map((h) => [`${h.platform}/${h.handle}`, h.contactId]));
+  const byEmail = new Map(emailRows.map((c) => [c.email, c.id]));
   const links: { identityId: number; contactId: number }[] = [];
   const fresh: typeof wanted = [];
   for (const w of wanted) {
@@ -329,7 +335,7 @@ async function resolveContacts(tx: Tx, rows: PostRow[], identities: Map<number, 
       creatorOfEmail.set(w.email, w);
       return true;
     });
-    const ids = await reserveIds(tx, 'contacts', creators.length);
+    const { contacts: ids } = await reserveIds(tx, { contacts: creators.length });
     await tx`
       insert into contacts (id, name, email) overriding system value
       select * from unnest(${tx.array(ids)}::bigint[], ${tx.array(creators.map((w) => w.ident.name ?? w.ident.handle) as string[])}::text[],
@@ -346,12 +352,22 @@ async function resolveContacts(tx: Tx, rows: PostRow[], identities: Map<number, 
   for (const l of links) identities.get(l.identityId)!.contactId = l.contactId;
 }
 
-/** Ids for rows this transaction inserts, from the table's own identity sequence, in one round trip. */
-async function reserveIds(tx: Tx, table: 'contacts' | 'leads' | 'cases', n: number): Promise<number[]> {
-  if (n === 0) return [];
-  const rows = await tx<{ id: number }[]>`
-    select nextval(pg_get_serial_sequence(${table}, 'id')) as id from generate_series(1, ${n})`;
-  return rows.map((r) => r.id);
+/** Ids for rows this transaction inserts, from the tables' own identity sequences, in one round trip. */
+async function reserveIds<T extends string>(tx: Tx, counts: Record<T, number>): Promise<Record<T, number[]>> {
+  const tables = Object.keys(counts) as T[];
+  const out = Object.fromEntries(tables.map((t) => [t, [] as number[]])) as Record<T, number[]>;
+  const wanted = tables.filter((t) => counts[t] > 0);
+  if (wanted.length === 0) return out;
+  const rows = await tx<{ t: T; id: number }[]>`
+    select w.t, nextval(pg_get_serial_sequence(w.t, 'id')) as id
+    from unnest(${tx.array(wanted)}::text[], ${tx.array(wanted.map((t) => counts[t]))}::int[]) as w(t, n), generate_series(1, w.n)`;
+  for (const r of rows) out[r.t].push(r.id);
+  return out;
+}
+
+/** `unnest(platforms, ids) as k(platform, external_id)`: a batch's post keys as a relation. */
+function sqlFragmentKeys(tx: Tx, refs: readonly PostRef[]) {
+  return tx`unnest(${tx.array(refs.map((r) => r.platform))}::platform[], ${tx.array(refs.map((r) => r.externalId))}::text[]) as k(platform, external_id)`;
 }
 
 /** The open case of each reply's conversation (its parent or its root), by post id. */
@@ -368,12 +384,17 @@ async function findThreadCases(tx: Tx, replies: PostRow[]): Promise<Map<number, 
       }
     }
   }
+  // Two index lookups (the parent or root by id, and posts of the same conversation) rather than one OR.
   const rows = await tx<{ platform: Platform; externalId: string; conversationId: string | null; id: number; contactId: number; lastActivity: number }[]>`
-    select p.platform, p.external_id as "externalId", p.conversation_id as "conversationId",
+    with k(platform, key) as (select * from unnest(${tx.array(platforms)}::platform[], ${tx.array(keys)}::text[])),
+    hits as (
+      select p.platform, p.external_id, p.conversation_id, p.case_id from k join social_posts p on p.platform = k.platform and p.external_id = k.key
+      union all
+      select p.platform, p.external_id, p.conversation_id, p.case_id from k join social_posts p on p.platform = k.platform and p.conversation_id = k.key
+    )
+    select h.platform, h.external_id as "externalId", h.conversation_id as "conversationId",
            c.id, c.contact_id as "contactId", (extract(epoch from c.last_activity_at) * 1000)::float8 as "lastActivity"
-    from unnest(${tx.array(platforms)}::platform[], ${tx.array(keys)}::text[]) as k(platform, key)
-    join social_posts p on p.platform = k.platform and (p.external_id = k.key or p.conversation_id = k.key)
-    join cases c on c.id = p.case_id
+    from hits h join cases c on c.id = h.case_id
     where c.status in ${tx.unsafe(OPEN_CASE)}`;
   for (const r of replies) {
     const mine = new Set([r.inReplyTo, r.conversationId].filter((x) => x !== null));
@@ -393,9 +414,8 @@ function moreUrgent(a: Decision | null, b: Decision): Decision {
   return RANK[b.priority ?? 'low'] > RANK[a.priority ?? 'low'] ? b : a;
 }
 
-async function insertLeads(tx: Tx, leads: NewRecord[]): Promise<number[]> {
-  const ids = await reserveIds(tx, 'leads', leads.length);
-  if (ids.length === 0) return ids;
+async function insertLeads(tx: Tx, leads: NewRecord[], ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
   await tx`
     insert into leads (id, contact_id, account_id, source, subject, score, ruleset_version, rules) overriding system value
     select u.id, u.contact_id, c.account_id, u.source, u.subject, u.score, u.ruleset_version, u.rules
@@ -405,12 +425,10 @@ async function insertLeads(tx: Tx, leads: NewRecord[]): Promise<number[]> {
                 ${tx.array(leads.map((l) => JSON.stringify(l.decision.rules)))}::jsonb[])
          as u(id, contact_id, source, subject, score, ruleset_version, rules)
     join contacts c on c.id = u.contact_id`;
-  return ids;
 }
 
-async function insertCases(tx: Tx, cases: NewRecord[], opts: CaptureOptions): Promise<number[]> {
-  const ids = await reserveIds(tx, 'cases', cases.length);
-  if (ids.length === 0) return ids;
+async function insertCases(tx: Tx, cases: NewRecord[], ids: number[], opts: CaptureOptions): Promise<void> {
+  if (ids.length === 0) return;
   const priorities = cases.map((c) => c.decision.priority ?? 'normal');
   await tx`
     insert into cases (id, contact_id, title, origin, priority, priority_reason, resolve_by, conversation_id, ruleset_version, rules)
@@ -424,7 +442,6 @@ async function insertCases(tx: Tx, cases: NewRecord[], opts: CaptureOptions): Pr
                 ${tx.array(cases.map((c) => c.row.conversationId ?? c.row.externalId))}::text[],
                 ${tx.array(cases.map((c) => c.decision.rulesetVersion))}::text[], ${tx.array(cases.map((c) => JSON.stringify(c.decision.rules)))}::jsonb[])
          as u(id, contact_id, title, origin, priority, reason, sla_ms, conversation_id, ruleset_version, rules)`;
-  return ids;
 }
 
 async function touchLeads(tx: Tx, touches: Map<number, number>): Promise<void> {
