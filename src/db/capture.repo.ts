@@ -95,7 +95,9 @@ export async function capturePost(sql: Sql, ref: PostRef, decide: Decide, opts: 
  * and a post that is no longer pending is left as it is.
  *
  * Concurrency: rows are locked in id order (posts, then identities, then contacts), so batches in
- * other workers never deadlock with this one. An author's identity row is locked before a contact
+ * other workers never deadlock with this one. The locks are FOR NO KEY UPDATE: no key ever
+ * changes, and unlike FOR UPDATE they do not conflict with the KEY SHARE locks that inserting
+ * posts (foreign key to identities) or leads and cases (to contacts) take in other transactions. An author's identity row is locked before a contact
  * is looked up or created, so workers that meet the same new author converge on one contact
  * (invariant 4); the contact row is locked before its open lead or case is looked up, so two
  * batches never open two of them. Within the batch posts apply in id order, so a reply in the
@@ -119,13 +121,13 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
              p.in_reply_to as "inReplyTo", p.conversation_id as "conversationId", p.lang, p.payload
       from social_posts p join ${keys()} on p.platform = k.platform and p.external_id = k.external_id
       order by p.id
-      for update of p`,
+      for no key update of p`,
     tx<IdentityRow[]>`
       select id, platform, contact_id as "contactId", handle, name from identities
       where id in (select p.identity_id from social_posts p join ${keys()} on p.platform = k.platform and p.external_id = k.external_id
                    where p.status = 'pending')
       order by id
-      for update`,
+      for no key update`,
   ]);
   const found = new Set(rows.map((r) => postKey(r)));
   for (const ref of refs) {
@@ -177,7 +179,7 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
   const replies = live.filter(isReplyRow);
   // Pipelined: the contacts' lock is taken before their open work is read, in the same round trip.
   const [, leadRows, caseRows, threadCases] = await Promise.all([
-    contactIds.length > 0 ? tx`select id from contacts where id = any(${tx.array(contactIds)}::bigint[]) order by id for update` : null,
+    contactIds.length > 0 ? tx`select id from contacts where id = any(${tx.array(contactIds)}::bigint[]) order by id for no key update` : null,
     contactIds.length > 0
       ? tx<{ id: number; contactId: number }[]>`
           select id, contact_id as "contactId" from leads where contact_id = any(${tx.array(contactIds)}::bigint[]) and status = 'open'`

@@ -59,7 +59,7 @@ async function insertPosts(tx: Tx, sourceId: string, posts: readonly SocialPost[
         on i.platform = u.platform and i.external_user_id = u.user_id
       where i.handle is distinct from coalesce(u.handle, i.handle) or i.name is distinct from coalesce(u.name, i.name)
       order by i.id
-      for update of i
+      for no key update of i
     )
     update identities i set handle = coalesce(c.handle, i.handle), name = coalesce(c.name, i.name), last_seen_at = now()
     from changed c where i.id = c.id`;
