@@ -88,7 +88,7 @@ export async function startCommand(args: string[]): Promise<number> {
         log.warn({ err: describeError(err) }, 'database connection lost');
         return;
       }
-      log.fatal({ err: describeError(err) }, 'uncaught error; exiting');
+      log.fatal({ err: describeError(err), stack: (err as Error)?.stack }, 'uncaught error; exiting');
       process.exit(1);
     });
     process.on('SIGINT', () => stop('SIGINT'));

@@ -81,6 +81,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   }
   await Promise.all([postsQueue.waitUntilReady(), pollQueue.waitUntilReady()]);
   const workers: Worker[] = [];
+  let watchdog: NodeJS.Timeout | undefined;
 
   if (deps.role === 'all' || deps.role === 'worker') {
     const decide = (input: ClassifierInput) => classify(input, ruleset);
@@ -115,28 +116,35 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
         attempts: config.capture.attempts,
         reconcileGraceMs: config.capture.reconcileGraceMs,
       }),
-      // Sources poll one after another per process: a slow platform never starves Postgres.
+      // Two sources poll at once per process: a slow platform delays the others little.
       { concurrency: 2 },
     );
     pollWorker.on('error', (err) => log.error({ err: err.message }, 'poll worker error'));
     workers.push(pollWorker as Worker);
     // Job schedulers make polling single-leader across processes without a lock of our own.
-    for (const s of enabled) {
-      await pollQueue.upsertJobScheduler(
-        `source-${s.id}`,
-        { every: s.every },
-        { name: POLL_JOB, data: { sourceId: s.id }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
-      );
-    }
-    const wanted = new Set(enabled.map((s) => `source-${s.id}`).concat(RECONCILE_SCHEDULER));
+    const schedules = new Map<string, { every: number; name: string; data: PollJobData }>([
+      ...enabled.map((s) => [`source-${s.id}`, { every: s.every, name: POLL_JOB, data: { sourceId: s.id } }] as const),
+      [RECONCILE_SCHEDULER, { every: config.capture.reconcileEveryMs, name: RECONCILE_JOB, data: { sourceId: '' } }],
+    ]);
+    const upsert = (key: string) => {
+      const s = schedules.get(key)!;
+      return pollQueue.upsertJobScheduler(key, { every: s.every }, { name: s.name, data: s.data, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    };
+    for (const key of schedules.keys()) await upsert(key);
     for (const sch of await pollQueue.getJobSchedulers()) {
-      if (sch.key && !wanted.has(sch.key)) await pollQueue.removeJobScheduler(sch.key);
+      if (sch.key && !schedules.has(sch.key)) await pollQueue.removeJobScheduler(sch.key);
     }
-    await pollQueue.upsertJobScheduler(
-      RECONCILE_SCHEDULER,
-      { every: config.capture.reconcileEveryMs },
-      { name: RECONCILE_JOB, data: { sourceId: '' }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
-    );
+    // A flushed or restarted Redis loses the schedulers with the jobs: polling would stop silently.
+    // Every poller checks for them and puts back the missing ones.
+    watchdog = setInterval(() => {
+      void (async () => {
+        const present = new Set((await pollQueue.getJobSchedulers()).map((s) => s.key));
+        const missing = [...schedules.keys()].filter((k) => !present.has(k));
+        for (const key of missing) await upsert(key);
+        if (missing.length > 0) log.warn({ schedulers: missing }, 'job schedulers were missing (queue store flushed?); re-created');
+      })().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'scheduler check failed'));
+    }, Math.min(config.capture.reconcileEveryMs, 30_000));
+    watchdog.unref();
     log.info({ sources: enabled.map((s) => s.id) }, 'polling scheduled');
   }
 
@@ -150,6 +158,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     },
     close() {
       closing ??= (async () => {
+        clearInterval(watchdog);
         await Promise.all(workers.map((w) => w.close()));
         await Promise.all([postsQueue.close(), pollQueue.close()]);
       })();
