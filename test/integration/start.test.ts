@@ -39,7 +39,7 @@ queue: { prefix: ${prefix} }
 `,
     );
     const { DATABASE_URL: _d, REDIS_URL: _r, ...base } = process.env;
-    env = { ...base, CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), CAPTURE_DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info' };
+    env = { ...base, CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), CAPTURE_DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', PORT: '0' };
     if (mode === 'DATABASE_URL and REDIS_URL') {
       const db = await createTestDatabase('start');
       await db.database.close();

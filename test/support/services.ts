@@ -101,6 +101,9 @@ export function testConfig(overrides: Partial<Config['capture']> = {}): Config {
     queuePrefix: 'unused',
     dataDir: '/nonexistent',
     port: 0,
+    secrets: {},
+    twitterApiBaseUrl: undefined,
+    facebookGraphBaseUrl: undefined,
   };
 }
 
