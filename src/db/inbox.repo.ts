@@ -121,8 +121,11 @@ export async function recordPollSuccess(sql: Sql, sourceId: string, nextPollAt: 
 
 /** Whether a source may make requests now, and how many polls in a row have failed. */
 export async function sourceGate(sql: Sql, sourceId: string): Promise<{ blockedUntil: Date | null; consecutiveFailures: number }> {
-  const [row] = await sql<{ blockedUntil: Date | null; consecutiveFailures: number }[]>`
-    select blocked_until as "blockedUntil", consecutive_failures as "consecutiveFailures"
+  const [row] = await sql<{ blockedUntil: string | null; consecutiveFailures: number }[]>`
+    select blocked_until::text as "blockedUntil", consecutive_failures as "consecutiveFailures"
     from source_cursors where source_id = ${sourceId}`;
-  return row ?? { blockedUntil: null, consecutiveFailures: 0 };
+  return {
+    blockedUntil: row?.blockedUntil ? new Date(row.blockedUntil) : null,
+    consecutiveFailures: row?.consecutiveFailures ?? 0,
+  };
 }
