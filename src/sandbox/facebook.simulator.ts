@@ -91,7 +91,8 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
   const published = new Map<string, PublishedFbItem>(); // SocialPost id → item
   const faults: FbFault[] = [];
   const requests: SeenRequest[] = [];
-  let objectSeq = 100_000_000_000;
+  // A fresh id range per instance: two simulators (two tests on one database) never mint the same ids.
+  let objectSeq = 100_000_000_000 + Math.floor(Math.random() * 1_000_000) * 1_000_000;
   let usageWindow = { start: Date.now(), calls: 0 };
   let forcedUsage: number | null = null;
   let server: RunningServer;
