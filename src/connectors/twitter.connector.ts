@@ -71,6 +71,9 @@ export interface MappedPage {
   rejected: RejectedItem[];
 }
 
+/** X's codes for "no language": undetermined, media only, hashtags only, mentions only, ... */
+const X_NO_LANGUAGE = new Set(['und', 'zxx', 'qme', 'qht', 'qam', 'qst', 'qct', 'art']);
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -123,7 +126,7 @@ export function mapXPage(raw: unknown): MappedPage {
       },
       in_reply_to: replyTo,
       conversation_id: tweet.conversation_id,
-      lang: tweet.lang && /^[a-z]{2,3}$/i.test(tweet.lang) ? tweet.lang : undefined, // X sends "und", "qme", ... for no language
+      lang: tweet.lang && /^[a-z]{2,3}$/i.test(tweet.lang) && !X_NO_LANGUAGE.has(tweet.lang) ? tweet.lang : undefined,
     });
     if (parsed.ok) posts.push(parsed.post);
     else rejected.push({ id, reason: parsed.reason });
