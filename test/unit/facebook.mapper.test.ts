@@ -85,6 +85,16 @@ describe('Page webhook', () => {
     ]);
   });
 
+  it('threads a reply to a comment under that comment', () => {
+    const payload = JSON.parse(body) as { entry: { changes: { value: Record<string, unknown> }[] }[] };
+    Object.assign(payload.entry[0]!.changes[0]!.value, { comment_id: '771234567890123_1203349999000111', parent_id: '771234567890123_1203344556677889' });
+    expect(mapFbWebhook(payload).posts[0]).toMatchObject({
+      id: '771234567890123_1203349999000111',
+      in_reply_to: '771234567890123_1203344556677889',
+      conversation_id: '104857600000001_771234567890123',
+    });
+  });
+
   it('ignores reactions, removals and the Page\'s own replies', () => {
     const payload = JSON.parse(body) as { entry: { changes: { value: Record<string, unknown> }[] }[] };
     const change = payload.entry[0]!.changes[0]!;
