@@ -77,16 +77,15 @@ queue: { prefix: ${prefix} }
       expect(cases.length).toBeGreaterThan(0);
       // without tokens the X and Facebook sources poll the in-process simulators through the real connectors
       expect(out).toContain('polling the built-in simulators through the real connectors');
-      await waitFor(
+      const sources = await waitFor(
         () => {
-          const posts = JSON.parse(capture(['posts', '--json', '--limit', '5000'], env).stdout) as { sourceId: string }[];
-          return new Set(posts.map((p) => p.sourceId)).size === 3;
+          const rows = JSON.parse(capture(['sources', '--json'], env).stdout) as { id: string; healthy: boolean; postsFetched: number }[];
+          return rows.length === 3 && rows.every((s) => s.postsFetched > 0) ? rows : null;
         },
         { what: 'posts from the sandbox and both simulators', intervalMs: 1000, timeoutMs: 30_000 },
       );
-      const sources = JSON.parse(capture(['sources', '--json'], env).stdout) as { id: string; healthy: boolean }[];
-      expect(sources.map((s) => s.id).sort()).toEqual(['sbx-x', 'sim-fb', 'sim-x']);
-      expect(sources.every((s) => s.healthy)).toBe(true);
+      expect(sources!.map((s) => s.id).sort()).toEqual(['sbx-x', 'sim-fb', 'sim-x']);
+      expect(sources!.every((s) => s.healthy)).toBe(true);
       const m1 = capture(['migrate', '--json'], env);
       const m2 = capture(['migrate', '--json'], env);
       expect([m1.code, m2.code]).toEqual([0, 0]);
