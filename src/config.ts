@@ -126,12 +126,15 @@ export interface Config {
   readonly queuePrefix: string;
   readonly dataDir: string;
   readonly port: number;
-  /** Credentials from the environment; unset tokens mean the sandbox simulators stand in. */
-  readonly secrets: Secrets;
+  /**
+   * Credentials from the environment; unset tokens mean the sandbox simulators stand in.
+   * Optional so configs built in code (tests, benchmarks) need not spell out what they do not use.
+   */
+  readonly secrets?: Secrets;
   /** Stands in for https://api.x.com (TWITTER_API_BASE_URL). */
-  readonly twitterApiBaseUrl: string | undefined;
+  readonly twitterApiBaseUrl?: string | undefined;
   /** Versioned Graph base, e.g. https://graph.facebook.com/v25.0 (FACEBOOK_GRAPH_BASE_URL). */
-  readonly facebookGraphBaseUrl: string | undefined;
+  readonly facebookGraphBaseUrl?: string | undefined;
 }
 
 /** Zod issues → one line naming the file and each field. */

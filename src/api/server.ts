@@ -57,7 +57,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
   // https://developers.facebook.com/docs/graph-api/webhooks/getting-started#verification-requests
   app.get('/webhooks/facebook', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
-    const token = config.secrets.facebookVerifyToken;
+    const token = config.secrets?.facebookVerifyToken;
     if (q['hub.mode'] === 'subscribe' && token && typeof q['hub.verify_token'] === 'string' && sameSecret(q['hub.verify_token'], token)) {
       return reply.type('text/plain').send(q['hub.challenge'] ?? '');
     }
@@ -72,7 +72,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
 
     // https://developers.facebook.com/docs/graph-api/webhooks/getting-started#event-notifications
     scope.post('/webhooks/facebook', async (req, reply) => {
-      const secret = config.secrets.facebookAppSecret;
+      const secret = config.secrets?.facebookAppSecret;
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const header = req.headers['x-hub-signature-256'];
       if (!secret || !validWebhookSignature(raw, typeof header === 'string' ? header : undefined, secret)) {

@@ -219,7 +219,7 @@ async function platformEndpoints(
   log: Logger,
   started: (s: LiveSandbox) => void,
 ): Promise<PlatformEndpoints> {
-  const { secrets } = config;
+  const secrets = config.secrets ?? {};
   const simulated = sources.filter(
     (s) => ((s.kind === 'search' || s.kind === 'mentions') && !secrets.twitterBearerToken) || (s.kind === 'page' && !secrets.facebookPageToken),
   );

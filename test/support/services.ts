@@ -101,9 +101,6 @@ export function testConfig(overrides: Partial<Config['capture']> = {}): Config {
     queuePrefix: 'unused',
     dataDir: '/nonexistent',
     port: 0,
-    secrets: {},
-    twitterApiBaseUrl: undefined,
-    facebookGraphBaseUrl: undefined,
   };
 }
 

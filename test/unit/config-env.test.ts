@@ -24,7 +24,7 @@ describe('platform settings from the environment', () => {
 
   it('treats unset tokens as "use the simulators"', () => {
     const c = loadConfig({ CAPTURE_CONFIG: SHIPPED, TWITTER_BEARER_TOKEN: '' });
-    expect(c.secrets.twitterBearerToken).toBeUndefined();
+    expect(c.secrets?.twitterBearerToken).toBeUndefined();
     expect(c.facebookGraphBaseUrl).toBeUndefined();
   });
 

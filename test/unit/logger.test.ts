@@ -50,7 +50,7 @@ describe('logger and the loaded config', () => {
       FACEBOOK_APP_SECRET: 'app-secret-789',
       FACEBOOK_VERIFY_TOKEN: 'verify-000',
     });
-    expect(config.secrets.twitterBearerToken).toBe('tw-secret-123');
+    expect(config.secrets?.twitterBearerToken).toBe('tw-secret-123');
     const { lines, log } = capture();
     log.info({ config }, 'configured');
     log.info({ secrets: config.secrets }, 'configured');
