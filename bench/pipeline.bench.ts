@@ -199,7 +199,6 @@ async function runPipeline(n: number, run: number): Promise<PipelineResult> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - started) / 1000;
-  say(JSON.stringify((globalThis as any).__bs)); say(JSON.stringify(Object.fromEntries(Object.entries((globalThis as any).__ph ?? {}).map(([k, v]) => [k, Math.round(v as number)]))));
   const rss = peakRss();
   const [lat] = await db.database.sql<{ p50: number; p95: number; p99: number }[]>`
     select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.95) within group (order by ms) as p95,

@@ -130,6 +130,15 @@ export interface Config {
   readonly queuePrefix: string;
   readonly dataDir: string;
   readonly port: number;
+  /**
+   * Credentials from the environment; unset tokens mean the sandbox simulators stand in.
+   * Optional so configs built in code (tests, benchmarks) need not spell out what they do not use.
+   */
+  readonly secrets?: Secrets;
+  /** Stands in for https://api.x.com (TWITTER_API_BASE_URL). */
+  readonly twitterApiBaseUrl?: string | undefined;
+  /** Versioned Graph base, e.g. https://graph.facebook.com/v25.0 (FACEBOOK_GRAPH_BASE_URL). */
+  readonly facebookGraphBaseUrl?: string | undefined;
 }
 
 /** Zod issues → one line naming the file and each field. */
@@ -176,7 +185,26 @@ const envSchema = z.object({
   CAPTURE_CONFIG: z.string().optional(),
   CAPTURE_DATA_DIR: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  TWITTER_BEARER_TOKEN: z.string().optional(),
+  FACEBOOK_PAGE_TOKEN: z.string().optional(),
+  FACEBOOK_APP_SECRET: z.string().optional(),
+  FACEBOOK_VERIFY_TOKEN: z.string().optional(),
+  CAPTURE_API_TOKEN: z.string().optional(),
+  TWITTER_API_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://api.x.com' }).optional(),
+  FACEBOOK_GRAPH_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://graph.facebook.com/v25.0' }).optional(),
 });
+
+/**
+ * Platform credentials, from the environment only (never the config file). Kept under one key
+ * that the logger redacts whole.
+ */
+export interface Secrets {
+  twitterBearerToken?: string | undefined;
+  facebookPageToken?: string | undefined;
+  facebookAppSecret?: string | undefined;
+  facebookVerifyToken?: string | undefined;
+  apiToken?: string | undefined;
+}
 
 /** Read the environment and the config file once. Throws ConfigError with a message naming the field. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -207,5 +235,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queuePrefix: file.queue.prefix,
     dataDir: resolve(e.data.CAPTURE_DATA_DIR ?? 'data'),
     port: e.data.PORT ?? 8080,
+    secrets: Object.freeze({
+      twitterBearerToken: e.data.TWITTER_BEARER_TOKEN,
+      facebookPageToken: e.data.FACEBOOK_PAGE_TOKEN,
+      facebookAppSecret: e.data.FACEBOOK_APP_SECRET,
+      facebookVerifyToken: e.data.FACEBOOK_VERIFY_TOKEN,
+      apiToken: e.data.CAPTURE_API_TOKEN,
+    }),
+    twitterApiBaseUrl: e.data.TWITTER_API_BASE_URL,
+    facebookGraphBaseUrl: e.data.FACEBOOK_GRAPH_BASE_URL,
   });
 }

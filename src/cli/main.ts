@@ -7,7 +7,7 @@ import { startCommand } from './start.command.js';
 
 const HELP = `usage: capture <command> [options] [--json]
 
-  start [--role all|poller|worker]   run the service (npm start)
+  start [--role all|poller|worker|api]  run the service (npm start)
   migrate                            apply database migrations (idempotent)
   import FILE                        import posts from a JSON Lines file
   posts [--status pending|processed|failed] [--limit N]

@@ -65,7 +65,7 @@ export async function recordsCommand(kind: RecordKind, args: string[], json: boo
       }
       case 'sources': {
         const rows = (await listSources(db)).map((r) => ({ id: r.sourceId, ...r }));
-        printRecords(rows, json, ['id', 'healthy', 'postsFetched', 'lastSuccessAt', 'lastError', 'cursor']);
+        printRecords(rows, json, ['id', 'healthy', 'postsFetched', 'lastSuccessAt', 'lastErrorAt', 'lastError', 'blockedUntil', 'nextPollAt', 'cursor']);
         break;
       }
     }

@@ -6,7 +6,7 @@ import { startService, type Role } from '../workers/main.js';
 import { closeTransport } from '../workers/queues.js';
 import { openContext, openTransport } from './context.js';
 
-const ROLES = ['all', 'poller', 'worker'] as const;
+const ROLES = ['all', 'poller', 'worker', 'api'] as const;
 
 const CONNECTION_LOSS = new Set(['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']);
 
@@ -16,13 +16,12 @@ function isConnectionLoss(err: unknown): boolean {
 }
 
 /**
- * `capture start [--role all|poller|worker]`: run the service until SIGTERM/SIGINT, then drain
+ * `capture start [--role all|poller|worker|api]`: run the service until SIGTERM/SIGINT, then drain
  * in-flight jobs and exit 0. Logs one line per lead and case created, and a summary every 30 s.
  */
 export async function startCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { role: { type: 'string', default: 'all' } }, strict: true, allowPositionals: true });
-  if (positionals.length > 0) throw new UsageError('usage: capture start [--role all|poller|worker]');
-  if (values.role === 'api') throw new UsageError('--role api: the REST API is not part of this build yet; use all, poller or worker');
+  if (positionals.length > 0) throw new UsageError('usage: capture start [--role all|poller|worker|api]');
   if (!ROLES.includes(values.role as Role)) throw new UsageError(`--role is one of ${ROLES.join(', ')}`);
   const role = values.role as Role;
 

@@ -95,11 +95,44 @@ export async function findStalePending(sql: Sql, graceMs: number, limit: number)
     limit ${limit}`;
 }
 
-/** Record a failed poll on the source's health row; the cursor is left where it was. */
-export async function recordSourceError(sql: Sql, sourceId: string, message: string, healthy: boolean): Promise<void> {
+/**
+ * Record a failed poll on the source's health row; the cursor is left where it was. With
+ * `blockedUntil` the source makes no request before then (a rate-limit reset, a back-off).
+ */
+export async function recordSourceError(
+  sql: Sql,
+  sourceId: string,
+  message: string,
+  healthy: boolean,
+  blockedUntil: Date | null = null,
+): Promise<void> {
+  const until = blockedUntil?.toISOString() ?? null;
   await sql`
-    insert into source_cursors (source_id, last_error, last_error_at, healthy)
-    values (${sourceId}, ${message}, now(), ${healthy})
+    insert into source_cursors (source_id, last_error, last_error_at, healthy, blocked_until, next_poll_at, consecutive_failures)
+    values (${sourceId}, ${message}, now(), ${healthy}, ${until}::timestamptz, ${until}::timestamptz, 1)
     on conflict (source_id) do update set
-      last_error = excluded.last_error, last_error_at = now(), healthy = excluded.healthy, updated_at = now()`;
+      last_error = excluded.last_error, last_error_at = now(), healthy = excluded.healthy,
+      blocked_until = excluded.blocked_until, next_poll_at = excluded.next_poll_at,
+      consecutive_failures = source_cursors.consecutive_failures + 1, updated_at = now()`;
+}
+
+/** A poll that walked to the end: healthy, no back-off, and when the next one is due. */
+export async function recordPollSuccess(sql: Sql, sourceId: string, nextPollAt: Date | null): Promise<void> {
+  await sql`
+    insert into source_cursors (source_id, last_success_at, healthy, next_poll_at, consecutive_failures)
+    values (${sourceId}, now(), true, ${nextPollAt?.toISOString() ?? null}::timestamptz, 0)
+    on conflict (source_id) do update set
+      last_success_at = now(), healthy = true, blocked_until = null, next_poll_at = excluded.next_poll_at,
+      consecutive_failures = 0, updated_at = now()`;
+}
+
+/** Whether a source may make requests now, and how many polls in a row have failed. */
+export async function sourceGate(sql: Sql, sourceId: string): Promise<{ blockedUntil: Date | null; consecutiveFailures: number }> {
+  const [row] = await sql<{ blockedUntil: string | null; consecutiveFailures: number }[]>`
+    select blocked_until::text as "blockedUntil", consecutive_failures as "consecutiveFailures"
+    from source_cursors where source_id = ${sourceId}`;
+  return {
+    blockedUntil: row?.blockedUntil ? new Date(row.blockedUntil) : null,
+    consecutiveFailures: row?.consecutiveFailures ?? 0,
+  };
 }

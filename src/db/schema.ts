@@ -207,4 +207,10 @@ export const sourceCursors = pgTable('source_cursors', {
   lastError: text('last_error'),
   healthy: boolean('healthy').notNull().default(true),
   postsFetched: bigint('posts_fetched', { mode: 'number' }).notNull().default(0),
+  /** No request to the platform before this (a rate-limit reset, a back-off); polls in between are skipped. */
+  blockedUntil: timestamp('blocked_until', { withTimezone: true }),
+  /** When the next poll is due, for `capture sources`. */
+  nextPollAt: timestamp('next_poll_at', { withTimezone: true }),
+  /** Failed polls in a row; the back-off grows with it and a success resets it. */
+  consecutiveFailures: integer('consecutive_failures').notNull().default(0),
 });

@@ -2,8 +2,13 @@ import { createHash } from 'node:crypto';
 import type { Queue, Worker } from 'bullmq';
 import { classify, type ClassifierInput, type Ruleset } from '../classifier/index.js';
 import type { Config, SourceConfig } from '../config.js';
+import type { FastifyInstance } from 'fastify';
+import { buildApiServer } from '../api/server.js';
+import { createFacebookConnector, createGraphClient } from '../connectors/facebook.connector.js';
 import { createSandboxConnector } from '../connectors/sandbox.connector.js';
+import { createTwitterConnector, createXClient } from '../connectors/twitter.connector.js';
 import type { Connector } from '../connectors/types.js';
+import { startLiveSandbox, type LiveSandbox } from '../sandbox/live.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { createCaptureProcessor } from './capture.worker.js';
@@ -21,25 +26,46 @@ import {
   type Transport,
 } from './queues.js';
 
-export type Role = 'all' | 'poller' | 'worker';
+export type Role = 'all' | 'poller' | 'worker' | 'api';
+
+/** Where the platform connectors send their requests, and with what credentials. */
+export interface PlatformEndpoints {
+  twitter?: { bearerToken: string; baseUrl?: string | undefined };
+  facebook?: { pageToken: string; appSecret?: string | undefined; baseUrl?: string | undefined };
+  /** Request timeout. @defaultValue 15000 */
+  timeoutMs?: number;
+}
 
 /**
- * The connector for a configured source. Sources of kind `sandbox` poll the built-in simulated
- * stream; so do X and Facebook sources until their connectors exist (a later issue).
+ * The connector for a configured source: kind `sandbox` yields the built-in synthetic stream
+ * directly; `search` and `mentions` use the X connector, `page` the Facebook connector, aimed at
+ * the real platforms or at the simulators (`endpoints`).
  */
-export function connectorFor(source: SourceConfig): Connector {
-  if (source.kind === 'sandbox') {
-    return createSandboxConnector({
+export function connectorFor(source: SourceConfig, endpoints: PlatformEndpoints = {}, log?: Logger): Connector {
+  if (source.kind === 'search' || source.kind === 'mentions') {
+    if (!endpoints.twitter) throw new Error(`source ${source.id}: no X endpoint (TWITTER_BEARER_TOKEN or the simulator)`);
+    const client = createXClient({ ...endpoints.twitter, ...(endpoints.timeoutMs ? { timeoutMs: endpoints.timeoutMs } : {}) });
+    return createTwitterConnector({
       sourceId: source.id,
-      platform: source.platform,
-      idBase: sandboxIdBase(source.id),
-      seed: source.seed,
-      postsPerPoll: source.posts_per_poll,
-      ...(source.total !== undefined ? { total: source.total } : {}),
-      now: () => new Date(),
+      target: source.kind === 'search' ? { kind: 'search', query: source.query } : { kind: 'mentions', userId: source.user_id },
+      client,
+      ...(log ? { log } : {}),
     });
   }
-  return createSandboxConnector({ sourceId: source.id, platform: source.platform, idBase: sandboxIdBase(source.id), now: () => new Date() });
+  if (source.kind === 'page') {
+    if (!endpoints.facebook) throw new Error(`source ${source.id}: no Graph endpoint (FACEBOOK_PAGE_TOKEN or the simulator)`);
+    const client = createGraphClient({ ...endpoints.facebook, ...(endpoints.timeoutMs ? { timeoutMs: endpoints.timeoutMs } : {}) });
+    return createFacebookConnector({ sourceId: source.id, pageId: source.page_id, client, ...(log ? { log } : {}) });
+  }
+  return createSandboxConnector({
+    sourceId: source.id,
+    platform: source.platform,
+    idBase: sandboxIdBase(source.id),
+    seed: source.seed,
+    postsPerPoll: source.posts_per_poll,
+    ...(source.total !== undefined ? { total: source.total } : {}),
+    now: () => new Date(),
+  });
 }
 
 /** Each sandbox source gets its own id range, so two sources never emit different posts under one id. */
@@ -57,12 +83,16 @@ export interface ServiceDeps {
   role: Role;
   /** Override the connectors built from config (tests aim them at simulators). */
   connectors?: ReadonlyMap<string, Connector>;
+  /** Override where the X and Facebook connectors built from config send requests (tests). */
+  endpoints?: PlatformEndpoints;
 }
 
 export interface Service {
   postsQueue: Queue<CaptureJobData>;
   pollQueue: Queue<PollJobData>;
   workers: Worker[];
+  /** The api role's HTTP server, listening on `config.port`. */
+  api?: { app: FastifyInstance; url: string };
   /** Swap the ruleset the capture worker decides with; takes effect on the next job. */
   setRuleset(r: Ruleset): void;
   /** Drain in-flight jobs, then close queues. Idempotent. */
@@ -82,6 +112,8 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   await Promise.all([postsQueue.waitUntilReady(), pollQueue.waitUntilReady()]);
   const workers: Worker[] = [];
   let watchdog: NodeJS.Timeout | undefined;
+  let sandbox: LiveSandbox | undefined;
+  let api: Service['api'];
 
   if (deps.role === 'all' || deps.role === 'worker') {
     const decide = (input: ClassifierInput) => classify(input, ruleset);
@@ -104,7 +136,12 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
 
   if (deps.role === 'all' || deps.role === 'poller') {
     const enabled = config.sources.filter((s) => s.enabled);
-    const connectors = deps.connectors ?? new Map(enabled.map((s) => [s.id, connectorFor(s)]));
+    let connectors = deps.connectors;
+    if (!connectors) {
+      const endpoints = deps.endpoints ?? (await platformEndpoints(config, enabled, log, (s) => (sandbox = s)));
+      const connectorLog = log.child({ component: 'connector' });
+      connectors = new Map(enabled.map((s) => [s.id, connectorFor(s, endpoints, connectorLog)]));
+    }
     const pollWorker = openWorker<PollJobData, unknown>(
       transport,
       POLL_QUEUE,
@@ -115,6 +152,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
         connectors,
         attempts: config.capture.attempts,
         reconcileGraceMs: config.capture.reconcileGraceMs,
+        everyMs: new Map(enabled.map((s) => [s.id, s.every])),
       }),
       // Two sources poll at once per process: a slow platform delays the others little.
       { concurrency: 2 },
@@ -148,21 +186,63 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     log.info({ sources: enabled.map((s) => s.id) }, 'polling scheduled');
   }
 
+  if (deps.role === 'all' || deps.role === 'api') {
+    const app = buildApiServer({ sql: database.sql, postsQueue, config, log: log.child({ component: 'api' }) });
+    try {
+      const url = await app.listen({ port: config.port, host: '0.0.0.0' });
+      api = { app, url };
+      log.info({ url, port: config.port }, 'api listening');
+    } catch (err) {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([postsQueue.close(), pollQueue.close(), sandbox?.close()]);
+      throw new Error(`cannot listen on port ${config.port} (PORT): ${(err as Error).message}`);
+    }
+  }
+
   let closing: Promise<void> | null = null;
   return {
     postsQueue,
     pollQueue,
     workers,
+    ...(api ? { api } : {}),
     setRuleset(r) {
       ruleset = r;
     },
     close() {
       closing ??= (async () => {
         clearInterval(watchdog);
+        await api?.app.close();
         await Promise.all(workers.map((w) => w.close()));
         await Promise.all([postsQueue.close(), pollQueue.close()]);
+        await sandbox?.close();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * Real platforms where a token is set (TWITTER_BEARER_TOKEN, FACEBOOK_PAGE_TOKEN, with the base
+ * URLs from the environment); otherwise the in-process simulators, fed a live sandbox stream, so
+ * the real connector code runs either way.
+ */
+async function platformEndpoints(
+  config: Config,
+  sources: readonly SourceConfig[],
+  log: Logger,
+  started: (s: LiveSandbox) => void,
+): Promise<PlatformEndpoints> {
+  const secrets = config.secrets ?? {};
+  const simulated = sources.filter(
+    (s) => ((s.kind === 'search' || s.kind === 'mentions') && !secrets.twitterBearerToken) || (s.kind === 'page' && !secrets.facebookPageToken),
+  );
+  const sandbox = simulated.length > 0 ? await startLiveSandbox({ sources: simulated, log: log.child({ component: 'sandbox' }) }) : undefined;
+  if (sandbox) started(sandbox);
+  const endpoints: PlatformEndpoints = {};
+  if (secrets.twitterBearerToken) endpoints.twitter = { bearerToken: secrets.twitterBearerToken, baseUrl: config.twitterApiBaseUrl };
+  else if (sandbox?.twitter) endpoints.twitter = { bearerToken: sandbox.twitter.bearerToken, baseUrl: sandbox.twitter.sim.url };
+  if (secrets.facebookPageToken) {
+    endpoints.facebook = { pageToken: secrets.facebookPageToken, appSecret: secrets.facebookAppSecret, baseUrl: config.facebookGraphBaseUrl };
+  } else if (sandbox?.facebook) endpoints.facebook = { pageToken: sandbox.facebook.pageToken, baseUrl: sandbox.facebook.sim.url };
+  return endpoints;
 }

@@ -1,10 +1,10 @@
 import type { Job, Queue } from 'bullmq';
 import type { Connector } from '../connectors/types.js';
 import type { Sql } from '../db/client.js';
-import { findStalePending, recordSourceError, storePage } from '../db/inbox.repo.js';
+import { findStalePending, recordPollSuccess, recordSourceError, sourceGate, storePage } from '../db/inbox.repo.js';
 import { postKey, type PostRef } from '../db/post-key.js';
-import { ConnectorError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { decidePollError } from './error-policy.js';
 import {
   CAPTURE_JOB,
   captureJobOptions,
@@ -91,7 +91,13 @@ export interface PollProcessorDeps {
   connectors: ReadonlyMap<string, Connector>;
   attempts: number;
   reconcileGraceMs: number;
+  /** Each source's poll interval, to show when the next poll is due. */
+  everyMs?: ReadonlyMap<string, number>;
+  /** Waits between retries inside a poll. @defaultValue setTimeout */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Processor of the poll queue: scheduled polls of each source, and the reconciler. */
 export function createPollProcessor(deps: PollProcessorDeps) {
@@ -108,17 +114,32 @@ export function createPollProcessor(deps: PollProcessorDeps) {
       return null;
     }
     const log = deps.log.child({ sourceId: connector.sourceId });
-    try {
-      const r = await pollSource(deps.sql, deps.postsQueue, connector, deps.attempts);
-      if (r.inserted > 0) log.info({ fetched: r.fetched, new: r.inserted, pages: r.pages }, 'source polled');
-      return r;
-    } catch (err) {
-      const message = describeError(err);
-      const healthy = !(err instanceof ConnectorError && err.code === 'auth');
-      await recordSourceError(deps.sql, connector.sourceId, message, healthy).catch(() => {});
-      log.warn({ err: message, healthy }, 'poll failed; cursor left where it was');
-      // The next scheduled poll retries; no retry storm on top of the schedule.
-      return { error: message };
+    const gate = await sourceGate(deps.sql, connector.sourceId);
+    if (gate.blockedUntil && gate.blockedUntil.getTime() > Date.now()) {
+      // Waiting out a rate-limit reset or a back-off: not one request before then, however often the schedule fires.
+      return { skipped: 'blocked', until: gate.blockedUntil.toISOString() };
+    }
+    const every = deps.everyMs?.get(connector.sourceId);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await pollSource(deps.sql, deps.postsQueue, connector, deps.attempts);
+        await recordPollSuccess(deps.sql, connector.sourceId, every === undefined ? null : new Date(Date.now() + every));
+        if (r.inserted > 0) log.info({ fetched: r.fetched, new: r.inserted, pages: r.pages }, 'source polled');
+        return r;
+      } catch (err) {
+        const d = decidePollError(err, attempt, gate.consecutiveFailures + 1);
+        if (d.retryInMs !== null) {
+          log.debug({ err: d.message, code: d.code, retryInMs: d.retryInMs }, 'poll failed; retrying');
+          await (deps.sleep ?? sleepFor)(d.retryInMs);
+          continue;
+        }
+        const until = d.blockMs > 0 ? new Date(Date.now() + d.blockMs) : null;
+        await recordSourceError(deps.sql, connector.sourceId, d.message, d.healthy, until).catch(() => {});
+        const fields = { err: d.message, code: d.code, action: d.action, healthy: d.healthy, blockedUntil: until?.toISOString() };
+        if (d.healthy) log.warn(fields, 'poll failed; cursor left where it was');
+        else log.error(fields, 'source unhealthy: needs a person');
+        return { error: d.message, code: d.code };
+      }
     }
   };
 }

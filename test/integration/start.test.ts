@@ -33,13 +33,14 @@ describe.each(MODES)('npm start with %s', (mode) => {
       join(dir, 'capture.config.yaml'),
       `sources:
   - { id: sbx-x, platform: twitter, kind: sandbox, posts_per_poll: 10, every: 300ms }
-  - { id: sbx-fb, platform: facebook, kind: sandbox, posts_per_poll: 5, every: 300ms, seed: 2 }
+  - { id: sim-x, platform: twitter, kind: search, query: '@acme', every: 500ms }
+  - { id: sim-fb, platform: facebook, kind: page, page_id: "1122334455", every: 500ms }
 rules: ${join(import.meta.dirname, '../../rules/default.yaml')}
 queue: { prefix: ${prefix} }
 `,
     );
     const { DATABASE_URL: _d, REDIS_URL: _r, ...base } = process.env;
-    env = { ...base, CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), CAPTURE_DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info' };
+    env = { ...base, CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), CAPTURE_DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', PORT: '0' };
     if (mode === 'DATABASE_URL and REDIS_URL') {
       const db = await createTestDatabase('start');
       await db.database.close();
@@ -74,8 +75,17 @@ queue: { prefix: ${prefix} }
       expect(rows[0]!.rules.length).toBeGreaterThan(0);
       const cases = JSON.parse(capture(['cases', '--json'], env).stdout) as { id: number; priority: string }[];
       expect(cases.length).toBeGreaterThan(0);
-      const sources = JSON.parse(capture(['sources', '--json'], env).stdout) as { id: string; healthy: boolean }[];
-      expect(sources.map((s) => s.id).sort()).toEqual(['sbx-fb', 'sbx-x']);
+      // without tokens the X and Facebook sources poll the in-process simulators through the real connectors
+      expect(out).toContain('polling the built-in simulators through the real connectors');
+      const sources = await waitFor(
+        () => {
+          const rows = JSON.parse(capture(['sources', '--json'], env).stdout) as { id: string; healthy: boolean; postsFetched: number }[];
+          return rows.length === 3 && rows.every((s) => s.postsFetched > 0) ? rows : null;
+        },
+        { what: 'posts from the sandbox and both simulators', intervalMs: 1000, timeoutMs: 30_000 },
+      );
+      expect(sources!.map((s) => s.id).sort()).toEqual(['sbx-x', 'sim-fb', 'sim-x']);
+      expect(sources!.every((s) => s.healthy)).toBe(true);
       const m1 = capture(['migrate', '--json'], env);
       const m2 = capture(['migrate', '--json'], env);
       expect([m1.code, m2.code]).toEqual([0, 0]);
@@ -86,5 +96,5 @@ queue: { prefix: ${prefix} }
     expect(await exited).toBe(0);
     expect(out).toContain('stopped cleanly');
     expect(out).not.toMatch(/\n\s+at /); // no stack trace anywhere
-  });
+  }, 120_000); // two processes, an embedded PostgreSQL and two simulators: slow on a busy 2-core machine
 });

@@ -1,0 +1,99 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { mapFbWebhook } from '../connectors/facebook.connector.js';
+import type { Sql } from '../db/client.js';
+import { storePage } from '../db/inbox.repo.js';
+import type { Logger } from '../logger.js';
+import { enqueuePosts } from '../workers/poll.worker.js';
+import type { CaptureJobData } from '../workers/queues.js';
+
+/** Source id the inbox records for posts that came by Facebook webhook. */
+export const FACEBOOK_WEBHOOK_SOURCE = 'facebook-webhook';
+
+export interface ApiServerDeps {
+  sql: Sql;
+  postsQueue: Queue<CaptureJobData>;
+  config: Config;
+  log: Logger;
+}
+
+/** Equal strings, in time that does not depend on where they differ. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Whether `header` is `sha256=<hex HMAC-SHA256 of the raw body keyed with the app secret>`. */
+export function validWebhookSignature(rawBody: Buffer, header: string | undefined, appSecret: string): boolean {
+  if (!header?.startsWith('sha256=')) return false;
+  const expected = `sha256=${createHmac('sha256', appSecret).update(rawBody).digest('hex')}`;
+  return sameSecret(header.toLowerCase(), expected);
+}
+
+/**
+ * The HTTP app of the api role: `/healthz`, `/readyz` and the Facebook Page webhook. Request
+ * logging is off: the verification GET carries the verify token in its query string.
+ */
+export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
+  const { sql, postsQueue, config, log } = deps;
+  // Meta batches up to 1000 changes in one POST.
+  const app = Fastify({ logger: false, bodyLimit: 5 * 1024 * 1024 });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await sql`select 1`;
+      await postsQueue.count();
+      return { status: 'ready' };
+    } catch (err) {
+      return reply.code(503).send({ status: 'not ready', error: (err as Error).message });
+    }
+  });
+
+  // https://developers.facebook.com/docs/graph-api/webhooks/getting-started#verification-requests
+  app.get('/webhooks/facebook', async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const token = config.secrets?.facebookVerifyToken;
+    if (q['hub.mode'] === 'subscribe' && token && typeof q['hub.verify_token'] === 'string' && sameSecret(q['hub.verify_token'], token)) {
+      return reply.type('text/plain').send(q['hub.challenge'] ?? '');
+    }
+    log.warn({ mode: q['hub.mode'] }, 'facebook webhook verification refused');
+    return reply.code(403).send({ error: 'verification refused' });
+  });
+
+  app.register(async (scope) => {
+    // The signature covers the bytes as sent: keep them raw, parse only after the check.
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+    // https://developers.facebook.com/docs/graph-api/webhooks/getting-started#event-notifications
+    scope.post('/webhooks/facebook', async (req, reply) => {
+      const secret = config.secrets?.facebookAppSecret;
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const header = req.headers['x-hub-signature-256'];
+      if (!secret || !validWebhookSignature(raw, typeof header === 'string' ? header : undefined, secret)) {
+        log.warn({ signed: typeof header === 'string', secretSet: Boolean(secret) }, 'facebook webhook refused: bad or missing signature');
+        return reply.code(401).send({ error: secret ? 'invalid signature' : 'FACEBOOK_APP_SECRET is not set: webhooks cannot be verified' });
+      }
+      let payload: unknown;
+      try {
+        payload = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return reply.code(400).send({ error: 'body is not JSON' });
+      }
+      const { posts, rejected, ignored } = mapFbWebhook(payload);
+      for (const r of rejected) log.warn({ id: r.id, reason: r.reason }, 'facebook webhook item skipped: malformed');
+      // Meta delivers more than once and out of order: the inbox's unique key makes that harmless.
+      const stored = await storePage(sql, FACEBOOK_WEBHOOK_SOURCE, posts, null);
+      await enqueuePosts(postsQueue, stored.inserted, config.capture.attempts);
+      if (stored.inserted.length > 0) log.info({ received: posts.length, new: stored.inserted.length, ignored }, 'facebook webhook stored');
+      return { received: posts.length, new: stored.inserted.length, ignored, rejected: rejected.length };
+    });
+  });
+
+  return app;
+}
