@@ -1,9 +1,11 @@
 import type { Token } from './normalize.js';
 
-/** Where a phrase occurs: [start, end) in the normalized text. */
+/** Where a phrase occurs: [start, end) in the normalized text, and the indexes of its first and last token. */
 export interface Span {
   start: number;
   end: number;
+  first: number;
+  last: number;
 }
 
 interface TrieNode {
@@ -17,6 +19,7 @@ const newNode = (): TrieNode => ({ children: new Map(), phrases: [] });
 /**
  * A trie over token values holding every phrase of every rule. Scanning a post walks it once from each
  * token, so the cost depends on the post's length and the longest phrase, not on the number of rules.
+ * A token with other readings (an elongation, digits for letters) branches the walk into each of them.
  */
 export class PhraseTrie {
   readonly #root = newNode();
@@ -43,24 +46,29 @@ export class PhraseTrie {
     return id;
   }
 
-  /** Every occurrence of every phrase among the tokens, by phrase id. */
+  /** Every occurrence of every phrase among the tokens, by phrase id (one span per place, however it was read). */
   scan(tokens: readonly Token[]): Map<number, Span[]> {
     const hits = new Map<number, Span[]>();
-    for (let i = 0; i < tokens.length; i++) {
-      const first = tokens[i] as Token;
-      let node: TrieNode | undefined = this.#root;
-      for (let j = i; j < tokens.length; j++) {
-        const token = tokens[j] as Token;
-        node = node.children.get(token.value);
-        if (node === undefined) break;
-        for (const id of node.phrases) {
-          const span = { start: first.start, end: token.end };
-          const list = hits.get(id);
-          if (list === undefined) hits.set(id, [span]);
-          else list.push(span);
+    const record = (id: number, span: Span) => {
+      const list = hits.get(id);
+      if (list === undefined) hits.set(id, [span]);
+      else if (!list.some((s) => s.first === span.first && s.last === span.last)) list.push(span);
+    };
+    const walk = (node: TrieNode, first: number, j: number): void => {
+      const token = tokens[j];
+      if (token === undefined) return;
+      const step = (value: string) => {
+        const next = node.children.get(value);
+        if (next === undefined) return;
+        for (const id of next.phrases) {
+          record(id, { start: (tokens[first] as Token).start, end: token.end, first, last: j });
         }
-      }
-    }
+        if (next.children.size > 0) walk(next, first, j + 1);
+      };
+      step(token.value);
+      if (token.alts !== undefined) for (const alt of token.alts) step(alt);
+    };
+    for (let i = 0; i < tokens.length; i++) walk(this.#root, i, i);
     return hits;
   }
 }
