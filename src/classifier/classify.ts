@@ -21,6 +21,15 @@ const CLAUSE_BREAK = /[.!?;:,]|\bbut\b|\baber\b|\bpero\b|\bmais\b|\bmas\b|\bma\b
 const REGEX_MATCHES_MAX = 10;
 
 /** Whether the post meets a rule's `when` conditions. Unknown facts (no lang, no follower count) do not. */
+const NO_OCCURRENCES: readonly Occurrence[] = [];
+const ascending = (a: number, b: number): number => a - b;
+
+/** Whether one of the rule's `none` phrases occurs. */
+function blocked(post: Post, rule: CompiledRule): boolean {
+  for (const p of rule.none) if (occ(post, p).length > 0) return true;
+  return false;
+}
+
 function conditionsHold(when: CompiledConditions | null, input: ClassifierInput, lang: string | null): boolean {
   if (when === null) return true;
   if (when.platforms !== null && !when.platforms.has(input.platform)) return false;
@@ -33,7 +42,130 @@ function conditionsHold(when: CompiledConditions | null, input: ClassifierInput,
 
 interface Occurrence extends Span {
   term: string;
-  negated: boolean;
+  /** Worked out when a rule first asks (rules under `negation: keep` never do). */
+  negated?: boolean;
+}
+
+/** What one classify call knows about its post; passed to the helpers below (closures would cost per call). */
+interface Post {
+  input: ClassifierInput;
+  text: string;
+  tokens: readonly Token[];
+  hits: Map<number, Span[]>;
+  lang: string | null;
+  /** Where negation cues occur; found when a rule first asks. */
+  cues: Span[] | null;
+  negationCues: ReadonlySet<number>;
+  window: number;
+  occurrences: Map<CompiledPhrase, Occurrence[]>;
+}
+
+function isNegated(post: Post, span: Span): boolean {
+  if (post.cues === null) {
+    post.cues = [];
+    for (const id of post.negationCues) {
+      const spans = post.hits.get(id);
+      if (spans !== undefined) post.cues.push(...spans);
+    }
+  }
+  for (const c of post.cues) {
+    if (c.last < span.first && span.first - c.last <= post.window && !CLAUSE_BREAK.test(post.text.slice(c.end, span.start))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** A phrase's occurrences in the post. A phrase listed under a language matches posts in it, or of unknown language. */
+function occ(post: Post, p: CompiledPhrase): readonly Occurrence[] {
+  // Most phrases of a candidate rule are not in the post: answer those without allocating.
+  const spans = post.hits.get(p.id);
+  if (spans === undefined) return NO_OCCURRENCES;
+  let list = post.occurrences.get(p);
+  if (list === undefined) {
+    list = [];
+    if (p.langs === null || post.lang === null || p.langs.has(post.lang)) {
+      for (const s of spans) list.push({ ...s, term: p.term });
+    }
+    post.occurrences.set(p, list);
+  }
+  return list;
+}
+
+function firstTokenAt(tokens: readonly Token[], offset: number): number {
+  for (let i = 0; i < tokens.length; i++) if ((tokens[i] as Token).end > offset) return i;
+  return tokens.length;
+}
+
+function regexOcc(post: Post, rule: CompiledRule): Occurrence[] {
+  const found: Occurrence[] = [];
+  const text = post.text.length > REGEX_INPUT_MAX ? post.text.slice(0, REGEX_INPUT_MAX) : post.text;
+  for (const { term, regex } of rule.regex) {
+    regex.lastIndex = 0;
+    for (const m of text.matchAll(regex)) {
+      if (m[0].length === 0) continue;
+      const start = m.index;
+      const end = start + m[0].length;
+      const span = { start, end, first: firstTokenAt(post.tokens, start), last: Math.max(firstTokenAt(post.tokens, end) - 1, 0) };
+      found.push({ ...span, term });
+      if (found.length >= REGEX_MATCHES_MAX) return found;
+    }
+  }
+  return found;
+}
+
+function usable(post: Post, list: readonly Occurrence[], withNegated: boolean, into: Occurrence[]): number {
+  let n = 0;
+  for (const o of list) {
+    if (withNegated || !(o.negated ??= isNegated(post, o))) {
+      into.push(o);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** The terms that make the rule fire, counting negated occurrences or not; null when it does not fire. */
+function evaluate(post: Post, rule: CompiledRule, regexHits: readonly Occurrence[], withNegated: boolean): MatchedTerm[] | null {
+  const terms: Occurrence[] = [];
+  if (rule.any.length + rule.regex.length > 0) {
+    let found = 0;
+    for (const p of rule.any) found += usable(post, occ(post, p), withNegated, terms);
+    found += usable(post, regexHits, withNegated, terms);
+    if (found === 0) return null;
+  }
+  for (const p of rule.all) {
+    if (usable(post, occ(post, p), withNegated, terms) === 0) return null;
+  }
+  for (const near of rule.near) {
+    const as: Occurrence[] = [];
+    const bs: Occurrence[] = [];
+    for (const p of near.a) usable(post, occ(post, p), withNegated, as);
+    for (const p of near.b) usable(post, occ(post, p), withNegated, bs);
+    let met = false;
+    for (const a of as) {
+      for (const b of bs) {
+        const gap = a.last < b.first ? b.first - a.last - 1 : b.last < a.first ? a.first - b.last - 1 : -1;
+        if (gap >= 0 && gap <= near.within) {
+          terms.push(a, b);
+          met = true;
+        }
+      }
+    }
+    if (!met) return null;
+  }
+  const matched: MatchedTerm[] = [];
+  for (const t of terms) {
+    // A near pair can meet more than one partner, and a phrase can be in two lists: report each place once.
+    if (!matched.some((m) => m.term === t.term && m.start === t.start && m.end === t.end)) {
+      matched.push({ term: t.term, start: t.start, end: t.end });
+    }
+  }
+  return matched.sort(byPosition);
+}
+
+function byPosition(a: MatchedTerm, b: MatchedTerm): number {
+  return a.start - b.start || a.end - b.end;
 }
 
 /**
@@ -51,83 +183,16 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   const compiled = compiledOf(ruleset);
   const { text, tokens } = normalizeText(input.text);
   const hits = compiled.trie.scan(tokens);
-  const lang = input.lang ? primaryLang(input.lang) : null;
-
-  const cues: Span[] = [];
-  for (const id of compiled.negationCues) cues.push(...(hits.get(id) ?? []));
-  const isNegated = (span: Span): boolean =>
-    cues.some(
-      (c) =>
-        c.last < span.first &&
-        span.first - c.last <= compiled.negationWindow &&
-        !CLAUSE_BREAK.test(text.slice(c.end, span.start)),
-    );
-
-  const occurrences = new Map<CompiledPhrase, Occurrence[]>();
-  const occ = (p: CompiledPhrase): Occurrence[] => {
-    let list = occurrences.get(p);
-    if (list === undefined) {
-      // A phrase listed under a language matches posts in that language, or whose language is unknown.
-      const spans = p.langs !== null && lang !== null && !p.langs.has(lang) ? [] : (hits.get(p.id) ?? []);
-      list = spans.map((s) => ({ ...s, term: p.term, negated: isNegated(s) }));
-      occurrences.set(p, list);
-    }
-    return list;
-  };
-
-  const regexText = text.slice(0, REGEX_INPUT_MAX);
-  const firstTokenAt = (offset: number): number => {
-    const i = tokens.findIndex((t: Token) => t.end > offset);
-    return i < 0 ? tokens.length : i;
-  };
-  const regexOcc = (rule: CompiledRule): Occurrence[] => {
-    const found: Occurrence[] = [];
-    for (const { term, regex } of rule.regex) {
-      regex.lastIndex = 0;
-      for (const m of regexText.matchAll(regex)) {
-        if (m[0].length === 0) continue;
-        const start = m.index;
-        const end = start + m[0].length;
-        const span = { start, end, first: firstTokenAt(start), last: Math.max(firstTokenAt(end) - 1, 0) };
-        found.push({ ...span, term, negated: isNegated(span) });
-        if (found.length >= REGEX_MATCHES_MAX) return found;
-      }
-    }
-    return found;
-  };
-
-  /** The terms that make the rule fire, counting negated occurrences or not; null when it does not. */
-  const evaluate = (rule: CompiledRule, regexHits: Occurrence[], withNegated: boolean): MatchedTerm[] | null => {
-    const use = (list: Occurrence[]) => (withNegated ? list : list.filter((o) => !o.negated));
-    const terms: Occurrence[] = [];
-    if (rule.any.length + rule.regex.length > 0) {
-      const found = [...rule.any.flatMap((p) => use(occ(p))), ...use(regexHits)];
-      if (found.length === 0) return null;
-      terms.push(...found);
-    }
-    for (const p of rule.all) {
-      const found = use(occ(p));
-      if (found.length === 0) return null;
-      terms.push(...found);
-    }
-    for (const near of rule.near) {
-      const as = near.a.flatMap((p) => use(occ(p)));
-      const bs = near.b.flatMap((p) => use(occ(p)));
-      let met = false;
-      for (const a of as) {
-        for (const b of bs) {
-          const gap = a.last < b.first ? b.first - a.last - 1 : b.last < a.first ? a.first - b.last - 1 : -1;
-          if (gap >= 0 && gap <= near.within) {
-            terms.push(a, b);
-            met = true;
-          }
-        }
-      }
-      if (!met) return null;
-    }
-    const unique = new Map<string, MatchedTerm>();
-    for (const t of terms) unique.set(`${t.term}\u0000${t.start}\u0000${t.end}`, { term: t.term, start: t.start, end: t.end });
-    return [...unique.values()].sort((a, b) => a.start - b.start || a.end - b.end);
+  const post: Post = {
+    input,
+    text,
+    tokens,
+    hits,
+    lang: input.lang ? primaryLang(input.lang) : null,
+    cues: null,
+    negationCues: compiled.negationCues,
+    window: compiled.negationWindow,
+    occurrences: new Map(),
   };
 
   const fired: FiredRule[] = [];
@@ -136,19 +201,27 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   let priority: Priority | null = null;
   let priorityRule: string | null = null;
 
-  const candidates = new Set<number>(compiled.alwaysTry);
-  for (const id of hits.keys()) for (const index of compiled.rulesByPhrase[id] ?? []) candidates.add(index);
+  // Only rules with one of their phrases in the post (or a regex) can fire: look at those, in file order.
+  const candidates: number[] = [...compiled.alwaysTry];
+  for (const id of hits.keys()) {
+    const rules = compiled.rulesByPhrase[id];
+    if (rules !== undefined) for (const index of rules) candidates.push(index);
+  }
+  candidates.sort(ascending);
 
-  for (const index of [...candidates].sort((a, b) => a - b)) {
+  let previous = -1;
+  for (const index of candidates) {
+    if (index === previous) continue;
+    previous = index;
     const rule = compiled.rules[index] as CompiledRule;
-    if (!conditionsHold(rule.when, input, lang)) continue;
-    if (rule.none.some((p) => occ(p).length > 0)) continue;
-    const regexHits = rule.regex.length > 0 ? regexOcc(rule) : [];
+    if (!conditionsHold(rule.when, input, post.lang)) continue;
+    if (blocked(post, rule)) continue;
+    const regexHits = rule.regex.length > 0 ? regexOcc(post, rule) : NO_OCCURRENCES;
 
-    let terms = evaluate(rule, regexHits, rule.negation === 'keep');
+    let terms = evaluate(post, rule, regexHits, rule.negation === 'keep');
     let flipped = false;
     if (terms === null && rule.negation === 'flip') {
-      terms = evaluate(rule, regexHits, true);
+      terms = evaluate(post, rule, regexHits, true);
       flipped = terms !== null;
     }
     if (terms === null) continue;

@@ -82,18 +82,34 @@ const HAS_INNER_DIGITS = /\p{L}\d+\p{L}/u;
 const LETTER_RUN = /(\p{L})\1{2,}/gu;
 const HAS_LETTER_RUN = /(\p{L})\1{2,}/u;
 
+// Only words with a character outside ASCII can hold a look-alike, ß or a final sigma.
+const NON_ASCII = /[^\x00-\x7f]/;
+
 function wordValue(word: string): string {
+  let value = word.includes("'") ? word.replace(/'/g, '') : word;
+  if (!NON_ASCII.test(value)) return value;
   // ß and final sigma are what full case folding changes beyond toLowerCase.
-  let value = word.replace(/'/g, '').replace(/ß/g, 'ss').replace(/ς/g, 'σ');
+  value = value.replace(/ß/g, 'ss').replace(/ς/g, 'σ');
   if (LATIN.test(value)) value = value.replace(HOMOGLYPH, (ch) => HOMOGLYPHS[ch] ?? ch);
   return value;
 }
 
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
 /** The readings of a word besides its value: the elongation cut to one letter, digits read as letters. */
 function alternatives(value: string): string[] {
+  // One pass over the characters decides whether either reading applies; most words need neither.
+  let run = false;
+  let digits = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (!run && i >= 2 && c === value.charCodeAt(i - 1) && c === value.charCodeAt(i - 2) && !isDigit(c)) run = true;
+    if (!digits && isDigit(c) && i > 0 && !isDigit(value.charCodeAt(i - 1))) digits = true;
+  }
+  if (!run && !digits) return [];
   const alts = new Set<string>();
-  if (HAS_LETTER_RUN.test(value)) alts.add(value.replace(LETTER_RUN, '$1'));
-  if (HAS_INNER_DIGITS.test(value)) {
+  if (run && HAS_LETTER_RUN.test(value)) alts.add(value.replace(LETTER_RUN, '$1'));
+  if (digits && HAS_INNER_DIGITS.test(value)) {
     let readings = [''];
     let last = 0;
     for (const m of value.matchAll(INNER_DIGITS)) {
@@ -114,9 +130,12 @@ function alternatives(value: string): string[] {
 }
 
 function wordToken(word: string, start: number, end: number): Token {
-  const value = wordValue(word).replace(LETTER_RUN, '$1$1');
-  const alts = alternatives(wordValue(word)).filter((a) => a !== value);
-  return alts.length > 0 ? { value, alts, start, end } : { value, start, end };
+  const plain = wordValue(word);
+  const alts = alternatives(plain);
+  if (alts.length === 0) return { value: plain, start, end };
+  const value = plain.replace(LETTER_RUN, '$1$1');
+  const others = alts.filter((a) => a !== value);
+  return others.length > 0 ? { value, alts: others, start, end } : { value, start, end };
 }
 
 /**

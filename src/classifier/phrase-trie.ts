@@ -49,26 +49,33 @@ export class PhraseTrie {
   /** Every occurrence of every phrase among the tokens, by phrase id (one span per place, however it was read). */
   scan(tokens: readonly Token[]): Map<number, Span[]> {
     const hits = new Map<number, Span[]>();
-    const record = (id: number, span: Span) => {
-      const list = hits.get(id);
-      if (list === undefined) hits.set(id, [span]);
-      else if (!list.some((s) => s.first === span.first && s.last === span.last)) list.push(span);
-    };
-    const walk = (node: TrieNode, first: number, j: number): void => {
-      const token = tokens[j];
-      if (token === undefined) return;
-      const step = (value: string) => {
-        const next = node.children.get(value);
-        if (next === undefined) return;
-        for (const id of next.phrases) {
-          record(id, { start: (tokens[first] as Token).start, end: token.end, first, last: j });
-        }
-        if (next.children.size > 0) walk(next, first, j + 1);
-      };
-      step(token.value);
-      if (token.alts !== undefined) for (const alt of token.alts) step(alt);
-    };
-    for (let i = 0; i < tokens.length; i++) walk(this.#root, i, i);
+    for (let i = 0; i < tokens.length; i++) walk(this.#root, tokens, i, i, hits);
     return hits;
   }
+}
+
+// Module functions rather than closures: scan runs for every post, and closures cost an allocation each.
+function walk(node: TrieNode, tokens: readonly Token[], first: number, j: number, hits: Map<number, Span[]>): void {
+  const token = tokens[j];
+  if (token === undefined) return;
+  step(node, token.value, tokens, first, j, hits);
+  if (token.alts !== undefined) for (const alt of token.alts) step(node, alt, tokens, first, j, hits);
+}
+
+function step(node: TrieNode, value: string, tokens: readonly Token[], first: number, j: number, hits: Map<number, Span[]>): void {
+  const next = node.children.get(value);
+  if (next === undefined) return;
+  for (const id of next.phrases) {
+    const list = hits.get(id);
+    const span = { start: (tokens[first] as Token).start, end: (tokens[j] as Token).end, first, last: j };
+    if (list === undefined) hits.set(id, [span]);
+    else if (!hasSpan(list, first, j)) list.push(span);
+  }
+  if (next.children.size > 0) walk(next, tokens, first, j + 1, hits);
+}
+
+/** Whether a phrase was already found at these tokens (through another reading of the same words). */
+function hasSpan(list: readonly Span[], first: number, last: number): boolean {
+  for (const s of list) if (s.first === first && s.last === last) return true;
+  return false;
 }
