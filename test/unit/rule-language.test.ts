@@ -217,3 +217,21 @@ describe('the new fields are validated with the rule and field named', () => {
     expect((error as RulesetError).message).toContain(`rules/x.yaml: ${message}`);
   });
 });
+
+describe('the README example', () => {
+  it('is a valid ruleset that does what its comments say', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const yamlText = /## Rules[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    const ruleset = parseRuleset(yamlText ?? '', 'README.md');
+    const ids = (text: string, extra: Partial<ClassifierInput> = {}) => classify(post(text, extra), ruleset).rules.map((r) => [r.id, r.weight]);
+    expect(ids('how much is the plan?')).toEqual([['price-question', 1]]);
+    expect(ids('refund? they charged me')).toEqual([['billing-problem', 1.3], ['refund', 1.2]]);
+    expect(ids('not interested')).toEqual([['not-interested', -1.5]]);
+    expect(ids('no problems at all')).toEqual([]);
+    expect(ids('where is order #123456')).toEqual([['order-reference', 0.8]]);
+    expect(ids('so disappointed', { lang: 'en', followers: 20000 })).toEqual([['influencer-complaint', 0.5]]);
+    expect(ids('quiero un reembolso', { lang: 'es' })).toEqual([['refund', 1.2]]);
+    expect(ids('reembolso', { lang: 'en' })).toEqual([]);
+  });
+});
