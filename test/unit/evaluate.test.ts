@@ -103,13 +103,15 @@ describe('scoreDecisions', () => {
         { gold: 'case', decision: decision('lead', [['buy', 'lead', 1]]) },
         { gold: 'none', decision: decision('none', [['buy', 'lead', 1], ['not-buying', 'lead', -2]]) },
         { gold: 'lead', decision: decision('none', [['not-buying', 'lead', -2]]) },
+        // a rule taking away from lead is right on a post that is not a lead
+        { gold: 'case', decision: decision('none', [['not-buying', 'lead', -2]]) },
       ],
       ruleset,
     );
     expect(report.rules).toEqual([
       { id: 'buy', label: 'lead', hits: 3, right: 1, precision: 0.3333 },
       { id: 'broken', label: 'case', hits: 0, right: 0, precision: 0 },
-      { id: 'not-buying', label: 'lead', hits: 2, right: 1, precision: 0.5 },
+      { id: 'not-buying', label: 'lead', hits: 3, right: 2, precision: 0.6667 },
     ]);
   });
 });
