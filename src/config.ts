@@ -74,8 +74,10 @@ const fileSchema = z.strictObject({
       case_window: duration.default(7 * 86_400_000),
       /** Time to resolve a case, per priority. */
       sla: priorityDurations,
-      /** Concurrent capture jobs per worker process. */
-      concurrency: z.number().int().positive().max(256).default(16),
+      /** Concurrent capture jobs per worker process; at least twice batch_size keeps two batches in flight. */
+      concurrency: z.number().int().positive().max(1024).default(128),
+      /** Most posts decided in one transaction. */
+      batch_size: z.number().int().positive().max(500).default(64),
       /** Tries before a post is quarantined as failed. */
       attempts: z.number().int().positive().max(50).default(5),
       /** A pending post older than this with no job is re-enqueued. */
@@ -85,7 +87,8 @@ const fileSchema = z.strictObject({
     .default({
       case_window: 7 * 86_400_000,
       sla: {},
-      concurrency: 16,
+      concurrency: 128,
+      batch_size: 64,
       attempts: 5,
       reconcile_grace: 60_000,
       reconcile_every: 30_000,
@@ -119,6 +122,7 @@ export interface Config {
     caseWindowMs: number;
     slaMs: Record<Priority, number>;
     concurrency: number;
+    batchSize: number;
     attempts: number;
     reconcileGraceMs: number;
     reconcileEveryMs: number;
@@ -195,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       caseWindowMs: c.case_window,
       slaMs: { ...DEFAULT_SLA, ...c.sla },
       concurrency: c.concurrency,
+      batchSize: c.batch_size,
       attempts: c.attempts,
       reconcileGraceMs: c.reconcile_grace,
       reconcileEveryMs: c.reconcile_every,

@@ -2,7 +2,7 @@ import type { ClassifierInput, Decision } from '../classifier/index.js';
 import { PostError } from '../errors.js';
 import type { Label, Platform, Priority, SocialPost } from '../types.js';
 import type { Sql, Tx } from './client.js';
-import type { PostRef } from './post-key.js';
+import { postKey, type PostRef } from './post-key.js';
 
 /** How capture attaches posts to open work. */
 export interface CaptureOptions {
@@ -30,6 +30,11 @@ export interface CaptureOutcome {
   decision: Decision | null;
 }
 
+/** Per post of a batch: its outcome, or why the post itself cannot be processed. */
+export type BatchResult = Map<string, CaptureOutcome | PostError>;
+
+type Decide = (input: ClassifierInput) => Decision;
+
 interface PostRow {
   id: number;
   platform: Platform;
@@ -45,192 +50,427 @@ interface PostRow {
 
 interface IdentityRow {
   id: number;
+  platform: Platform;
   contactId: number | null;
   handle: string | null;
   name: string | null;
 }
 
+interface OpenCase {
+  id: number;
+  contactId: number;
+  /** Epoch milliseconds. */
+  lastActivity: number;
+}
+
+type NewRecord = { row: PostRow; contactId: number; decision: Decision };
+/** A lead or case the batch found open, or the index of one it creates. */
+type RecordRef = { kind: 'existing'; id: number } | { kind: 'new'; index: number };
+
 const TITLE_MAX = 140;
+const OPEN_CASE = `('new', 'in_progress')`;
 
 function titleOf(text: string): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
   return oneLine.length <= TITLE_MAX ? oneLine || '(no text)' : `${oneLine.slice(0, TITLE_MAX - 1)}…`;
 }
 
+function isReplyRow(p: PostRow): boolean {
+  return p.inReplyTo !== null || (p.conversationId !== null && p.conversationId !== p.externalId);
+}
+
+const ALREADY: CaptureOutcome = { action: 'already-decided', label: null, contactId: null, leadId: null, caseId: null, decision: null };
+
+/** Decide one pending post: {@link captureBatch} of one. */
+export async function capturePost(sql: Sql, ref: PostRef, decide: Decide, opts: CaptureOptions): Promise<CaptureOutcome> {
+  const result = (await captureBatch(sql, [ref], decide, opts)).get(postKey(ref))!;
+  if (result instanceof PostError) throw result;
+  return result;
+}
+
 /**
- * Decide one pending post and apply the decision, in ONE transaction: classify, resolve the author
- * to a contact, create or attach the lead or case, mark the post processed. Idempotent on the post
- * key: the post row is locked first, and a post that is no longer pending is left as it is.
+ * Decide a batch of posts and apply the decisions, in ONE transaction and a fixed number of round
+ * trips whatever the batch size: classify, resolve each author to a contact, create or attach the
+ * lead or case, mark the posts processed. Idempotent on the post key: post rows are locked first,
+ * and a post that is no longer pending is left as it is.
  *
- * Concurrency: the author's identity row is locked before a contact is looked up or created, so
- * workers that meet the same new author at once converge on one contact (invariant 4); the contact
- * row is locked before its open lead or case is looked up, so two posts never open two of them.
+ * Concurrency: rows are locked in id order (posts, then identities, then contacts), so batches in
+ * other workers never deadlock with this one. An author's identity row is locked before a contact
+ * is looked up or created, so workers that meet the same new author converge on one contact
+ * (invariant 4); the contact row is locked before its open lead or case is looked up, so two
+ * batches never open two of them. Within the batch posts apply in id order, so a reply in the
+ * same batch as the complaint it answers attaches to the case that complaint opens.
+ *
+ * A post that is bad in itself (gone, no author) is reported as a PostError in the result and
+ * left pending for the caller to quarantine; anything else throws and rolls the batch back.
  */
-export async function capturePost(
-  sql: Sql,
-  ref: PostRef,
-  decide: (input: ClassifierInput) => Decision,
-  opts: CaptureOptions,
-): Promise<CaptureOutcome> {
-  return sql.begin(async (tx) => {
-    const [post] = await tx<PostRow[]>`
-      select id, platform, external_id as "externalId", text, status, identity_id as "identityId",
-             in_reply_to as "inReplyTo", conversation_id as "conversationId", lang, payload
-      from social_posts where platform = ${ref.platform} and external_id = ${ref.externalId}
-      for update`;
-    if (!post) throw new PostError(`no post ${ref.platform}/${ref.externalId} in the inbox`);
-    if (post.status !== 'pending') {
-      return { action: 'already-decided', label: null, contactId: null, leadId: null, caseId: null, decision: null };
+export async function captureBatch(sql: Sql, refs: readonly PostRef[], decide: Decide, opts: CaptureOptions): Promise<BatchResult> {
+  return sql.begin((tx) => applyBatch(tx, refs, decide, opts)) as Promise<BatchResult>;
+}
+
+async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts: CaptureOptions): Promise<BatchResult> {
+  const results: BatchResult = new Map();
+  const keys = () => sqlFragmentKeys(tx, refs);
+  // Pipelined (one round trip; the server runs them in order): lock the posts, then the identities
+  // of the pending ones, both in id order.
+  const [rows, identityRows] = await Promise.all([
+    tx<PostRow[]>`
+      select p.id, p.platform, p.external_id as "externalId", p.text, p.status, p.identity_id as "identityId",
+             p.in_reply_to as "inReplyTo", p.conversation_id as "conversationId", p.lang, p.payload
+      from social_posts p join ${keys()} on p.platform = k.platform and p.external_id = k.external_id
+      order by p.id
+      for update of p`,
+    tx<IdentityRow[]>`
+      select id, platform, contact_id as "contactId", handle, name from identities
+      where id in (select p.identity_id from social_posts p join ${keys()} on p.platform = k.platform and p.external_id = k.external_id
+                   where p.status = 'pending')
+      order by id
+      for update`,
+  ]);
+  const found = new Set(rows.map((r) => postKey(r)));
+  for (const ref of refs) {
+    if (!found.has(postKey(ref))) results.set(postKey(ref), new PostError(`no post ${ref.platform}/${ref.externalId} in the inbox`));
+  }
+  const pending: PostRow[] = [];
+  for (const row of rows) {
+    if (row.status !== 'pending') results.set(postKey(row), ALREADY);
+    else if (row.identityId === null) results.set(postKey(row), new PostError('post has no author identity'));
+    else pending.push(row);
+  }
+  if (pending.length === 0) return results;
+
+  const decisions = new Map<number, Decision>();
+  for (const row of pending) {
+    decisions.set(
+      row.id,
+      decide({
+        text: row.text,
+        platform: row.platform,
+        ...(row.lang ? { lang: row.lang } : {}),
+        isReply: isReplyRow(row),
+        ...(typeof row.payload?.author?.followers === 'number' ? { followers: row.payload.author.followers } : {}),
+      }),
+    );
+  }
+
+  const identities = new Map(identityRows.map((i) => [i.id, i]));
+  for (const row of pending) {
+    if (!identities.has(row.identityId!)) {
+      results.set(postKey(row), new PostError('post author identity is missing'));
+      decisions.delete(row.id);
     }
-    if (post.identityId === null) throw new PostError('post has no author identity');
+  }
+  const live = pending.filter((r) => decisions.has(r.id));
 
-    const isReply = post.inReplyTo !== null || (post.conversationId !== null && post.conversationId !== post.externalId);
-    const decision = decide({
-      text: post.text,
-      platform: post.platform,
-      ...(post.lang ? { lang: post.lang } : {}),
-      isReply,
-      ...(typeof post.payload?.author?.followers === 'number' ? { followers: post.payload.author.followers } : {}),
-    });
+  // Authors whose post becomes a lead or a case get a contact: by identity, else a handle or
+  // e-mail ops stored on a contact, else a new contact. Never by display name.
+  const needContact = new Map<number, PostRow>();
+  for (const row of live) {
+    const ident = identities.get(row.identityId!)!;
+    if (ident.contactId === null && decisions.get(row.id)!.label !== 'none') needContact.set(ident.id, row);
+  }
+  if (needContact.size > 0) await resolveContacts(tx, [...needContact.values()], identities);
 
-    const [identity] = await tx<IdentityRow[]>`
-      select id, contact_id as "contactId", handle, name from identities where id = ${post.identityId} for update`;
-    if (!identity) throw new PostError('post author identity is missing');
+  const contactIds = [...new Set([...identities.values()].map((i) => i.contactId).filter((c): c is number => c !== null))].sort((a, b) => a - b);
+  const openLeads = new Map<number, number>();
+  const openCases = new Map<string, OpenCase>();
+  const replies = live.filter(isReplyRow);
+  // Pipelined: the contacts' lock is taken before their open work is read, in the same round trip.
+  const [, leadRows, caseRows, threadCases] = await Promise.all([
+    contactIds.length > 0 ? tx`select id from contacts where id = any(${tx.array(contactIds)}::bigint[]) order by id for update` : null,
+    contactIds.length > 0
+      ? tx<{ id: number; contactId: number }[]>`
+          select id, contact_id as "contactId" from leads where contact_id = any(${tx.array(contactIds)}::bigint[]) and status = 'open'`
+      : [],
+    contactIds.length > 0
+      ? tx<{ id: number; contactId: number; origin: Platform; lastActivity: number }[]>`
+          select id, contact_id as "contactId", origin, (extract(epoch from last_activity_at) * 1000)::float8 as "lastActivity" from cases
+          where contact_id = any(${tx.array(contactIds)}::bigint[]) and status in ${tx.unsafe(OPEN_CASE)}
+            and last_activity_at > now() - ${opts.caseWindowMs} * interval '1 millisecond'
+          order by last_activity_at`
+      : [],
+    findThreadCases(tx, replies),
+  ]);
+  for (const l of leadRows) openLeads.set(l.contactId, l.id);
+  for (const c of caseRows) openCases.set(`${c.contactId}/${c.origin}`, { id: c.id, contactId: c.contactId, lastActivity: c.lastActivity });
 
-    const threadCase = isReply ? await findThreadCase(tx, post) : null;
-    let outcome: Omit<CaptureOutcome, 'decision' | 'label'>;
+  // Apply in post order, with placeholders for the leads and cases this batch creates.
+  const newLeads: NewRecord[] = [];
+  const newCases: NewRecord[] = [];
+  const leadTouches = new Map<number, number>(); // lead id → best score
+  const caseTouches = new Map<number, Decision | null>(); // case id → most urgent decision
+  const leadOf = new Map<number, RecordRef>(); // contact → open lead
+  for (const [c, id] of openLeads) leadOf.set(c, { kind: 'existing', id });
+  const caseOfContact = new Map<string, RecordRef>(); // `${contact}/${origin}` → open case
+  for (const [k, c] of openCases) caseOfContact.set(k, { kind: 'existing', id: c.id });
+  const caseOfThread = new Map<string, { ref: RecordRef; contactId: number }>(); // `${platform}/${conversation}` → case
+  const applied: { row: PostRow; action: CaptureAction; contactId: number | null; lead: RecordRef | null; case: RecordRef | null }[] = [];
 
+  for (const row of live) {
+    const decision = decisions.get(row.id)!;
+    const ident = identities.get(row.identityId!)!;
+    let thread: { ref: RecordRef; contactId: number } | undefined;
+    if (isReplyRow(row)) {
+      for (const k of [row.inReplyTo, row.conversationId]) if (k !== null) thread ??= caseOfThread.get(`${row.platform}/${k}`);
+      const known = threadCases.get(row.id);
+      if (!thread && known) thread = { ref: { kind: 'existing', id: known.id }, contactId: known.contactId };
+    }
+    const conversation = `${row.platform}/${row.conversationId ?? row.externalId}`;
     if (decision.label === 'case') {
-      const contactId = await resolveContact(tx, post, identity);
-      await tx`select id from contacts where id = ${contactId} for update`;
-      const open = threadCase ?? (await findOpenCase(tx, contactId, post.platform, opts.caseWindowMs));
+      const contactId = ident.contactId!;
+      const key = `${contactId}/${row.platform}`;
+      const open = thread?.ref ?? caseOfContact.get(key);
       if (open) {
-        await touchCase(tx, open.id, decision);
-        outcome = { action: 'case-attached', contactId, leadId: null, caseId: open.id };
+        if (open.kind === 'existing') caseTouches.set(open.id, moreUrgent(caseTouches.get(open.id) ?? null, decision));
+        applied.push({ row, action: 'case-attached', contactId, lead: null, case: open });
+        caseOfThread.set(conversation, { ref: open, contactId: thread?.contactId ?? contactId });
       } else {
-        const caseId = await createCase(tx, post, contactId, decision, opts);
-        outcome = { action: 'case-created', contactId, leadId: null, caseId };
+        const ref: RecordRef = { kind: 'new', index: newCases.push({ row, contactId, decision }) - 1 };
+        caseOfContact.set(key, ref);
+        caseOfThread.set(conversation, { ref, contactId });
+        applied.push({ row, action: 'case-created', contactId, lead: null, case: ref });
       }
     } else if (decision.label === 'lead') {
-      const contactId = await resolveContact(tx, post, identity);
-      await tx`select id from contacts where id = ${contactId} for update`;
-      const [open] = await tx<{ id: number }[]>`
-        select id from leads where contact_id = ${contactId} and status = 'open'`;
+      const contactId = ident.contactId!;
+      const open = leadOf.get(contactId);
       if (open) {
-        await tx`update leads set last_activity_at = now(), updated_at = now(),
-                   score = greatest(score, ${decision.score}) where id = ${open.id}`;
-        outcome = { action: 'lead-attached', contactId, leadId: open.id, caseId: null };
+        if (open.kind === 'existing') leadTouches.set(open.id, Math.max(leadTouches.get(open.id) ?? -Infinity, decision.score));
+        applied.push({ row, action: 'lead-attached', contactId, lead: open, case: null });
       } else {
-        const [lead] = await tx<{ id: number }[]>`
-          insert into leads (contact_id, account_id, source, subject, score, ruleset_version, rules)
-          select ${contactId}, c.account_id, ${post.platform}, ${titleOf(post.text)}, ${decision.score},
-                 ${decision.rulesetVersion}, ${JSON.stringify(decision.rules)}::jsonb
-          from contacts c where c.id = ${contactId}
-          returning id`;
-        outcome = { action: 'lead-created', contactId, leadId: lead!.id, caseId: null };
+        const ref: RecordRef = { kind: 'new', index: newLeads.push({ row, contactId, decision }) - 1 };
+        leadOf.set(contactId, ref);
+        applied.push({ row, action: 'lead-created', contactId, lead: ref, case: null });
       }
-    } else if (threadCase && identity.contactId !== null && threadCase.contactId === identity.contactId) {
+    } else if (thread && ident.contactId !== null && thread.contactId === ident.contactId) {
       // A customer's own follow-up in their case's thread ("any update?") belongs on the case even
       // when it carries no problem words of its own.
-      await touchCase(tx, threadCase.id, null);
-      outcome = { action: 'case-attached', contactId: identity.contactId, leadId: null, caseId: threadCase.id };
+      if (thread.ref.kind === 'existing') caseTouches.set(thread.ref.id, caseTouches.get(thread.ref.id) ?? null);
+      applied.push({ row, action: 'case-attached', contactId: ident.contactId, lead: null, case: thread.ref });
     } else {
-      outcome = { action: 'recorded', contactId: identity.contactId, leadId: null, caseId: null };
+      applied.push({ row, action: 'recorded', contactId: ident.contactId, lead: null, case: null });
     }
+  }
 
+  const { leads: leadIds, cases: caseIds } = await reserveIds(tx, { leads: newLeads.length, cases: newCases.length });
+  const resolve = (ref: RecordRef | null, created: number[]) => (ref === null ? null : ref.kind === 'existing' ? ref.id : created[ref.index]!);
+  const outcomes = applied.map((a) => {
+    const decision = decisions.get(a.row.id)!;
+    const outcome: CaptureOutcome = {
+      action: a.action,
+      label: decision.label,
+      contactId: a.contactId,
+      leadId: resolve(a.lead, leadIds),
+      caseId: resolve(a.case, caseIds),
+      decision,
+    };
+    return { row: a.row, decision, outcome };
+  });
+  // Pipelined: every write of the batch in one round trip.
+  await Promise.all([
+    insertLeads(tx, newLeads, leadIds),
+    insertCases(tx, newCases, caseIds, opts),
+    touchLeads(tx, leadTouches),
+    touchCases(tx, caseTouches),
+    tx`
+    update social_posts p set
+      status = 'processed', attempts = p.attempts + 1, error = null,
+      label = u.label, score = u.score, priority = u.priority, decision = u.decision,
+      ruleset_version = u.ruleset_version, contact_id = u.contact_id, lead_id = u.lead_id, case_id = u.case_id,
+      processed_at = clock_timestamp()
+    from unnest(
+      ${tx.array(outcomes.map((o) => o.row.id))}::bigint[],
+      ${tx.array(outcomes.map((o) => o.decision.label))}::label[],
+      ${tx.array(outcomes.map((o) => o.decision.score))}::real[],
+      ${tx.array(outcomes.map((o) => o.decision.priority) as string[])}::case_priority[],
+      ${tx.array(outcomes.map((o) => JSON.stringify(o.decision)))}::jsonb[],
+      ${tx.array(outcomes.map((o) => o.decision.rulesetVersion))}::text[],
+      ${tx.array(outcomes.map((o) => o.outcome.contactId) as number[])}::bigint[],
+      ${tx.array(outcomes.map((o) => o.outcome.leadId) as number[])}::bigint[],
+      ${tx.array(outcomes.map((o) => o.outcome.caseId) as number[])}::bigint[]
+    ) as u(id, label, score, priority, decision, ruleset_version, contact_id, lead_id, case_id)
+    where p.id = u.id`,
+  ]);
+  for (const o of outcomes) results.set(postKey(o.row), o.outcome);
+  return results;
+}
+
+/** Link identities to contacts (handle, then e-mail, else new); updates `identities` in place. */
+async function resolveContacts(tx: Tx, rows: PostRow[], identities: Map<number, IdentityRow>): Promise<void> {
+  const wanted = rows.map((row) => {
+    const ident = identities.get(row.identityId!)!;
+    return {
+      ident,
+      handle: ident.handle?.replace(/^@/, '').toLowerCase() ?? null,
+      email: row.payload?.author?.email?.toLowerCase() ?? null,
+    };
+  });
+  const withHandle = wanted.filter((w) => w.handle !== null);
+  const emails = [...new Set(wanted.map((w) => w.email).filter((e): e is string => e !== null))];
+  const [handleRows, emailRows] = await Promise.all([
+    withHandle.length > 0
+      ? tx<{ platform: Platform; handle: string; contactId: number }[]>`
+          select h.platform, h.handle, h.contact_id as "contactId" from contact_handles h
+          join unnest(${tx.array(withHandle.map((w) => w.ident.platform))}::platform[], ${tx.array(withHandle.map((w) => w.handle!))}::text[]) as k(platform, handle)
+            on h.platform = k.platform and h.handle = k.handle`
+      : [],
+    emails.length > 0
+      ? tx<{ id: number; email: string }[]>`select id, lower(email) as email from contacts where lower(email) = any(${tx.array(emails)}::text[])`
+      : [],
+  ]);
+  const byHandle = new Map(handleRows.map((h) => [`${h.platform}/${h.handle}`, h.contactId]));
+  const byEmail = new Map(emailRows.map((c) => [c.email, c.id]));
+  const links: { identityId: number; contactId: number }[] = [];
+  const fresh: typeof wanted = [];
+  for (const w of wanted) {
+    const match = (w.handle !== null ? byHandle.get(`${w.ident.platform}/${w.handle}`) : undefined) ?? (w.email !== null ? byEmail.get(w.email) : undefined);
+    if (match !== undefined) links.push({ identityId: w.ident.id, contactId: match });
+    else fresh.push(w);
+  }
+  if (fresh.length > 0) {
+    // Two new authors with one e-mail in a batch share the contact the first one makes.
+    const creatorOfEmail = new Map<string, (typeof fresh)[number]>();
+    const creators = fresh.filter((w) => {
+      if (w.email === null) return true;
+      if (creatorOfEmail.has(w.email)) return false;
+      creatorOfEmail.set(w.email, w);
+      return true;
+    });
+    const { contacts: ids } = await reserveIds(tx, { contacts: creators.length });
     await tx`
-      update social_posts set
-        status = 'processed', attempts = attempts + 1, error = null,
-        label = ${decision.label}, score = ${decision.score}, priority = ${decision.priority},
-        decision = ${JSON.stringify(decision)}::jsonb, ruleset_version = ${decision.rulesetVersion},
-        contact_id = ${outcome.contactId}, lead_id = ${outcome.leadId}, case_id = ${outcome.caseId},
-        processed_at = now()
-      where id = ${post.id}`;
-    return { ...outcome, label: decision.label, decision };
-  }) as Promise<CaptureOutcome>;
+      insert into contacts (id, name, email) overriding system value
+      select * from unnest(${tx.array(ids)}::bigint[], ${tx.array(creators.map((w) => w.ident.name ?? w.ident.handle) as string[])}::text[],
+                           ${tx.array(creators.map((w) => w.email) as string[])}::text[])`;
+    const created = new Map(creators.map((w, i) => [w, ids[i]!]));
+    for (const w of fresh) {
+      links.push({ identityId: w.ident.id, contactId: created.get(w) ?? created.get(creatorOfEmail.get(w.email!)!)! });
+    }
+  }
+  await tx`
+    update identities i set contact_id = u.contact_id
+    from unnest(${tx.array(links.map((l) => l.identityId))}::bigint[], ${tx.array(links.map((l) => l.contactId))}::bigint[]) as u(id, contact_id)
+    where i.id = u.id`;
+  for (const l of links) identities.get(l.identityId)!.contactId = l.contactId;
+}
+
+/** Ids for rows this transaction inserts, from the tables' own identity sequences, in one round trip. */
+async function reserveIds<T extends string>(tx: Tx, counts: Record<T, number>): Promise<Record<T, number[]>> {
+  const tables = Object.keys(counts) as T[];
+  const out = Object.fromEntries(tables.map((t) => [t, [] as number[]])) as Record<T, number[]>;
+  const wanted = tables.filter((t) => counts[t] > 0);
+  if (wanted.length === 0) return out;
+  const rows = await tx<{ t: T; id: number }[]>`
+    select w.t, nextval(pg_get_serial_sequence(w.t, 'id')) as id
+    from unnest(${tx.array(wanted)}::text[], ${tx.array(wanted.map((t) => counts[t]))}::int[]) as w(t, n), generate_series(1, w.n)`;
+  for (const r of rows) out[r.t].push(r.id);
+  return out;
+}
+
+/** `unnest(platforms, ids) as k(platform, external_id)`: a batch's post keys as a relation. */
+function sqlFragmentKeys(tx: Tx, refs: readonly PostRef[]) {
+  return tx`unnest(${tx.array(refs.map((r) => r.platform))}::platform[], ${tx.array(refs.map((r) => r.externalId))}::text[]) as k(platform, external_id)`;
+}
+
+/** The open case of each reply's conversation (its parent or its root), by post id. */
+async function findThreadCases(tx: Tx, replies: PostRow[]): Promise<Map<number, OpenCase>> {
+  const found = new Map<number, OpenCase>();
+  if (replies.length === 0) return found;
+  const platforms: Platform[] = [];
+  const keys: string[] = [];
+  for (const r of replies) {
+    for (const k of [r.inReplyTo, r.conversationId]) {
+      if (k !== null) {
+        platforms.push(r.platform);
+        keys.push(k);
+      }
+    }
+  }
+  // Two index lookups (the parent or root by id, and posts of the same conversation) rather than one OR.
+  const rows = await tx<{ platform: Platform; externalId: string; conversationId: string | null; id: number; contactId: number; lastActivity: number }[]>`
+    with k(platform, key) as (select * from unnest(${tx.array(platforms)}::platform[], ${tx.array(keys)}::text[])),
+    hits as (
+      select p.platform, p.external_id, p.conversation_id, p.case_id from k join social_posts p on p.platform = k.platform and p.external_id = k.key
+      union all
+      select p.platform, p.external_id, p.conversation_id, p.case_id from k join social_posts p on p.platform = k.platform and p.conversation_id = k.key
+    )
+    select h.platform, h.external_id as "externalId", h.conversation_id as "conversationId",
+           c.id, c.contact_id as "contactId", (extract(epoch from c.last_activity_at) * 1000)::float8 as "lastActivity"
+    from hits h join cases c on c.id = h.case_id
+    where c.status in ${tx.unsafe(OPEN_CASE)}`;
+  for (const r of replies) {
+    const mine = new Set([r.inReplyTo, r.conversationId].filter((x) => x !== null));
+    for (const row of rows) {
+      if (row.platform !== r.platform || !(mine.has(row.externalId) || (row.conversationId !== null && mine.has(row.conversationId)))) continue;
+      const cur = found.get(r.id);
+      if (!cur || row.lastActivity > cur.lastActivity) found.set(r.id, { id: row.id, contactId: row.contactId, lastActivity: row.lastActivity });
+    }
+  }
+  return found;
+}
+
+const RANK: Record<Priority, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
+
+function moreUrgent(a: Decision | null, b: Decision): Decision {
+  if (a === null) return b;
+  return RANK[b.priority ?? 'low'] > RANK[a.priority ?? 'low'] ? b : a;
+}
+
+async function insertLeads(tx: Tx, leads: NewRecord[], ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx`
+    insert into leads (id, contact_id, account_id, source, subject, score, ruleset_version, rules) overriding system value
+    select u.id, u.contact_id, c.account_id, u.source, u.subject, u.score, u.ruleset_version, u.rules
+    from unnest(${tx.array(ids)}::bigint[], ${tx.array(leads.map((l) => l.contactId))}::bigint[],
+                ${tx.array(leads.map((l) => l.row.platform))}::platform[], ${tx.array(leads.map((l) => titleOf(l.row.text)))}::text[],
+                ${tx.array(leads.map((l) => l.decision.score))}::real[], ${tx.array(leads.map((l) => l.decision.rulesetVersion))}::text[],
+                ${tx.array(leads.map((l) => JSON.stringify(l.decision.rules)))}::jsonb[])
+         as u(id, contact_id, source, subject, score, ruleset_version, rules)
+    join contacts c on c.id = u.contact_id`;
+}
+
+async function insertCases(tx: Tx, cases: NewRecord[], ids: number[], opts: CaptureOptions): Promise<void> {
+  if (ids.length === 0) return;
+  const priorities = cases.map((c) => c.decision.priority ?? 'normal');
+  await tx`
+    insert into cases (id, contact_id, title, origin, priority, priority_reason, resolve_by, conversation_id, ruleset_version, rules)
+    overriding system value
+    select u.id, u.contact_id, u.title, u.origin, u.priority, u.reason, now() + u.sla_ms * interval '1 millisecond',
+           u.conversation_id, u.ruleset_version, u.rules
+    from unnest(${tx.array(ids)}::bigint[], ${tx.array(cases.map((c) => c.contactId))}::bigint[], ${tx.array(cases.map((c) => titleOf(c.row.text)))}::text[],
+                ${tx.array(cases.map((c) => c.row.platform))}::platform[], ${tx.array(priorities)}::case_priority[],
+                ${tx.array(cases.map((c) => (c.decision.priorityRule ? `rule ${c.decision.priorityRule}` : 'default priority')))}::text[],
+                ${tx.array(priorities.map((p) => opts.slaMs[p]))}::bigint[],
+                ${tx.array(cases.map((c) => c.row.conversationId ?? c.row.externalId))}::text[],
+                ${tx.array(cases.map((c) => c.decision.rulesetVersion))}::text[], ${tx.array(cases.map((c) => JSON.stringify(c.decision.rules)))}::jsonb[])
+         as u(id, contact_id, title, origin, priority, reason, sla_ms, conversation_id, ruleset_version, rules)`;
+}
+
+async function touchLeads(tx: Tx, touches: Map<number, number>): Promise<void> {
+  if (touches.size === 0) return;
+  await tx`
+    update leads l set last_activity_at = now(), updated_at = now(), score = greatest(l.score, u.score)
+    from unnest(${tx.array([...touches.keys()])}::bigint[], ${tx.array([...touches.values()])}::real[]) as u(id, score)
+    where l.id = u.id`;
+}
+
+/** Record activity on cases; a more urgent post escalates its case, never lowers it (enum order low < urgent). */
+async function touchCases(tx: Tx, touches: Map<number, Decision | null>): Promise<void> {
+  if (touches.size === 0) return;
+  const entries = [...touches.entries()];
+  await tx`
+    update cases c set last_activity_at = now(), updated_at = now(),
+      priority_reason = case when u.priority > c.priority then u.reason else c.priority_reason end,
+      priority = greatest(c.priority, u.priority)
+    from unnest(${tx.array(entries.map(([id]) => id))}::bigint[], ${tx.array(entries.map(([, d]) => d?.priority ?? 'low'))}::case_priority[],
+                ${tx.array(entries.map(([, d]) => `escalated by rule ${d?.priorityRule ?? 'default'}`))}::text[]) as u(id, priority, reason)
+    where c.id = u.id`;
 }
 
 /** Quarantine a post that cannot be processed: visible as `failed` with its reason. */
 export async function markFailed(sql: Sql, ref: PostRef, reason: string, attempts: number): Promise<boolean> {
   const rows = await sql`
     update social_posts set status = 'failed', error = ${reason.slice(0, 2000)}, attempts = ${attempts},
-                            processed_at = now()
+                            processed_at = clock_timestamp()
     where platform = ${ref.platform} and external_id = ${ref.externalId} and status = 'pending'
     returning id`;
   return rows.length > 0;
-}
-
-/** The open case of the conversation this post replies in, if any. */
-async function findThreadCase(tx: Tx, post: PostRow): Promise<{ id: number; contactId: number } | null> {
-  const ids = [post.inReplyTo, post.conversationId].filter((x): x is string => x !== null);
-  const [row] = await tx<{ id: number; contactId: number }[]>`
-    select c.id, c.contact_id as "contactId"
-    from social_posts p join cases c on c.id = p.case_id
-    where p.platform = ${post.platform}
-      and (p.external_id = any(${tx.array(ids)}::text[]) or p.conversation_id = any(${tx.array(ids)}::text[]))
-      and c.status in ('new', 'in_progress')
-    order by c.last_activity_at desc
-    limit 1`;
-  return row ?? null;
-}
-
-async function findOpenCase(tx: Tx, contactId: number, origin: Platform, windowMs: number) {
-  const [row] = await tx<{ id: number; contactId: number }[]>`
-    select id, contact_id as "contactId" from cases
-    where contact_id = ${contactId} and origin = ${origin} and status in ('new', 'in_progress')
-      and last_activity_at > now() - ${windowMs} * interval '1 millisecond'
-    order by last_activity_at desc
-    limit 1`;
-  return row ?? null;
-}
-
-/** Record activity on a case; a more urgent post escalates it, never lowers it (enums order low < urgent). */
-async function touchCase(tx: Tx, caseId: number, decision: Decision | null): Promise<void> {
-  const p = decision?.priority ?? 'low';
-  const reason = `escalated by rule ${decision?.priorityRule ?? 'default'}`;
-  await tx`
-    update cases set last_activity_at = now(), updated_at = now(),
-      priority_reason = case when ${p}::case_priority > priority then ${reason} else priority_reason end,
-      priority = greatest(priority, ${p}::case_priority)
-    where id = ${caseId}`;
-}
-
-async function createCase(tx: Tx, post: PostRow, contactId: number, decision: Decision, opts: CaptureOptions) {
-  const priority: Priority = decision.priority ?? 'normal';
-  const reason = decision.priorityRule ? `rule ${decision.priorityRule}` : 'default priority';
-  const [row] = await tx<{ id: number }[]>`
-    insert into cases (contact_id, title, origin, priority, priority_reason, resolve_by, conversation_id,
-                       ruleset_version, rules)
-    values (${contactId}, ${titleOf(post.text)}, ${post.platform}, ${priority}, ${reason},
-            now() + ${opts.slaMs[priority]} * interval '1 millisecond', ${post.conversationId ?? post.externalId},
-            ${decision.rulesetVersion}, ${JSON.stringify(decision.rules)}::jsonb)
-    returning id`;
-  return row!.id;
-}
-
-/**
- * The author's contact: by identity first, then by a handle or e-mail ops stored on a contact,
- * else a new one. Never by display name. Links the identity; the caller holds its row lock.
- */
-async function resolveContact(tx: Tx, post: PostRow, identity: IdentityRow): Promise<number> {
-  if (identity.contactId !== null) return identity.contactId;
-  const handle = identity.handle?.replace(/^@/, '').toLowerCase() ?? null;
-  const email = post.payload?.author?.email?.toLowerCase() ?? null;
-  let contactId: number | undefined;
-  if (handle) {
-    const [row] = await tx<{ contactId: number }[]>`
-      select contact_id as "contactId" from contact_handles where platform = ${post.platform} and handle = ${handle}`;
-    contactId = row?.contactId;
-  }
-  if (contactId === undefined && email) {
-    const [row] = await tx<{ id: number }[]>`select id from contacts where lower(email) = ${email}`;
-    contactId = row?.id;
-  }
-  if (contactId === undefined) {
-    const [row] = await tx<{ id: number }[]>`
-      insert into contacts (name, email) values (${identity.name ?? identity.handle}, ${email}) returning id`;
-    contactId = row!.id;
-  }
-  await tx`update identities set contact_id = ${contactId} where id = ${identity.id}`;
-  return contactId;
 }

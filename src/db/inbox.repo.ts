@@ -38,24 +38,31 @@ export async function storePage(
 }
 
 async function insertPosts(tx: Tx, sourceId: string, posts: readonly SocialPost[]): Promise<PostRef[]> {
-  // One row per author, in a fixed order: ON CONFLICT DO UPDATE may not touch a row twice in one
-  // statement, and a stable order keeps concurrent pollers from deadlocking on each other.
+  // One row per author. Existing identities are not locked unless their handle or name changed,
+  // and then in id order, the order the capture worker locks them in: no deadlock between them.
   const authors = new Map<string, SocialPost>();
   for (const p of posts) authors.set(`${p.platform}\u0000${p.author.id}`, p);
-  const keys = [...authors.keys()].sort();
-  const aPlatform = keys.map((k) => authors.get(k)!.platform);
-  const aId = keys.map((k) => authors.get(k)!.author.id);
-  const aHandle = keys.map((k) => authors.get(k)!.author.handle ?? null);
-  const aName = keys.map((k) => authors.get(k)!.author.name ?? null);
+  const list = [...authors.values()];
+  const aPlatform = tx.array(list.map((p) => p.platform));
+  const aId = tx.array(list.map((p) => p.author.id));
+  const aHandle = tx.array(list.map((p) => p.author.handle ?? null) as string[]);
+  const aName = tx.array(list.map((p) => p.author.name ?? null) as string[]);
   await tx`
     insert into identities (platform, external_user_id, handle, name)
-    select * from unnest(${tx.array(aPlatform)}::platform[], ${tx.array(aId)}::text[], ${tx.array(aHandle as string[])}::text[], ${tx.array(aName as string[])}::text[])
-    on conflict (platform, external_user_id) do update set
-      handle = coalesce(excluded.handle, identities.handle),
-      name = coalesce(excluded.name, identities.name),
-      last_seen_at = now()
-    where identities.handle is distinct from coalesce(excluded.handle, identities.handle)
-       or identities.name is distinct from coalesce(excluded.name, identities.name)`;
+    select * from unnest(${aPlatform}::platform[], ${aId}::text[], ${aHandle}::text[], ${aName}::text[])
+    on conflict (platform, external_user_id) do nothing`;
+  await tx`
+    with changed as (
+      select i.id, u.handle, u.name
+      from identities i
+      join unnest(${aPlatform}::platform[], ${aId}::text[], ${aHandle}::text[], ${aName}::text[]) as u(platform, user_id, handle, name)
+        on i.platform = u.platform and i.external_user_id = u.user_id
+      where i.handle is distinct from coalesce(u.handle, i.handle) or i.name is distinct from coalesce(u.name, i.name)
+      order by i.id
+      for update of i
+    )
+    update identities i set handle = coalesce(c.handle, i.handle), name = coalesce(c.name, i.name), last_seen_at = now()
+    from changed c where i.id = c.id`;
 
   const rows = await tx<PostRef[]>`
     insert into social_posts (platform, external_id, source_id, identity_id, author_external_id, text,

@@ -1,10 +1,11 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { ClassifierInput, Decision } from '../classifier/index.js';
 import type { Sql } from '../db/client.js';
-import { capturePost, markFailed, type CaptureOptions, type CaptureOutcome } from '../db/capture.repo.js';
+import { markFailed, type CaptureOptions, type CaptureOutcome } from '../db/capture.repo.js';
 import { postKey } from '../db/post-key.js';
 import { describeError, PostError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { createCaptureBatcher, type CaptureBatcherOptions } from './capture.batcher.js';
 import type { CaptureJobData } from './queues.js';
 
 export interface CaptureProcessorDeps {
@@ -13,6 +14,7 @@ export interface CaptureProcessorDeps {
   /** The current ruleset's decision function; read per job, so a reloaded ruleset takes effect at once. */
   decide: (input: ClassifierInput) => Decision;
   options: CaptureOptions;
+  batching?: CaptureBatcherOptions;
 }
 
 /**
@@ -23,6 +25,7 @@ export interface CaptureProcessorDeps {
  * If even quarantining fails, the post stays `pending` and the reconciler brings it back.
  */
 export function createCaptureProcessor(deps: CaptureProcessorDeps) {
+  const batcher = createCaptureBatcher(deps.sql, (input) => deps.decide(input), deps.options, deps.batching);
   return async function processCapture(job: Job<CaptureJobData>): Promise<CaptureOutcome['action']> {
     const ref = job.data;
     if (!ref || typeof ref.externalId !== 'string' || (ref.platform !== 'twitter' && ref.platform !== 'facebook')) {
@@ -30,7 +33,7 @@ export function createCaptureProcessor(deps: CaptureProcessorDeps) {
     }
     const key = postKey(ref);
     try {
-      const outcome = await capturePost(deps.sql, ref, deps.decide, deps.options);
+      const outcome = await batcher.submit(ref);
       if (outcome.action === 'lead-created' || outcome.action === 'case-created') {
         deps.log.info(
           {

@@ -89,6 +89,10 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       log: log.child({ component: 'capture' }),
       decide,
       options: { caseWindowMs: config.capture.caseWindowMs, slaMs: config.capture.slaMs },
+      batching: {
+        maxBatch: config.capture.batchSize,
+        maxInFlight: Math.max(1, Math.ceil(config.capture.concurrency / config.capture.batchSize)),
+      },
     });
     const worker = openWorker<CaptureJobData, unknown>(transport, POSTS_QUEUE, processor, {
       concurrency: config.capture.concurrency,

@@ -93,6 +93,7 @@ export function testConfig(overrides: Partial<Config['capture']> = {}): Config {
       caseWindowMs: 7 * 86_400_000,
       slaMs: { urgent: 4 * 3_600_000, high: 86_400_000, normal: 3 * 86_400_000, low: 7 * 86_400_000 },
       concurrency: 8,
+      batchSize: 4,
       attempts: 3,
       reconcileGraceMs: 0,
       reconcileEveryMs: 3_600_000,

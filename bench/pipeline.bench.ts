@@ -1,0 +1,291 @@
+/**
+ * End-to-end throughput of the capture pipeline on this machine's Redis (or BullMQ's PostgreSQL
+ * backend) and PostgreSQL, against the same-run floor of BullMQ with a no-op processor.
+ *
+ *   npm run bench -- [--posts 50000] [--transport redis|postgres] [--concurrency 64] [--no-scale] [--json]
+ *
+ * The real path: inbox insert (storePage) → enqueue (jobId = post key) → capture worker →
+ * Postgres. Latency is from the inbox insert (received_at, just before the enqueue) to the commit
+ * that decided the post (processed_at). A benchmark, never a timed test: figures vary with the
+ * machine's load, so it reports the ratio to a floor measured in the same run.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Queue, Worker } from 'bullmq';
+import postgres from 'postgres';
+import { loadRuleset } from '../src/classifier/index.js';
+import { sandboxPost } from '../src/connectors/sandbox.connector.js';
+import { createDatabase, type Database } from '../src/db/client.js';
+import { storePage } from '../src/db/inbox.repo.js';
+import { runMigrations } from '../src/db/migrate.js';
+import { silentLogger } from '../src/logger.js';
+import type { SocialPost } from '../src/types.js';
+import { startService } from '../src/workers/main.js';
+import { enqueuePosts } from '../src/workers/poll.worker.js';
+import { closeTransport, createTransport, openQueue, openWorker, type Transport } from '../src/workers/queues.js';
+
+const { values } = parseArgs({
+  options: {
+    posts: { type: 'string', default: '50000' },
+    transport: { type: 'string', default: 'redis' },
+    concurrency: { type: 'string', default: '128' },
+    'batch-size': { type: 'string', default: '64' },
+    'no-scale': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.posts);
+const KIND = values.transport as 'redis' | 'postgres';
+const CONCURRENCY = Number(values.concurrency);
+const BATCH_SIZE = Number(values['batch-size']);
+if (!Number.isInteger(N) || N < 100 || (KIND !== 'redis' && KIND !== 'postgres') || !(CONCURRENCY > 0)) {
+  process.stderr.write('usage: npm run bench -- [--posts N≥100] [--transport redis|postgres] [--concurrency C] [--no-scale] [--json]\n');
+  process.exit(2);
+}
+const PG_ADMIN = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const BATCH = 1000;
+
+const say = (msg: string) => {
+  if (!values.json) process.stderr.write(`${msg}\n`);
+};
+
+/** Peak resident set size over the measured phase, sampled every 50 ms. */
+function rssSampler() {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  return () => {
+    clearInterval(timer);
+    return Math.round(Math.max(peak, process.memoryUsage().rss) / 1_048_576);
+  };
+}
+
+async function freshDatabase(): Promise<{ url: string; database: Database; drop(): Promise<void> }> {
+  const name = `capture_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const admin = postgres(PG_ADMIN, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(PG_ADMIN);
+  url.pathname = `/${name}`;
+  const database = createDatabase(url.toString(), { max: CONCURRENCY + 4 });
+  await runMigrations(database);
+  return {
+    url: url.toString(),
+    database,
+    async drop() {
+      await database.close();
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+function transportFor(url: string): Transport {
+  const id = `bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+  return KIND === 'redis' ? createTransport({ redisUrl: REDIS_URL, databaseUrl: url, prefix: id }) : createTransport({ databaseUrl: url, schema: id });
+}
+
+/**
+ * N varied posts like a busy brand's: sandbox templates over many authors (a few post a lot),
+ * replies into earlier conversations; the authors of about 30% of the posts are made contacts first.
+ */
+function makeWorkload(n: number, run: number): { posts: SocialPost[]; knownAuthors: SocialPost['author'][] } {
+  const opts = {
+    sourceId: 'bench',
+    platform: 'twitter' as const,
+    seed: run,
+    authors: Math.max(200, Math.round(n / 5)),
+    replyRate: 0.15,
+    idBase: (1_790_000_000_000_000_000n + BigInt(run) * 10_000_000_000n).toString(),
+  };
+  const posts = Array.from({ length: n }, (_, i) => sandboxPost(opts, i + 1));
+  const byAuthor = new Map<string, { author: SocialPost['author']; count: number }>();
+  for (const p of posts) {
+    const e = byAuthor.get(p.author.id) ?? { author: p.author, count: 0 };
+    e.count += 1;
+    byAuthor.set(p.author.id, e);
+  }
+  const knownAuthors: SocialPost['author'][] = [];
+  let covered = 0;
+  // every third author in id order until 30% of the posts are covered: deterministic, not just the loudest
+  const authors = [...byAuthor.values()].sort((a, b) => (a.author.id < b.author.id ? -1 : 1));
+  for (let i = 0; i < authors.length && covered < 0.3 * n; i += 3) {
+    knownAuthors.push(authors[i]!.author);
+    covered += authors[i]!.count;
+  }
+  return { posts, knownAuthors };
+}
+
+async function seedContacts(database: Database, authors: SocialPost['author'][]): Promise<void> {
+  for (let i = 0; i < authors.length; i += BATCH) {
+    const chunk = authors.slice(i, i + BATCH);
+    await database.sql`
+      with c as (
+        insert into contacts (name) select unnest(${database.sql.array(chunk.map((a) => a.name ?? a.handle ?? a.id))}::text[])
+        returning id
+      ), numbered as (select id, row_number() over (order by id) as rn from c)
+      insert into identities (platform, external_user_id, handle, name, contact_id)
+      select 'twitter', a.id, a.handle, a.name, numbered.id
+      from unnest(${database.sql.array(chunk.map((a) => a.id))}::text[], ${database.sql.array(chunk.map((a) => a.handle ?? null) as string[])}::text[],
+                  ${database.sql.array(chunk.map((a) => a.name ?? null) as string[])}::text[]) with ordinality as a(id, handle, name, rn)
+      join numbered on numbered.rn = a.rn`;
+  }
+}
+
+interface PipelineResult {
+  posts: number;
+  posts_per_s: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  peak_rss_mb: number;
+  leads: number;
+  cases: number;
+  failed: number;
+}
+
+async function runPipeline(n: number, run: number): Promise<PipelineResult> {
+  const db = await freshDatabase();
+  const transport = transportFor(db.url);
+  const { posts, knownAuthors } = makeWorkload(n, run);
+  await seedContacts(db.database, knownAuthors);
+  const config = {
+    databaseUrl: db.url,
+    redisUrl: undefined,
+    configPath: '(bench)',
+    rulesPath: 'rules/default.yaml',
+    sources: [],
+    ownAccounts: { twitter: [], facebook: [] },
+    capture: {
+      caseWindowMs: 7 * 86_400_000,
+      slaMs: { urgent: 4 * 3_600_000, high: 86_400_000, normal: 3 * 86_400_000, low: 7 * 86_400_000 },
+      concurrency: CONCURRENCY,
+      batchSize: BATCH_SIZE,
+      attempts: 5,
+      reconcileGraceMs: 3_600_000,
+      reconcileEveryMs: 3_600_000,
+    },
+    queuePrefix: 'unused',
+    dataDir: '/nonexistent',
+    port: 0,
+  };
+  const service = await startService({
+    config,
+    database: db.database,
+    transport,
+    ruleset: loadRuleset('rules/default.yaml'),
+    log: silentLogger,
+    role: 'worker',
+  });
+  const peakRss = rssSampler();
+  const started = performance.now();
+  let lastReport = started;
+  for (let i = 0; i < posts.length; i += BATCH) {
+    const stored = await storePage(db.database.sql, 'bench', posts.slice(i, i + BATCH), null);
+    await enqueuePosts(service.postsQueue, stored.inserted, 5);
+    if (performance.now() - lastReport > 2000) {
+      lastReport = performance.now();
+      say(`  enqueued ${Math.min(i + BATCH, n)}/${n}`);
+    }
+  }
+  for (;;) {
+    const [row] = await db.database.sql<{ pending: number }[]>`select count(*)::int as pending from social_posts where status = 'pending'`;
+    if (row!.pending === 0) break;
+    if (performance.now() - lastReport > 2000) {
+      lastReport = performance.now();
+      say(`  decided ${n - row!.pending}/${n}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  say(JSON.stringify((globalThis as any).__bs)); say(JSON.stringify(Object.fromEntries(Object.entries((globalThis as any).__ph ?? {}).map(([k, v]) => [k, Math.round(v as number)]))));
+  const rss = peakRss();
+  const [lat] = await db.database.sql<{ p50: number; p95: number; p99: number }[]>`
+    select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.95) within group (order by ms) as p95,
+           percentile_cont(0.99) within group (order by ms) as p99
+    from (select extract(epoch from (processed_at - received_at)) * 1000 as ms from social_posts) t`;
+  const [fx] = await db.database.sql<{ leads: number; cases: number; failed: number }[]>`
+    select (select count(*)::int from leads) as leads, (select count(*)::int from cases) as cases,
+           (select count(*)::int from social_posts where status = 'failed') as failed`;
+  await service.close();
+  await closeTransport(transport);
+  await db.drop();
+  return {
+    posts: n,
+    posts_per_s: Math.round(n / seconds),
+    p50_ms: Math.round(lat!.p50),
+    p95_ms: Math.round(lat!.p95),
+    p99_ms: Math.round(lat!.p99),
+    peak_rss_mb: rss,
+    ...fx!,
+  };
+}
+
+/** BullMQ alone: the same number of jobs, same batches and concurrency, a processor that does nothing. */
+async function runFloor(n: number): Promise<number> {
+  const db = await freshDatabase();
+  const transport = transportFor(db.url);
+  const queue: Queue = openQueue(transport, 'floor');
+  let done = 0;
+  const worker: Worker = openWorker(transport, 'floor', async () => {
+    done += 1;
+  }, { concurrency: CONCURRENCY });
+  await queue.waitUntilReady();
+  const started = performance.now();
+  for (let i = 0; i < n; i += BATCH) {
+    await queue.addBulk(
+      Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => ({
+        name: 'noop',
+        data: { platform: 'twitter', externalId: String(i + k) },
+        opts: { jobId: `x-${i + k}`, removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } },
+      })),
+    );
+  }
+  while (done < n) await new Promise((r) => setTimeout(r, 20));
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.close();
+  await closeTransport(transport);
+  await db.drop();
+  return Math.round(n / seconds);
+}
+
+say(`bench: ${N} posts on the ${KIND} transport, concurrency ${CONCURRENCY}`);
+say('floor: BullMQ with a no-op processor …');
+const floor = await runFloor(N);
+say(`floor: ${floor} jobs/s`);
+say('pipeline …');
+const main = await runPipeline(N, 1);
+say(`pipeline: ${main.posts_per_s} posts/s (ratio ${(main.posts_per_s / floor).toFixed(2)}), p50 ${main.p50_ms} ms, p95 ${main.p95_ms} ms, p99 ${main.p99_ms} ms, peak RSS ${main.peak_rss_mb} MB`);
+let scale: { posts: number; posts_per_s: number; peak_rss_mb: number; throughput_change: number; rss_change: number } | undefined;
+if (!values['no-scale']) {
+  say(`pipeline at 5x (${5 * N} posts) …`);
+  const big = await runPipeline(5 * N, 2);
+  scale = {
+    posts: big.posts,
+    posts_per_s: big.posts_per_s,
+    peak_rss_mb: big.peak_rss_mb,
+    throughput_change: Number((big.posts_per_s / main.posts_per_s).toFixed(2)),
+    rss_change: Number((big.peak_rss_mb / main.peak_rss_mb).toFixed(2)),
+  };
+  say(`5x: ${big.posts_per_s} posts/s (x${scale.throughput_change} of 1x), peak RSS ${big.peak_rss_mb} MB (x${scale.rss_change})`);
+}
+const result = {
+  transport: KIND,
+  concurrency: CONCURRENCY,
+  posts: main.posts,
+  posts_per_s: main.posts_per_s,
+  floor_jobs_per_s: floor,
+  ratio: Number((main.posts_per_s / floor).toFixed(2)),
+  p50_ms: main.p50_ms,
+  p95_ms: main.p95_ms,
+  p99_ms: main.p99_ms,
+  peak_rss_mb: main.peak_rss_mb,
+  leads: main.leads,
+  cases: main.cases,
+  failed: main.failed,
+  ...(scale ? { scale_5x: scale } : {}),
+};
+process.stdout.write(`${JSON.stringify(result, values.json ? undefined : null, values.json ? undefined : 2)}\n`);
+process.exit(0);
