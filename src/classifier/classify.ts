@@ -155,14 +155,28 @@ function evaluate(post: Post, rule: CompiledRule, regexHits: readonly Occurrence
     if (!met) return null;
   }
   const matched: MatchedTerm[] = [];
+  const seen = new Set<string>();
   for (const t of terms) {
     // A near pair can meet more than one partner, and a phrase can be in two lists: report each place once.
-    if (!matched.some((m) => m.term === t.term && m.start === t.start && m.end === t.end)) {
+    const key = `${t.start}:${t.end}:${t.term}`;
+    if (!seen.has(key)) {
+      seen.add(key);
       matched.push({ term: t.term, start: t.start, end: t.end });
     }
   }
-  return matched.sort(byPosition);
+  // The first places are the explanation; a hostile post repeating a phrase 100,000 times must not
+  // make a decision of megabytes.
+  return matched.sort(byPosition).slice(0, MAX_TERMS_PER_RULE);
 }
+
+/**
+ * Only a post's first characters are read: real posts are far shorter (X allows 25,000 characters
+ * at most), and a hostile megabyte of repeated phrases must not hold a worker for seconds.
+ */
+export const MAX_CLASSIFIED_CHARS = 25_000;
+
+/** Most matched places reported per fired rule. */
+export const MAX_TERMS_PER_RULE = 20;
 
 function byPosition(a: MatchedTerm, b: MatchedTerm): number {
   return a.start - b.start || a.end - b.end;
@@ -181,7 +195,7 @@ function byPosition(a: MatchedTerm, b: MatchedTerm): number {
  */
 export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   const compiled = compiledOf(ruleset);
-  const { text, tokens } = normalizeText(input.text);
+  const { text, tokens } = normalizeText(input.text.length > MAX_CLASSIFIED_CHARS ? input.text.slice(0, MAX_CLASSIFIED_CHARS) : input.text);
   const hits = compiled.trie.scan(tokens);
   const post: Post = {
     input,

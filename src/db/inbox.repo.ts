@@ -21,7 +21,7 @@ export async function storePage(
   nextCursor: string | null,
 ): Promise<StorePageResult> {
   return sql.begin(async (tx) => {
-    const inserted = posts.length > 0 ? await insertPosts(tx, sourceId, posts) : [];
+    const inserted = posts.length > 0 ? await insertPosts(tx, sourceId, posts.map(storable)) : [];
     if (nextCursor !== null || posts.length > 0) {
       await tx`
         insert into source_cursors (source_id, cursor, last_success_at, posts_fetched, healthy)
@@ -35,6 +35,21 @@ export async function storePage(
     }
     return { inserted, duplicates: posts.length - inserted.length };
   }) as Promise<StorePageResult>;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** A string Postgres can store in text and jsonb: no U+0000, no lone UTF-16 surrogate (→ U+FFFD). */
+function clean(value: string): string {
+  return value.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/**
+ * Every source's posts pass here, so one post with a NUL or a broken surrogate pair (which
+ * Postgres refuses in text and jsonb) cannot fail the page it came in.
+ */
+function storable(post: SocialPost): SocialPost {
+  return JSON.parse(JSON.stringify(post, (_k, v: unknown) => (typeof v === 'string' ? clean(v) : v))) as SocialPost;
 }
 
 async function insertPosts(tx: Tx, sourceId: string, posts: readonly SocialPost[]): Promise<PostRef[]> {
