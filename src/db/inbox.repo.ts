@@ -97,14 +97,14 @@ async function insertPosts(tx: Tx, sourceId: string, posts: readonly SocialPost[
     ) as p(platform, external_id, author_id, text, posted_at, in_reply_to, conversation_id, lang, payload)
     left join identities i on i.platform = p.platform and i.external_user_id = p.author_id
     on conflict (platform, external_id) do nothing
-    returning platform, external_id as "externalId"`;
-  return rows.map((r) => ({ platform: r.platform, externalId: r.externalId }));
+    returning platform, external_id as "externalId", author_external_id as "authorId"`;
+  return rows.map((r) => ({ platform: r.platform, externalId: r.externalId, ...(r.authorId ? { authorId: r.authorId } : {}) }));
 }
 
 /** Pending posts received before the grace period: their job may have been lost with Redis. */
 export async function findStalePending(sql: Sql, graceMs: number, limit: number): Promise<PostRef[]> {
   return sql<PostRef[]>`
-    select platform, external_id as "externalId" from social_posts
+    select platform, external_id as "externalId", author_external_id as "authorId" from social_posts
     where status = 'pending' and received_at < now() - ${graceMs} * interval '1 millisecond'
     order by received_at
     limit ${limit}`;

@@ -23,6 +23,8 @@ export const RECONCILE_SCHEDULER = 'reconciler';
 export interface CaptureJobData {
   platform: Platform;
   externalId: string;
+  /** The author's platform id: picks the batcher lane, so one author's posts never race each other. */
+  authorId?: string;
 }
 export interface PollJobData {
   sourceId: string;
