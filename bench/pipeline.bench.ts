@@ -96,7 +96,7 @@ function transportFor(url: string): Transport {
  * N varied posts like a busy brand's: sandbox templates over many authors (a few post a lot),
  * replies into earlier conversations; the authors of about 30% of the posts are made contacts first.
  */
-function makeWorkload(n: number, run: number): { posts: SocialPost[]; knownAuthors: SocialPost['author'][] } {
+function makeWorkload(n: number, run: number): { post(i: number): SocialPost; knownAuthors: SocialPost['author'][] } {
   const opts = {
     sourceId: 'bench',
     platform: 'twitter' as const,
@@ -105,9 +105,12 @@ function makeWorkload(n: number, run: number): { posts: SocialPost[]; knownAutho
     replyRate: 0.15,
     idBase: (1_790_000_000_000_000_000n + BigInt(run) * 10_000_000_000n).toString(),
   };
-  const posts = Array.from({ length: n }, (_, i) => sandboxPost(opts, i + 1));
+  // Posts are made when they are sent, never all held at once: the peak RSS measured is the
+  // pipeline's, not the workload's.
+  const post = (i: number) => sandboxPost(opts, i + 1);
   const byAuthor = new Map<string, { author: SocialPost['author']; count: number }>();
-  for (const p of posts) {
+  for (let i = 0; i < n; i++) {
+    const p = post(i);
     const e = byAuthor.get(p.author.id) ?? { author: p.author, count: 0 };
     e.count += 1;
     byAuthor.set(p.author.id, e);
@@ -120,7 +123,7 @@ function makeWorkload(n: number, run: number): { posts: SocialPost[]; knownAutho
     knownAuthors.push(authors[i]!.author);
     covered += authors[i]!.count;
   }
-  return { posts, knownAuthors };
+  return { post, knownAuthors };
 }
 
 async function seedContacts(database: Database, authors: SocialPost['author'][]): Promise<void> {
@@ -219,14 +222,15 @@ async function startConsumers(db: { url: string; database: Database }, transport
 async function runPipeline(n: number, run: number, processes = 0): Promise<PipelineResult> {
   const db = await freshDatabase();
   const transport = transportFor(db.url);
-  const { posts, knownAuthors } = makeWorkload(n, run);
+  const { post, knownAuthors } = makeWorkload(n, run);
   await seedContacts(db.database, knownAuthors);
   const consumers = await startConsumers(db, transport, processes);
   const peakRss = rssSampler();
   const started = performance.now();
   let lastReport = started;
-  for (let i = 0; i < posts.length; i += BATCH) {
-    const stored = await storePage(db.database.sql, 'bench', posts.slice(i, i + BATCH), null);
+  for (let i = 0; i < n; i += BATCH) {
+    const page = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => post(i + k));
+    const stored = await storePage(db.database.sql, 'bench', page, null);
     await enqueuePosts(consumers.queue, stored.inserted, 5);
     if (performance.now() - lastReport > 2000) {
       lastReport = performance.now();
