@@ -115,7 +115,10 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
   const keys = () => sqlFragmentKeys(tx, refs);
   // Pipelined (one round trip; the server runs them in order): lock the posts, then the identities
   // of the pending ones, both in id order.
-  const [rows, identityRows] = await Promise.all([
+  const [, rows, identityRows] = await Promise.all([
+    // The commit need not wait for its WAL flush: should the server crash and lose it, the posts
+    // are pending again with nothing of theirs written, and the reconciler re-enqueues them.
+    tx`set local synchronous_commit = off`,
     tx<PostRow[]>`
       select p.id, p.platform, p.external_id as "externalId", p.text, p.status, p.identity_id as "identityId",
              p.in_reply_to as "inReplyTo", p.conversation_id as "conversationId", p.lang, p.payload

@@ -96,6 +96,20 @@ describe.each<TransportKind>(['redis', 'postgres'])('faults on the %s transport'
 });
 
 describe('faults on the redis transport only', () => {
+  it('PostgreSQL killed with SIGKILL mid-stream (a crash: commits not yet flushed are lost) loses and doubles nothing', async () => {
+    const { sql, database, s } = await setup('redis', 'pgcrash');
+    try {
+      const proc = s.start('all');
+      await waitFor(processedAtLeast(sql, TOTAL / 5), { what: 'a fifth decided', timeoutMs: 60_000 });
+      await services.crashPostgres();
+      await settle(sql, 'every post decided after the crash');
+      expect(proc.child.exitCode).toBeNull();
+    } finally {
+      await s.cleanup();
+      await database.close();
+    }
+  });
+
   it('the X API answering 429s, 500s, timeouts, malformed and duplicated pages for a stretch: every post once', async () => {
     const sim = await startTwitterSimulator();
     const { url, database } = await services.database('xfaults_redis');

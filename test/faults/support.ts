@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sql } from '../../src/db/client.js';
@@ -151,6 +151,15 @@ export async function startOwnServices() {
       await sleep(downMs);
       await pg.start();
     },
+    /** Kill PostgreSQL with SIGKILL (a crash: what was not flushed is lost), then start it again. */
+    async crashPostgres() {
+      const pid = Number(readFileSync(join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      spawnSync('pkill', ['-9', '-P', String(pid)]);
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
+      await sleep(500);
+      await pg.start();
+    },
     flushRedis() {
       const r = spawnSync('redis-cli', ['-p', String(redisPort), 'FLUSHALL'], { encoding: 'utf8' });
       if (r.status !== 0 || !r.stdout.includes('OK')) throw new Error(`FLUSHALL failed: ${r.stderr || r.stdout}`);
@@ -164,4 +173,13 @@ export async function startOwnServices() {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
