@@ -1,0 +1,261 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storePage } from '../../src/db/inbox.repo.js';
+import { silentLogger } from '../../src/logger.js';
+import type { SocialPost } from '../../src/types.js';
+import { startService, type Service } from '../../src/workers/main.js';
+import { enqueuePosts } from '../../src/workers/poll.worker.js';
+import { closeTransport, type Transport } from '../../src/workers/queues.js';
+import { makePost } from '../support/posts.js';
+import { createTestDatabase, createTestTransport, TEST_RULES, testConfig, waitFor } from '../support/services.js';
+
+const TOKEN = 'test-api-token-7';
+
+describe('the CRM API over HTTP', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let transport: Transport;
+  let service: Service;
+  let base: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('api');
+    transport = createTestTransport('redis', db.url, 'api');
+    const config = { ...testConfig(), port: 0, secrets: { apiToken: TOKEN } };
+    service = await startService({ config, database: db.database, transport, ruleset: TEST_RULES, log: silentLogger, role: 'all' });
+    base = service.api!.url.replace('0.0.0.0', '127.0.0.1');
+  });
+  afterAll(async () => {
+    await service?.close();
+    if (transport) await closeTransport(transport);
+    await db?.drop();
+  });
+
+  async function api(method: string, path: string, body?: unknown, token: string | null = TOKEN) {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
+  }
+
+  /** Store posts as a poll would, enqueue them and wait until capture decided them. */
+  async function capture(...posts: SocialPost[]) {
+    const stored = await storePage(db.database.sql, 'api-test', posts, null);
+    await enqueuePosts(service.postsQueue, stored.inserted, 3);
+    const rows = await waitFor(
+      async () => {
+        const rows = await db.database.sql<{ externalId: string; leadId: number | null; caseId: number | null; contactId: number | null; status: string }[]>`
+          select external_id as "externalId", lead_id as "leadId", case_id as "caseId", contact_id as "contactId", status
+          from social_posts where external_id = any(${posts.map((p) => p.id)})`;
+        return rows.length === posts.length && rows.every((r) => r.status !== 'pending') ? rows : null;
+      },
+      { what: 'posts decided' },
+    );
+    return rows!;
+  }
+
+  async function leadFrom(text: string, authorId?: string) {
+    const [row] = await capture(makePost({ text, ...(authorId ? { authorId } : {}) }));
+    expect(row!.leadId).not.toBeNull();
+    return { leadId: row!.leadId!, contactId: row!.contactId! };
+  }
+
+  async function caseFrom(text: string, authorId?: string) {
+    const [row] = await capture(makePost({ text, ...(authorId ? { authorId } : {}) }));
+    expect(row!.caseId).not.toBeNull();
+    return { caseId: row!.caseId!, contactId: row!.contactId! };
+  }
+
+  describe('auth', () => {
+    it.each([
+      ['no token', null],
+      ['a wrong token', 'not-the-token'],
+      ['a token one character short', TOKEN.slice(0, -1)],
+    ])('refuses /api with %s (401)', async (_label, token) => {
+      const res = await api('GET', '/api/leads', undefined, token);
+      expect(res.status).toBe(401);
+      expect(res.body!.error).toMatch(/token/);
+    });
+
+    it('serves /healthz, /metrics and /openapi.json without a token', async () => {
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const metrics = await fetch(`${base}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/# TYPE capture_posts_fetched_total counter/);
+      const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+      expect(doc.openapi).toBe('3.1.0');
+      expect(doc.paths['/api/leads/{id}/qualify']?.post).toBeDefined();
+      expect(doc.paths['/api/cases/{id}/resolve']?.post).toBeDefined();
+    });
+  });
+
+  describe('leads', () => {
+    it('qualifies a B2B lead: account created and linked, contact linked, opportunity created; a second qualify is 409', async () => {
+      const { leadId, contactId } = await leadFrom('how much is the enterprise plan for 40 seats?');
+      const q = await api('POST', `/api/leads/${leadId}/qualify`, { account: { name: 'Globex Corp' }, opportunity: { estimatedValue: 12000 } });
+      expect(q.status).toBe(200);
+      expect(q.body!.status).toBe('qualified');
+      expect(q.body!.contactId).toBe(contactId);
+      expect(q.body!.opportunity).toMatchObject({ leadId, contactId, status: 'open', estimatedValue: 12000 });
+      const account = (await api('GET', `/api/accounts/${q.body!.accountId}`)).body!;
+      expect(account).toMatchObject({ name: 'Globex Corp', relationship: 'prospect' });
+      expect((await api('GET', `/api/contacts/${contactId}`)).body!.accountId).toBe(account.id);
+      expect((await api('GET', `/api/leads/${leadId}`)).body).toMatchObject({ status: 'qualified', source: 'twitter', opportunityId: q.body!.opportunity.id });
+
+      const again = await api('POST', `/api/leads/${leadId}/qualify`, {});
+      expect(again.status).toBe(409);
+      expect(again.body!.error).toBe(`lead ${leadId} is qualified: only an open lead can be qualified`);
+      const dq = await api('POST', `/api/leads/${leadId}/disqualify`, { reason: 'junk' });
+      expect(dq.status).toBe(409);
+    });
+
+    it('links an existing account by name (any case) instead of creating a second one', async () => {
+      const first = await leadFrom('can I get a demo next week?');
+      const second = await leadFrom('price for the pro plan please');
+      const a = await api('POST', `/api/leads/${first.leadId}/qualify`, { account: { name: 'Initech' } });
+      const b = await api('POST', `/api/leads/${second.leadId}/qualify`, { account: { name: 'INITECH' } });
+      expect(a.status).toBe(200);
+      expect(b.body!.accountId).toBe(a.body!.accountId);
+    });
+
+    it('qualifies a B2C lead with a contact and an opportunity only, and links an existing contact by e-mail', async () => {
+      const known = await leadFrom('how much does shipping cost?');
+      await api('POST', `/api/leads/${known.leadId}/qualify`, { contact: { email: 'pat@example.com' } });
+      const { leadId } = await leadFrom('thinking to switch to you, price?');
+      const q = await api('POST', `/api/leads/${leadId}/qualify`, { contact: { email: 'PAT@example.com' } });
+      expect(q.status).toBe(200);
+      expect(q.body!.accountId).toBeNull();
+      expect(q.body!.contactId).toBe(known.contactId);
+      expect(q.body!.opportunity.accountId).toBeNull();
+      const [n] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from contacts where lower(email) = 'pat@example.com'`;
+      expect(n!.n).toBe(1);
+    });
+
+    it('disqualifies an open lead with a reason; qualifying it afterwards is 409', async () => {
+      const { leadId } = await leadFrom('demo for my team?');
+      const dq = await api('POST', `/api/leads/${leadId}/disqualify`, { reason: 'no_fit' });
+      expect(dq.status).toBe(200);
+      expect((await api('GET', `/api/leads/${leadId}`)).body).toMatchObject({ status: 'disqualified', disqualifyReason: 'no_fit' });
+      const q = await api('POST', `/api/leads/${leadId}/qualify`, {});
+      expect(q.status).toBe(409);
+      expect(q.body!.error).toMatch(/is disqualified/);
+    });
+
+    it.each([
+      ['a missing reason', {}, /reason/],
+      ['an unknown reason', { reason: 'bored' }, /reason/],
+      ['an unknown field', { reason: 'junk', because: 'x' }, /because|additional/],
+    ])('rejects a disqualify with %s (400 naming the field)', async (_label, body, field) => {
+      const { leadId } = await leadFrom('how much for 3 licenses?');
+      const res = await api('POST', `/api/leads/${leadId}/disqualify`, body);
+      expect(res.status).toBe(400);
+      expect(res.body!.error).toMatch(field);
+    });
+
+    it('rejects a bad id and a bad e-mail with 400, and an unknown lead with 404', async () => {
+      expect((await api('GET', '/api/leads/abc')).status).toBe(400);
+      const bad = await api('POST', '/api/leads/1/qualify', { contact: { email: 'not an email' } });
+      expect(bad.status).toBe(400);
+      expect(bad.body!.error).toMatch(/email/);
+      expect((await api('POST', '/api/leads/999999/qualify', {})).status).toBe(404);
+    });
+
+    it('two concurrent qualifies of one lead produce one opportunity', async () => {
+      for (let round = 0; round < 5; round++) {
+        const { leadId } = await leadFrom(`what is the price for ${round + 2} seats?`);
+        const results = await Promise.all(Array.from({ length: 2 }, () => api('POST', `/api/leads/${leadId}/qualify`, { account: { name: `Race ${round}` } })));
+        expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+        const [n] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from opportunities where lead_id = ${leadId}`;
+        expect(n!.n).toBe(1);
+      }
+    });
+  });
+
+  describe('opportunities', () => {
+    async function opportunity(account: string) {
+      const { leadId } = await leadFrom('how much for the annual plan?');
+      const q = await api('POST', `/api/leads/${leadId}/qualify`, { account: { name: account }, opportunity: { estimatedValue: 500 } });
+      return { oppId: q.body!.opportunity.id as number, accountId: q.body!.accountId as number };
+    }
+
+    it('winning makes a prospect account a customer; winning or losing again is 409', async () => {
+      const { oppId, accountId } = await opportunity('Umbrella');
+      const won = await api('POST', `/api/opportunities/${oppId}/win`, { actualValue: 650 });
+      expect(won.status).toBe(200);
+      expect(won.body).toMatchObject({ status: 'won', estimatedValue: 650 });
+      expect((await api('GET', `/api/accounts/${accountId}`)).body!.relationship).toBe('customer');
+      for (const action of ['win', 'lose']) {
+        const again = await api('POST', `/api/opportunities/${oppId}/${action}`, {});
+        expect(again.status).toBe(409);
+        expect(again.body!.error).toBe(`opportunity ${oppId} is already won: only an open opportunity can be won or lost`);
+      }
+    });
+
+    it('losing records the reason and leaves the account a prospect', async () => {
+      const { oppId, accountId } = await opportunity('Hooli');
+      const lost = await api('POST', `/api/opportunities/${oppId}/lose`, { reason: 'went with a competitor' });
+      expect(lost.body).toMatchObject({ status: 'lost', closeReason: 'went with a competitor' });
+      expect((await api('GET', `/api/accounts/${accountId}`)).body!.relationship).toBe('prospect');
+      expect((await api('POST', `/api/opportunities/${oppId}/win`, {})).status).toBe(409);
+    });
+
+    it('winning leaves a partner a partner', async () => {
+      const { oppId, accountId } = await opportunity('Partner Co');
+      await api('PUT', `/api/accounts/${accountId}/relationship`, { relationship: 'partner' });
+      await api('POST', `/api/opportunities/${oppId}/win`, {});
+      expect((await api('GET', `/api/accounts/${accountId}`)).body!.relationship).toBe('partner');
+    });
+  });
+
+  describe('cases', () => {
+    it.each([
+      ['start', 'new', 200, 'in_progress'],
+      ['resolve', 'new', 200, 'resolved'],
+      ['cancel', 'new', 200, 'cancelled'],
+      ['resolve', 'in_progress', 200, 'resolved'],
+      ['cancel', 'in_progress', 200, 'cancelled'],
+      ['start', 'in_progress', 409, /case \d+ is in_progress: only a new case can be started/],
+      ['start', 'resolved', 409, /is resolved: only a new case can be started/],
+      ['resolve', 'resolved', 409, /is resolved: only a new or in-progress case can be resolved/],
+      ['cancel', 'resolved', 409, /is resolved: only a new or in-progress case can be cancelled/],
+      ['start', 'cancelled', 409, /is cancelled/],
+      ['resolve', 'cancelled', 409, /is cancelled/],
+      ['cancel', 'cancelled', 409, /is cancelled/],
+    ] as const)('%s on a %s case → %s', async (action, from, status, expected) => {
+      const { caseId } = await caseFrom('my internet is not working again');
+      const path: Record<string, string[]> = { new: [], in_progress: ['start'], resolved: ['resolve'], cancelled: ['cancel'] };
+      for (const step of path[from]!) expect((await api('POST', `/api/cases/${caseId}/${step}`)).status).toBe(200);
+      const res = await api('POST', `/api/cases/${caseId}/${action}`);
+      expect(res.status).toBe(status);
+      if (status === 200) {
+        expect(res.body!.status).toBe(expected);
+        if (expected === 'resolved') expect(res.body!.resolvedAt).not.toBeNull();
+      } else expect(res.body!.error).toMatch(expected);
+    });
+
+    it('shows a case with its origin, posts, time left and the customer\'s other recent cases', async () => {
+      const author = '777000000000000001';
+      const first = await caseFrom('I was charged twice this month', author);
+      await api('POST', `/api/cases/${first.caseId}/cancel`);
+      const [row] = await capture(makePost({ text: 'the app is down again', authorId: author }));
+      const res = await api('GET', `/api/cases/${row!.caseId}`);
+      expect(res.body).toMatchObject({ origin: 'twitter', status: 'new' });
+      expect(res.body!.msToResolveBy).toBeGreaterThan(0);
+      expect(res.body!.postList).toHaveLength(1);
+      expect(res.body!.postList[0].decision.rules[0].id).toBe('outage');
+      expect(res.body!.otherRecentCases.map((c: { id: number }) => c.id)).toEqual([first.caseId]);
+    });
+
+    it('lists cases and posts by filter', async () => {
+      await caseFrom('refund please, charged twice');
+      const cases = await api('GET', '/api/cases?status=new&origin=twitter&limit=5');
+      expect(cases.status).toBe(200);
+      expect(cases.body!.length).toBeGreaterThan(0);
+      expect((cases.body as unknown as { status: string }[]).every((c) => c.status === 'new')).toBe(true);
+      const posts = await api('GET', '/api/posts?label=case&limit=3');
+      expect((posts.body as unknown as { label: string; decision: unknown }[]).every((p) => p.label === 'case' && p.decision)).toBe(true);
+      expect((await api('GET', '/api/cases?status=open')).status).toBe(400);
+    });
+  });
+});
