@@ -121,7 +121,13 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       sql: database.sql,
       log: log.child({ component: 'capture' }),
       decide,
-      options: { caseWindowMs: config.capture.caseWindowMs, slaMs: config.capture.slaMs },
+      options: {
+        caseWindowMs: config.capture.caseWindowMs,
+        slaMs: config.capture.slaMs,
+        reopenWindowMs: config.capture.reopenWindowMs ?? 3 * 86_400_000,
+        ownAccounts: config.ownAccounts,
+        captureRetweetSources: new Set(config.sources.filter((s) => s.retweets === 'capture').map((s) => s.id)),
+      },
       batching: {
         maxBatch: config.capture.batchSize,
         maxInFlight: Math.max(1, Math.ceil(config.capture.concurrency / config.capture.batchSize)),

@@ -19,7 +19,12 @@ describe('the CRM API over HTTP', () => {
   beforeAll(async () => {
     db = await createTestDatabase('api');
     transport = createTestTransport('redis', db.url, 'api');
-    const config = { ...testConfig(), port: 0, secrets: { apiToken: TOKEN } };
+    const config = {
+      ...testConfig(),
+      port: 0,
+      secrets: { apiToken: TOKEN },
+      ownAccounts: { twitter: ['@AcmeSupport', 'acme'], facebook: ['1122334455'] },
+    };
     service = await startService({ config, database: db.database, transport, ruleset: TEST_RULES, log: silentLogger, role: 'all' });
     base = service.api!.url.replace('0.0.0.0', '127.0.0.1');
   });
@@ -54,6 +59,10 @@ describe('the CRM API over HTTP', () => {
     );
     return rows!;
   }
+
+  let authorSeq = 0;
+  /** A fresh author id: each test's people are its own. */
+  const newAuthor = () => `55${process.pid}${String(++authorSeq).padStart(6, '0')}`;
 
   async function leadFrom(text: string, authorId?: string) {
     const [row] = await capture(makePost({ text, ...(authorId ? { authorId } : {}) }));
@@ -256,6 +265,99 @@ describe('the CRM API over HTTP', () => {
       const posts = await api('GET', '/api/posts?label=case&limit=3');
       expect((posts.body as unknown as { label: string; decision: unknown }[]).every((p) => p.label === 'case' && p.decision)).toBe(true);
       expect((await api('GET', '/api/cases?status=open')).status).toBe(400);
+    });
+  });
+
+  describe('capture: reopen window, priority at creation, suppression', () => {
+    const caseOf = async (id: number) => (await api('GET', `/api/cases/${id}`)).body!;
+
+    it('reopens a case resolved within the reopen window; after the window a new case opens', async () => {
+      const author = newAuthor();
+      const { caseId } = await caseFrom('my router is not working', author);
+      expect((await api('POST', `/api/cases/${caseId}/resolve`)).status).toBe(200);
+
+      const [again] = await capture(makePost({ text: 'it is down again, not working', authorId: author }));
+      expect(again!.caseId).toBe(caseId);
+      expect(await caseOf(caseId)).toMatchObject({ status: 'in_progress', reopenCount: 1, resolvedAt: null, posts: 2 });
+
+      expect((await api('POST', `/api/cases/${caseId}/resolve`)).status).toBe(200);
+      // Four days ago, past the three-day window of testConfig.
+      await db.database.sql`update cases set resolved_at = now() - interval '4 days' where id = ${caseId}`;
+      const [later] = await capture(makePost({ text: 'refund please, charged twice', authorId: author }));
+      expect(later!.caseId).not.toBe(caseId);
+      expect((await caseOf(caseId)).status).toBe('resolved');
+      expect((await caseOf(later!.caseId!)).status).toBe('new');
+    });
+
+    it('never reopens a cancelled case', async () => {
+      const author = newAuthor();
+      const { caseId } = await caseFrom('outage at our office', author);
+      await api('POST', `/api/cases/${caseId}/cancel`);
+      const [again] = await capture(makePost({ text: 'outage again', authorId: author }));
+      expect(again!.caseId).not.toBe(caseId);
+    });
+
+    /** A contact (made by a lead post), optionally under an account with a relationship and an entitlement. */
+    async function customer(relationship: 'prospect' | 'customer' | 'partner' | null, entitlement: 'account' | 'contact' | 'expired' | null) {
+      const author = newAuthor();
+      const { contactId } = await leadFrom('can I see a demo?', author);
+      if (relationship) {
+        const acct = await api('POST', '/api/accounts', { name: `Acct ${author}`, relationship });
+        expect(acct.status).toBe(201);
+        expect((await api('PUT', `/api/contacts/${contactId}/account`, { accountId: acct.body!.id })).status).toBe(200);
+        if (entitlement === 'account') expect((await api('POST', '/api/entitlements', { accountId: acct.body!.id, name: 'Gold' })).status).toBe(201);
+      }
+      if (entitlement === 'contact') await api('POST', '/api/entitlements', { contactId, name: 'Premier' });
+      if (entitlement === 'expired') await api('POST', '/api/entitlements', { contactId, name: 'Old', endsAt: new Date(Date.now() - 86_400_000).toISOString() });
+      return author;
+    }
+
+    it.each([
+      ['no account', null, null, 'refund please', 'normal', /^default priority: normal$/],
+      ['a prospect', 'prospect', null, 'refund please', 'normal', /^default priority: normal$/],
+      ['a customer', 'customer', null, 'refund please', 'high', /customer account \+1 → high/],
+      ['a partner', 'partner', null, 'refund please', 'high', /partner account \+1/],
+      ['a prospect with an account entitlement', 'prospect', 'account', 'refund please', 'high', /entitlement "Gold" \+1/],
+      ['a contact entitlement', null, 'contact', 'refund please', 'high', /entitlement "Premier" \+1/],
+      ['an expired entitlement', null, 'expired', 'refund please', 'normal', /^default priority: normal$/],
+      ['a customer with an entitlement', 'customer', 'account', 'refund please', 'urgent', /customer account \+1; entitlement "Gold" \+1 → urgent/],
+      ['a customer, high rule', 'customer', null, 'the service is not working', 'urgent', /^rule outage: high; customer account \+1 → urgent$/],
+    ] as const)('sets the priority of a new case from %s', async (_label, relationship, entitlement, text, priority, reason) => {
+      const author = await customer(relationship, entitlement);
+      const { caseId } = await caseFrom(text, author);
+      const c = await caseOf(caseId);
+      expect(c.priority).toBe(priority);
+      expect(c.priorityReason).toMatch(reason);
+      expect(c.entitlements.length).toBe(entitlement === 'account' || entitlement === 'contact' ? 1 : 0);
+    });
+
+    it('raises the priority of a contact with two other cases open', async () => {
+      const author = newAuthor();
+      const first = await caseFrom('refund please', author);
+      // Another open case on Facebook needs the contact to own a Facebook identity: merge it in.
+      const [fb] = await capture(makePost({ platform: 'facebook', id: `${Date.now()}1`, text: 'charged twice', authorId: `9${author}` }));
+      await api('POST', '/api/merges', { survivorId: first.contactId, mergedId: fb!.contactId });
+      // Past the attach window, so the next problem post opens a third case rather than joining the first.
+      await db.database.sql`update cases set last_activity_at = now() - interval '8 days' where id = ${first.caseId}`;
+      const { caseId } = await caseFrom('refund please', author);
+      expect(caseId).not.toBe(first.caseId);
+      const c = await caseOf(caseId);
+      expect(c).toMatchObject({ priority: 'high' });
+      expect(c.priorityReason).toMatch(/2 other open cases \+1/);
+    });
+
+    it.each([
+      ['an own handle, any case, with @', makePost({ text: 'our service is not working, we are on it', handle: 'acmesupport' }), 'own account'],
+      ['an own handle', makePost({ text: 'price drop! how much? see the demo', handle: 'ACME' }), 'own account'],
+      ['the own Page id', makePost({ platform: 'facebook', id: `${Date.now()}2`, text: 'outage notice: not working', authorId: '1122334455' }), 'own account'],
+      ['a retweet', makePost({ text: 'RT @someone: my app is not working', retweet_of: '1800000000000000001' }), 'retweet'],
+    ])('never makes a lead or case of a post by %s', async (_label, post, why) => {
+      const [row] = await capture(post);
+      expect(row).toMatchObject({ status: 'processed', leadId: null, caseId: null, contactId: null });
+      const [p] = await db.database.sql<{ label: string; decision: { suppressed?: string } }[]>`
+        select label, decision from social_posts where external_id = ${post.id}`;
+      expect(p!.label).toBe('none');
+      expect(p!.decision.suppressed).toBe(why);
     });
   });
 });
