@@ -1,5 +1,6 @@
 import { ConfigError, describeError, UsageError } from '../errors.js';
 import { classifyCommand } from './classify.command.js';
+import { forgetCommand } from './forget.command.js';
 import { importCommand } from './import.command.js';
 import { migrateCommand } from './migrate.command.js';
 import { recordsCommand } from './records.command.js';
@@ -14,6 +15,8 @@ const HELP = `usage: capture <command> [options] [--json]
   leads | cases | contacts [--limit N]
   sources                            each source's cursor and health
   classify [--rules FILE] TEXT       decide one text and explain why
+  forget --platform P --user-id ID [--mode delete|anonymize]
+                                     erase a person: posts, identities, contact data (one transaction)
 
 Every command takes --json. Exit 0 on success, 1 on failure, 2 on bad usage.`;
 
@@ -38,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
         return await recordsCommand(command, args, json);
       case 'classify':
         return await classifyCommand(args, json);
+      case 'forget':
+        return await forgetCommand(args, json);
       case undefined:
       case 'help':
       case '--help':

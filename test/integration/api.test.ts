@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storePage } from '../../src/db/inbox.repo.js';
 import { silentLogger } from '../../src/logger.js';
@@ -358,6 +360,142 @@ describe('the CRM API over HTTP', () => {
         select label, decision from social_posts where external_id = ${post.id}`;
       expect(p!.label).toBe('none');
       expect(p!.decision.suppressed).toBe(why);
+    });
+  });
+
+  describe('identity: merge, undo, suggestions', () => {
+    it('merges a contact into a chosen survivor (identities, posts, leads, cases move) and undoes it', async () => {
+      const handle = `sam${newAuthor()}`;
+      const [x] = await capture(makePost({ text: 'my app is not working', handle, authorId: newAuthor() }));
+      const fbAuthor = newAuthor();
+      const [fb] = await capture(makePost({ platform: 'facebook', id: `${Date.now()}3`, text: 'demo for my shop?', handle, authorId: fbAuthor }));
+      const survivor = x!.contactId!;
+      const merged = fb!.contactId!;
+      expect(survivor).not.toBe(merged);
+
+      const suggestions = (await api('GET', '/api/merge-suggestions')).body as unknown as { contactId: number; otherContactId: number; reason: string }[];
+      expect(suggestions).toContainEqual(expect.objectContaining({ contactId: Math.min(survivor, merged), otherContactId: Math.max(survivor, merged), reason: 'same handle on two platforms' }));
+      // Listed, never applied: both contacts are still there.
+      expect((await api('GET', `/api/contacts/${merged}`)).status).toBe(200);
+
+      const m = await api('POST', '/api/merges', { survivorId: survivor, mergedId: merged });
+      expect(m.status).toBe(200);
+      const after = (await api('GET', `/api/contacts/${survivor}`)).body!;
+      expect(after.identities.map((i: { platform: string }) => i.platform).sort()).toEqual(['facebook', 'twitter']);
+      expect(after).toMatchObject({ openLeads: 1, openCases: 1 });
+      expect((await api('GET', `/api/leads/${fb!.leadId}`)).body!.contactId).toBe(survivor);
+      const [moved] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from social_posts where contact_id = ${merged}`;
+      expect(moved!.n).toBe(0);
+      expect((await api('GET', '/api/contacts')).body!.map((c: { id: number }) => c.id)).not.toContain(merged);
+      expect((await api('GET', '/api/merge-suggestions')).body!.some((g: { contactId: number; otherContactId: number }) => g.contactId === Math.min(survivor, merged) && g.otherContactId === Math.max(survivor, merged))).toBe(false);
+      // A new post by the merged identity lands on the survivor.
+      const [next] = await capture(makePost({ platform: 'facebook', id: `${Date.now()}4`, text: 'refund please', handle, authorId: fbAuthor }));
+      expect(next!.contactId).toBe(survivor);
+
+      const again = await api('POST', '/api/merges', { survivorId: survivor, mergedId: merged });
+      expect(again.status).toBe(409);
+      expect(again.body!.error).toMatch(/already merged into contact/);
+
+      const undo = await api('POST', `/api/merges/${m.body!.mergeId}/undo`);
+      expect(undo.status).toBe(200);
+      expect((await api('GET', `/api/contacts/${survivor}`)).body!.identities.map((i: { platform: string }) => i.platform)).toEqual(['twitter']);
+      // The case the merged identity opened while merged stays with the survivor; what moved goes back.
+      expect((await api('GET', `/api/contacts/${merged}`)).body).toMatchObject({ mergedIntoId: null, openLeads: 1 });
+      expect((await api('GET', `/api/leads/${fb!.leadId}`)).body!.contactId).toBe(merged);
+      expect((await api('GET', `/api/cases/${x!.caseId}`)).body!.contactId).toBe(survivor);
+      expect((await api('POST', `/api/merges/${m.body!.mergeId}/undo`)).status).toBe(409);
+    });
+
+    it('refuses to merge a contact into itself, or two contacts that both have an open lead (409)', async () => {
+      const a = await leadFrom('demo please');
+      const b = await leadFrom('how much is it?');
+      expect((await api('POST', '/api/merges', { survivorId: a.contactId, mergedId: a.contactId })).status).toBe(409);
+      const both = await api('POST', '/api/merges', { survivorId: a.contactId, mergedId: b.contactId });
+      expect(both.status).toBe(409);
+      expect(both.body!.error).toMatch(/both have an open lead/);
+      expect((await api('POST', '/api/merges', { survivorId: a.contactId })).body!.error).toMatch(/mergedId/);
+    });
+
+    it('suggests contacts with one e-mail (an imported author e-mail matching a known contact)', async () => {
+      const known = await leadFrom('price list?');
+      await api('POST', `/api/leads/${known.leadId}/qualify`, { contact: { email: `lee${known.contactId}@example.com` } });
+      const post = makePost({ text: 'my order is not working' });
+      const [row] = await capture({ ...post, author: { ...post.author, email: `other${known.contactId}@example.com` } });
+      await db.database.sql`update social_posts set payload = jsonb_set(payload, '{author,email}', ${JSON.stringify(`LEE${known.contactId}@example.com`)}::jsonb) where external_id = ${post.id}`;
+      const suggestions = (await api('GET', '/api/merge-suggestions')).body as unknown as { contactId: number; otherContactId: number; reason: string }[];
+      expect(suggestions).toContainEqual(expect.objectContaining({ contactId: Math.min(known.contactId, row!.contactId!), reason: 'same e-mail' }));
+    });
+  });
+
+  describe('erasure', () => {
+    /** Every row of every table, as text: where a trace of the person would show. */
+    async function everything(): Promise<string> {
+      const tables = await db.database.sql<{ t: string }[]>`select table_name as t from information_schema.tables where table_schema = 'public'`;
+      const dumps = await Promise.all(tables.map(({ t }) => db.database.sql<{ r: string }[]>`select row_to_json(x)::text as r from ${db.database.sql(t)} x`));
+      return dumps.flat().map((d) => d.r).join('\n');
+    }
+
+    /** A person with a handle, a name, an e-mail, a case, a qualified lead and a reply from someone else on the case. */
+    async function person(tag: string) {
+      const authorId = newAuthor();
+      const handle = `erase_me_${tag}_${authorId}`;
+      const name = `Zelda Quux ${tag}`;
+      const email = `zelda.${tag}.${authorId}@example.com`;
+      const complaint = makePost({ text: `zq-${tag} my modem is not working`, authorId, handle });
+      complaint.author.name = name;
+      const [c] = await capture(complaint);
+      const reply = makePost({ text: 'we are looking into it', in_reply_to: complaint.id, conversation_id: complaint.id });
+      await capture(reply);
+      const buying = makePost({ text: `zq-${tag} how much for the pro plan?`, authorId, handle });
+      buying.author.name = name;
+      const [l] = await capture(buying);
+      await api('POST', `/api/leads/${l!.leadId}/qualify`, { contact: { email }, account: { name: `Erase Co ${tag}` } });
+      const before = await everything();
+      for (const trace of [handle, name, email, authorId, `zq-${tag}`]) expect(before).toContain(trace);
+      return { authorId, handle, name, email, caseId: c!.caseId!, leadId: l!.leadId!, contactId: c!.contactId!, reply, traces: [handle, name, email, authorId, `zq-${tag}`] };
+    }
+
+    it('anonymizes: no trace of the person anywhere, their lead and case kept without them', async () => {
+      const p = await person('anon');
+      const res = await api('POST', '/api/erasures', { platform: 'twitter', userId: p.authorId, mode: 'anonymize' });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ mode: 'anonymize', contacts: 1, identities: 1, posts: 2, leads: 1, cases: 1, opportunities: 1 });
+      const after = await everything();
+      for (const trace of p.traces) expect(after).not.toContain(trace);
+      expect((await api('GET', `/api/cases/${p.caseId}`)).body).toMatchObject({ title: '(erased)', posts: 0, status: 'new' });
+      expect((await api('GET', `/api/leads/${p.leadId}`)).body).toMatchObject({ subject: '(erased)', status: 'qualified' });
+      expect((await api('GET', `/api/contacts/${p.contactId}`)).status).toBe(404);
+      // The brand's reply is someone else's post: it stays.
+      const [reply] = await db.database.sql`select id from social_posts where external_id = ${p.reply.id}`;
+      expect(reply).toBeDefined();
+      expect((await api('POST', '/api/erasures', { platform: 'twitter', userId: p.authorId })).status).toBe(404);
+    });
+
+    it('deletes: the lead, case and opportunity go too', async () => {
+      const p = await person('del');
+      const res = await api('POST', '/api/erasures', { platform: 'twitter', userId: p.authorId, mode: 'delete' });
+      expect(res.body).toMatchObject({ mode: 'delete', contacts: 1, leads: 1, cases: 1 });
+      const after = await everything();
+      for (const trace of p.traces) expect(after).not.toContain(trace);
+      expect((await api('GET', `/api/cases/${p.caseId}`)).status).toBe(404);
+      expect((await api('GET', `/api/leads/${p.leadId}`)).status).toBe(404);
+    });
+
+    it('erases from the CLI: capture forget --platform --user-id --json, exit 0; 1 for nobody; 2 for bad usage', async () => {
+      const p = await person('cli');
+      const bin = join(import.meta.dirname, '../../bin/capture.js');
+      const { DATABASE_URL: _d, ...env } = process.env;
+      const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { env: { ...env, DATABASE_URL: db.url, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 60_000 });
+      const ok = run(['forget', '--platform', 'twitter', '--user-id', p.authorId, '--json']);
+      expect(ok.stderr).toBe('');
+      expect(ok.status).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ platform: 'twitter', posts: 2, identities: 1, contacts: 1 });
+      const after = await everything();
+      for (const trace of p.traces) expect(after).not.toContain(trace);
+      const nobody = run(['forget', '--platform', 'twitter', '--user-id', p.authorId, '--json']);
+      expect(nobody.status).toBe(1);
+      expect(JSON.parse(nobody.stderr).error).toMatch(/no identity/);
+      expect(run(['forget', '--platform', 'myspace', '--user-id', '1']).status).toBe(2);
     });
   });
 });
