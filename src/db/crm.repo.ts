@@ -15,13 +15,15 @@ export const DISQUALIFY_REASONS = ['junk', 'duplicate', 'no_fit', 'lost_interest
 export type DisqualifyReason = (typeof DISQUALIFY_REASONS)[number];
 
 const none = (tx: Sql | Tx) => tx``;
+/** Timestamps are selected as ISO 8601 text in UTC (`to_char(t at time zone 'UTC', ISO)`), the form JSON clients parse. */
+const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 
 // ---------------------------------------------------------------- reads
 
 const LEAD_COLUMNS = (tx: Sql | Tx) => tx`
   l.id, l.status, l.source, l.contact_id as "contactId", l.account_id as "accountId", l.subject, l.score,
   l.ruleset_version as "rulesetVersion", l.rules, l.disqualify_reason as "disqualifyReason",
-  l.created_at as "createdAt", l.updated_at as "updatedAt", l.last_activity_at as "lastActivityAt",
+  to_char(l.created_at at time zone 'UTC', ${ISO}) as "createdAt", to_char(l.updated_at at time zone 'UTC', ${ISO}) as "updatedAt", to_char(l.last_activity_at at time zone 'UTC', ${ISO}) as "lastActivityAt",
   (select o.id from opportunities o where o.lead_id = l.id) as "opportunityId",
   (select count(*)::int from social_posts p where p.lead_id = l.id) as posts`;
 
@@ -49,9 +51,9 @@ export async function getLead(sql: Sql, id: number) {
 
 const CASE_COLUMNS = (tx: Sql | Tx) => tx`
   c.id, c.status, c.origin, c.priority, c.priority_reason as "priorityReason", c.contact_id as "contactId", c.title,
-  c.resolve_by as "resolveBy", c.resolved_at as "resolvedAt", c.reopen_count as "reopenCount",
+  to_char(c.resolve_by at time zone 'UTC', ${ISO}) as "resolveBy", to_char(c.resolved_at at time zone 'UTC', ${ISO}) as "resolvedAt", c.reopen_count as "reopenCount",
   c.conversation_id as "conversationId", c.ruleset_version as "rulesetVersion", c.rules,
-  c.created_at as "createdAt", c.updated_at as "updatedAt", c.last_activity_at as "lastActivityAt",
+  to_char(c.created_at at time zone 'UTC', ${ISO}) as "createdAt", to_char(c.updated_at at time zone 'UTC', ${ISO}) as "updatedAt", to_char(c.last_activity_at at time zone 'UTC', ${ISO}) as "lastActivityAt",
   (select count(*)::int from social_posts p where p.case_id = c.id) as posts`;
 
 export interface CaseFilter {
@@ -77,10 +79,10 @@ export async function getCase(sql: Sql, id: number) {
   if (!row) throw new NotFoundError(`no case ${id}`);
   const [postList, otherRecentCases, entitlements] = await Promise.all([
     postsOf(sql, sql`p.case_id = ${id}`),
-    sql`select c.id, c.status, c.priority, c.origin, c.title, c.created_at as "createdAt" from cases c
+    sql`select c.id, c.status, c.priority, c.origin, c.title, to_char(c.created_at at time zone 'UTC', ${ISO}) as "createdAt" from cases c
         where c.contact_id = ${row.contactId as number} and c.id <> ${id} and c.created_at > now() - interval '90 days'
         order by c.id desc limit 20`,
-    sql`select e.id, e.name, e.account_id as "accountId", e.contact_id as "contactId", e.starts_at as "startsAt", e.ends_at as "endsAt"
+    sql`select e.id, e.name, e.account_id as "accountId", e.contact_id as "contactId", to_char(e.starts_at at time zone 'UTC', ${ISO}) as "startsAt", to_char(e.ends_at at time zone 'UTC', ${ISO}) as "endsAt"
         from entitlements e left join contacts k on k.id = ${row.contactId as number}
         where (e.contact_id = k.id or e.account_id = k.account_id) and e.starts_at <= now() and (e.ends_at is null or e.ends_at > now())`,
   ]);
@@ -90,7 +92,7 @@ export async function getCase(sql: Sql, id: number) {
 async function postsOf(sql: Sql, where: ReturnType<Sql>) {
   return sql`
     select p.id, p.platform, p.external_id as "externalId", p.source_id as "sourceId", p.text, p.status, p.label,
-           p.decision, p.posted_at as "postedAt", p.received_at as "receivedAt"
+           p.decision, to_char(p.posted_at at time zone 'UTC', ${ISO}) as "postedAt", to_char(p.received_at at time zone 'UTC', ${ISO}) as "receivedAt"
     from social_posts p where ${where} order by p.id`;
 }
 
@@ -107,7 +109,7 @@ export async function listPosts(sql: Sql, f: PostFilter) {
     select p.id, p.platform, p.external_id as "externalId", p.source_id as "sourceId", p.status, p.error, p.label,
            p.score, p.priority, p.text, p.decision, p.ruleset_version as "rulesetVersion", p.contact_id as "contactId",
            p.lead_id as "leadId", p.case_id as "caseId", coalesce('@' || i.handle, i.name) as author,
-           p.received_at as "receivedAt", p.processed_at as "processedAt"
+           to_char(p.received_at at time zone 'UTC', ${ISO}) as "receivedAt", to_char(p.processed_at at time zone 'UTC', ${ISO}) as "processedAt"
     from social_posts p left join identities i on i.id = p.identity_id
     where true ${f.status ? sql`and p.status = ${f.status}` : none(sql)} ${f.label ? sql`and p.label = ${f.label}` : none(sql)}
       ${f.platform ? sql`and p.platform = ${f.platform}` : none(sql)}
@@ -115,7 +117,7 @@ export async function listPosts(sql: Sql, f: PostFilter) {
 }
 
 const CONTACT_COLUMNS = (tx: Sql | Tx) => tx`
-  k.id, k.name, k.email, k.account_id as "accountId", k.merged_into_id as "mergedIntoId", k.created_at as "createdAt",
+  k.id, k.name, k.email, k.account_id as "accountId", k.merged_into_id as "mergedIntoId", to_char(k.created_at at time zone 'UTC', ${ISO}) as "createdAt",
   coalesce((select json_agg(json_build_object('id', i.id, 'platform', i.platform, 'userId', i.external_user_id, 'handle', i.handle) order by i.id)
             from identities i where i.contact_id = k.id), '[]'::json) as identities,
   (select count(*)::int from leads l where l.contact_id = k.id and l.status = 'open') as "openLeads",
@@ -137,7 +139,7 @@ export async function getContact(sql: Sql, id: number) {
 export async function listOpportunities(sql: Sql, f: { status?: OpportunityStatus | undefined; limit: number }) {
   return sql`
     select o.id, o.lead_id as "leadId", o.account_id as "accountId", o.contact_id as "contactId", o.name, o.status,
-           o.estimated_value::float8 as "estimatedValue", o.close_reason as "closeReason", o.closed_at as "closedAt", o.created_at as "createdAt"
+           o.estimated_value::float8 as "estimatedValue", o.close_reason as "closeReason", to_char(o.closed_at at time zone 'UTC', ${ISO}) as "closedAt", to_char(o.created_at at time zone 'UTC', ${ISO}) as "createdAt"
     from opportunities o where true ${f.status ? sql`and o.status = ${f.status}` : none(sql)}
     order by o.id desc limit ${f.limit}`;
 }
@@ -145,18 +147,18 @@ export async function listOpportunities(sql: Sql, f: { status?: OpportunityStatu
 export async function getOpportunity(sql: Sql | Tx, id: number) {
   const [row] = await sql`
     select o.id, o.lead_id as "leadId", o.account_id as "accountId", o.contact_id as "contactId", o.name, o.status,
-           o.estimated_value::float8 as "estimatedValue", o.close_reason as "closeReason", o.closed_at as "closedAt", o.created_at as "createdAt"
+           o.estimated_value::float8 as "estimatedValue", o.close_reason as "closeReason", to_char(o.closed_at at time zone 'UTC', ${ISO}) as "closedAt", to_char(o.created_at at time zone 'UTC', ${ISO}) as "createdAt"
     from opportunities o where o.id = ${id}`;
   if (!row) throw new NotFoundError(`no opportunity ${id}`);
   return row;
 }
 
 export async function listAccounts(sql: Sql, f: { limit: number }) {
-  return sql`select a.id, a.name, a.relationship, a.created_at as "createdAt" from accounts a order by a.id desc limit ${f.limit}`;
+  return sql`select a.id, a.name, a.relationship, to_char(a.created_at at time zone 'UTC', ${ISO}) as "createdAt" from accounts a order by a.id desc limit ${f.limit}`;
 }
 
 export async function getAccount(sql: Sql | Tx, id: number) {
-  const [row] = await sql`select a.id, a.name, a.relationship, a.created_at as "createdAt" from accounts a where a.id = ${id}`;
+  const [row] = await sql`select a.id, a.name, a.relationship, to_char(a.created_at at time zone 'UTC', ${ISO}) as "createdAt" from accounts a where a.id = ${id}`;
   if (!row) throw new NotFoundError(`no account ${id}`);
   return row;
 }
@@ -197,7 +199,7 @@ export async function addEntitlement(
     const [row] = await sql`
       insert into entitlements (account_id, contact_id, name, starts_at, ends_at)
       values (${input.accountId ?? null}, ${input.contactId ?? null}, ${input.name}, coalesce(${input.startsAt ?? null}::timestamptz, now()), ${input.endsAt ?? null})
-      returning id, account_id as "accountId", contact_id as "contactId", name, starts_at as "startsAt", ends_at as "endsAt"`;
+      returning id, account_id as "accountId", contact_id as "contactId", name, to_char(starts_at at time zone 'UTC', ${ISO}) as "startsAt", to_char(ends_at at time zone 'UTC', ${ISO}) as "endsAt"`;
     return row!;
   } catch (err) {
     if ((err as { code?: string }).code === '23503') throw new NotFoundError(`no ${input.accountId !== undefined ? `account ${input.accountId}` : `contact ${input.contactId}`}`);
@@ -366,7 +368,7 @@ export async function mergeContacts(sql: Sql, survivorId: number, mergedId: numb
   if (survivorId === mergedId) throw new ConflictError('a contact cannot be merged into itself');
   return sql.begin(async (tx) => {
     const rows = await tx<{ id: number; email: string | null; mergedIntoId: number | null; erasedAt: Date | null }[]>`
-      select id, email, merged_into_id as "mergedIntoId", erased_at as "erasedAt" from contacts
+      select id, email, merged_into_id as "mergedIntoId", to_char(erased_at at time zone 'UTC', ${ISO}) as "erasedAt" from contacts
       where id in (${survivorId}, ${mergedId}) order by id for update`;
     const survivor = rows.find((r) => r.id === survivorId);
     const merged = rows.find((r) => r.id === mergedId);
@@ -410,7 +412,7 @@ export async function mergeContacts(sql: Sql, survivorId: number, mergedId: numb
 export async function undoMerge(sql: Sql, mergeId: number) {
   return sql.begin(async (tx) => {
     const [m] = await tx<{ survivorId: number; mergedId: number; moved: Moved; undoneAt: Date | null }[]>`
-      select survivor_id as "survivorId", merged_id as "mergedId", moved, undone_at as "undoneAt" from contact_merges where id = ${mergeId} for update`;
+      select survivor_id as "survivorId", merged_id as "mergedId", moved, to_char(undone_at at time zone 'UTC', ${ISO}) as "undoneAt" from contact_merges where id = ${mergeId} for update`;
     if (!m) throw new NotFoundError(`no merge ${mergeId}`);
     if (m.undoneAt) throw new ConflictError(`merge ${mergeId} was already undone`);
     const [c] = await tx`select id from contacts where id in (${m.survivorId}, ${m.mergedId}) and erased_at is null order by id for update`;

@@ -241,7 +241,7 @@ describe('the CRM API over HTTP', () => {
       expect(res.status).toBe(status);
       if (status === 200) {
         expect(res.body!.status).toBe(expected);
-        if (expected === 'resolved') expect(res.body!.resolvedAt).not.toBeNull();
+        if (expected === 'resolved') expect(new Date(res.body!.resolvedAt).toISOString()).toBe(res.body!.resolvedAt.replace(/(\.\d{3})\d*Z$/, '$1Z'));
       } else expect(res.body!.error).toMatch(expected);
     });
 
@@ -497,5 +497,20 @@ describe('the CRM API over HTTP', () => {
       expect(JSON.parse(nobody.stderr).error).toMatch(/no identity/);
       expect(run(['forget', '--platform', 'myspace', '--user-id', '1']).status).toBe(2);
     });
+  });
+
+  it('exposes per-source and per-label counts, queue depth and lag on /metrics', async () => {
+    await caseFrom('the checkout is not working');
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const [counts] = await db.database.sql<{ processed: number; cases: number }[]>`
+      select count(*) filter (where status = 'processed')::int as processed, count(*) filter (where label = 'case')::int as cases
+      from social_posts where source_id = 'api-test'`;
+    expect(value('capture_posts_processed_total{source="api-test"}')).toBe(counts!.processed);
+    // Erased posts leave the inbox but stay counted as fetched.
+    expect(value('capture_posts_fetched_total{source="api-test"}')).toBeGreaterThanOrEqual(counts!.processed);
+    expect(value('capture_decisions_total{label="case"}')).toBe(counts!.cases);
+    expect(value('capture_queue_jobs{state="waiting"}')).toBe(0);
+    expect(value('capture_lag_seconds')).toBe(0);
   });
 });
