@@ -229,11 +229,35 @@ export interface QualifyInput {
   opportunity?: { name?: string | undefined; estimatedValue?: number | undefined } | undefined;
 }
 
+/**
+ * Lock a lead after its contact, the order capture takes them in (it locks the contact, then
+ * touches the open lead), so a transition and a capture batch wait for each other, never deadlock.
+ */
 async function lockLead(tx: Tx, id: number) {
+  const [first] = await tx<{ contactId: number }[]>`select contact_id as "contactId" from leads where id = ${id}`;
+  if (!first) throw new NotFoundError(`no lead ${id}`);
+  await tx`select id from contacts where id = ${first.contactId} for no key update`;
   const [lead] = await tx<{ id: number; status: LeadStatus; contactId: number; subject: string }[]>`
     select id, status, contact_id as "contactId", subject from leads where id = ${id} for update`;
   if (!lead) throw new NotFoundError(`no lead ${id}`);
+  if (lead.contactId !== first.contactId) throw new ConflictError(`lead ${id} moved to contact ${lead.contactId} meanwhile (a merge); try again`);
   return lead;
+}
+
+/**
+ * Lock a person's rows in the order capture locks them: posts, identities, contacts, each in id
+ * order. An erasure or a merge then waits for a capture batch (or it for them) and never deadlocks with one.
+ */
+async function lockPeople(tx: Tx, contactIds: readonly number[], identityIds: readonly number[] = []): Promise<void> {
+  const c = tx.array([...contactIds]);
+  const i = tx.array([...identityIds]);
+  await tx`
+    select p.id from social_posts p
+    where p.contact_id = any(${c}::bigint[])
+       or p.identity_id in (select id from identities where contact_id = any(${c}::bigint[]) or id = any(${i}::bigint[]))
+    order by p.id for update`;
+  await tx`select id from identities where contact_id = any(${c}::bigint[]) or id = any(${i}::bigint[]) order by id for update`;
+  await tx`select id from contacts where id = any(${c}::bigint[]) order by id for update`;
 }
 
 /**
@@ -367,6 +391,7 @@ const ids = (rows: readonly { id: number }[]) => rows.map((r) => r.id);
 export async function mergeContacts(sql: Sql, survivorId: number, mergedId: number) {
   if (survivorId === mergedId) throw new ConflictError('a contact cannot be merged into itself');
   return sql.begin(async (tx) => {
+    await lockPeople(tx, [survivorId, mergedId].sort((a, b) => a - b));
     const rows = await tx<{ id: number; email: string | null; mergedIntoId: number | null; erasedAt: Date | null }[]>`
       select id, email, merged_into_id as "mergedIntoId", to_char(erased_at at time zone 'UTC', ${ISO}) as "erasedAt" from contacts
       where id in (${survivorId}, ${mergedId}) order by id for update`;
@@ -415,6 +440,7 @@ export async function undoMerge(sql: Sql, mergeId: number) {
       select survivor_id as "survivorId", merged_id as "mergedId", moved, to_char(undone_at at time zone 'UTC', ${ISO}) as "undoneAt" from contact_merges where id = ${mergeId} for update`;
     if (!m) throw new NotFoundError(`no merge ${mergeId}`);
     if (m.undoneAt) throw new ConflictError(`merge ${mergeId} was already undone`);
+    await lockPeople(tx, [m.survivorId, m.mergedId].sort((a, b) => a - b));
     const [c] = await tx`select id from contacts where id in (${m.survivorId}, ${m.mergedId}) and erased_at is null order by id for update`;
     if (!c) throw new ConflictError(`merge ${mergeId} cannot be undone: the contact was erased`);
     const back = (table: string, list: number[]) =>
@@ -489,9 +515,17 @@ export interface ErasureReport {
  */
 export async function forgetPerson(sql: Sql, platform: Platform, userId: string, mode: ErasureMode): Promise<ErasureReport> {
   return sql.begin(async (tx) => {
+    const [found] = await tx<{ id: number; contactId: number | null }[]>`
+      select id, contact_id as "contactId" from identities where platform = ${platform} and external_user_id = ${userId}`;
+    if (!found) throw new NotFoundError(`no identity ${platform}/${userId}`);
+    const people = found.contactId === null ? [] : ids(await tx<{ id: number }[]>`
+      select id from contacts where id = ${found.contactId} or merged_into_id = ${found.contactId} order by id`);
+    await lockPeople(tx, people, [found.id]);
+    // Read again under the locks: a capture batch may have linked the identity to a contact meanwhile.
     const [ident] = await tx<{ id: number; contactId: number | null }[]>`
-      select id, contact_id as "contactId" from identities where platform = ${platform} and external_user_id = ${userId} for update`;
+      select id, contact_id as "contactId" from identities where id = ${found.id}`;
     if (!ident) throw new NotFoundError(`no identity ${platform}/${userId}`);
+    if (ident.contactId !== found.contactId) throw new ConflictError(`${platform}/${userId} was linked to a contact meanwhile; try again`);
     const contactIds =
       ident.contactId === null
         ? []
