@@ -32,6 +32,7 @@ import {
   type ErasureMode,
 } from '../db/crm.repo.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import type { Logger } from '../logger.js';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -45,6 +46,7 @@ export interface CrmRoutesOptions {
   config: Config;
   /** The bearer token every `/api` request must carry. */
   apiToken: string;
+  log: Logger;
 }
 
 /** Same token, in time that does not depend on where they differ (hashes first: equal lengths always). */
@@ -68,7 +70,7 @@ type IdParams = { Params: { id: number } };
  * schemas (400 naming the field); a transition the state forbids is 409 saying why.
  */
 export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): Promise<void> {
-  const { sql, config, apiToken } = opts;
+  const { sql, config, apiToken, log } = opts;
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers.authorization;
@@ -78,12 +80,12 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
     }
   });
 
-  app.setErrorHandler((err: Error & { validation?: unknown; validationContext?: string; statusCode?: number }, _req, reply) => {
+  app.setErrorHandler((err: Error & { validation?: unknown; validationContext?: string; statusCode?: number }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: err.message });
     if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
     if (err instanceof ConflictError) return reply.code(409).send({ error: err.message });
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
-    app.log.error(err);
+    log.error({ err: err.message, route: req.routeOptions.url, method: req.method }, 'api request failed');
     return reply.code(500).send({ error: 'internal error' });
   });
 

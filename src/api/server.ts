@@ -63,7 +63,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
     routes.push(route);
   });
 
-  app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken });
+  app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
 
   app.get('/openapi.json', async () => openApiDocument(routes));
 
