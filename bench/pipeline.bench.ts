@@ -9,7 +9,11 @@
  * that decided the post (processed_at). A benchmark, never a timed test: figures vary with the
  * machine's load, so it reports the ratio to a floor measured in the same run.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import postgres from 'postgres';
@@ -22,7 +26,7 @@ import { silentLogger } from '../src/logger.js';
 import type { SocialPost } from '../src/types.js';
 import { startService } from '../src/workers/main.js';
 import { enqueuePosts } from '../src/workers/poll.worker.js';
-import { closeTransport, createTransport, openQueue, openWorker, type Transport } from '../src/workers/queues.js';
+import { closeTransport, createTransport, openQueue, openWorker, POSTS_QUEUE, type CaptureJobData, type Transport } from '../src/workers/queues.js';
 
 const { values } = parseArgs({
   options: {
@@ -83,14 +87,16 @@ async function freshDatabase(): Promise<{ url: string; database: Database; drop(
 
 function transportFor(url: string): Transport {
   const id = `bench_${process.pid}_${randomBytes(3).toString('hex')}`;
-  return KIND === 'redis' ? createTransport({ redisUrl: REDIS_URL, databaseUrl: url, prefix: id }) : createTransport({ databaseUrl: url, schema: id });
+  // Each run has a database of its own, so the PostgreSQL backend keeps its default schema, the one
+  // a `capture start` process uses too.
+  return KIND === 'redis' ? createTransport({ redisUrl: REDIS_URL, databaseUrl: url, prefix: id }) : createTransport({ databaseUrl: url });
 }
 
 /**
  * N varied posts like a busy brand's: sandbox templates over many authors (a few post a lot),
  * replies into earlier conversations; the authors of about 30% of the posts are made contacts first.
  */
-function makeWorkload(n: number, run: number): { posts: SocialPost[]; knownAuthors: SocialPost['author'][] } {
+function makeWorkload(n: number, run: number): { post(i: number): SocialPost; knownAuthors: SocialPost['author'][] } {
   const opts = {
     sourceId: 'bench',
     platform: 'twitter' as const,
@@ -99,9 +105,12 @@ function makeWorkload(n: number, run: number): { posts: SocialPost[]; knownAutho
     replyRate: 0.15,
     idBase: (1_790_000_000_000_000_000n + BigInt(run) * 10_000_000_000n).toString(),
   };
-  const posts = Array.from({ length: n }, (_, i) => sandboxPost(opts, i + 1));
+  // Posts are made when they are sent, never all held at once: the peak RSS measured is the
+  // pipeline's, not the workload's.
+  const post = (i: number) => sandboxPost(opts, i + 1);
   const byAuthor = new Map<string, { author: SocialPost['author']; count: number }>();
-  for (const p of posts) {
+  for (let i = 0; i < n; i++) {
+    const p = post(i);
     const e = byAuthor.get(p.author.id) ?? { author: p.author, count: 0 };
     e.count += 1;
     byAuthor.set(p.author.id, e);
@@ -114,7 +123,7 @@ function makeWorkload(n: number, run: number): { posts: SocialPost[]; knownAutho
     knownAuthors.push(authors[i]!.author);
     covered += authors[i]!.count;
   }
-  return { posts, knownAuthors };
+  return { post, knownAuthors };
 }
 
 async function seedContacts(database: Database, authors: SocialPost['author'][]): Promise<void> {
@@ -145,11 +154,11 @@ interface PipelineResult {
   failed: number;
 }
 
-async function runPipeline(n: number, run: number): Promise<PipelineResult> {
-  const db = await freshDatabase();
-  const transport = transportFor(db.url);
-  const { posts, knownAuthors } = makeWorkload(n, run);
-  await seedContacts(db.database, knownAuthors);
+/**
+ * The consumers of a run: the capture worker in this process (processes = 0), or that many
+ * `capture start --role worker` processes, as production scales out.
+ */
+async function startConsumers(db: { url: string; database: Database }, transport: Transport, processes: number) {
   const config = {
     databaseUrl: db.url,
     redisUrl: undefined,
@@ -170,20 +179,59 @@ async function runPipeline(n: number, run: number): Promise<PipelineResult> {
     dataDir: '/nonexistent',
     port: 0,
   };
-  const service = await startService({
-    config,
-    database: db.database,
-    transport,
-    ruleset: loadRuleset('rules/default.yaml'),
-    log: silentLogger,
-    role: 'worker',
-  });
+  if (processes === 0) {
+    const service = await startService({ config, database: db.database, transport, ruleset: loadRuleset('rules/default.yaml'), log: silentLogger, role: 'worker' });
+    return { queue: service.postsQueue, stop: async () => (await service.close(), [] as number[]) };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'capture-bench-'));
+  writeFileSync(
+    join(dir, 'capture.config.yaml'),
+    `sources: []\nrules: ${join(process.cwd(), 'rules/default.yaml')}\ncapture: { concurrency: ${CONCURRENCY}, batch_size: ${BATCH_SIZE}, reconcile_grace: 1h, reconcile_every: 1h }\n` +
+      `queue: { prefix: "${transport.kind === 'redis' ? transport.prefix : 'capture'}" }\n`,
+  );
+  const { REDIS_URL: _r, ...env } = process.env;
+  const children = Array.from({ length: processes }, () =>
+    spawn(process.execPath, ['bin/capture.js', 'start', '--role', 'worker'], {
+      env: { ...env, DATABASE_URL: db.url, ...(transport.kind === 'redis' ? { REDIS_URL } : {}), CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), LOG_LEVEL: 'warn', PORT: '0' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  // ready when each has registered its worker on the queue
+  const queue = openQueue<CaptureJobData>(transport, POSTS_QUEUE);
+  const deadline = Date.now() + 60_000;
+  while ((await queue.getWorkersCount()) < processes) {
+    if (Date.now() > deadline) throw new Error('worker processes did not start within 60 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    queue,
+    async stop() {
+      // peak resident set of each process, from the kernel
+      const peaks = children.map((c) => {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${c.pid}/status`, 'utf8'));
+        return m ? Math.round(Number(m[1]) / 1024) : 0;
+      });
+      await Promise.all(children.map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGTERM')))));
+      await queue.close();
+      rmSync(dir, { recursive: true, force: true });
+      return peaks;
+    },
+  };
+}
+
+async function runPipeline(n: number, run: number, processes = 0): Promise<PipelineResult> {
+  const db = await freshDatabase();
+  const transport = transportFor(db.url);
+  const { post, knownAuthors } = makeWorkload(n, run);
+  await seedContacts(db.database, knownAuthors);
+  const consumers = await startConsumers(db, transport, processes);
   const peakRss = rssSampler();
   const started = performance.now();
   let lastReport = started;
-  for (let i = 0; i < posts.length; i += BATCH) {
-    const stored = await storePage(db.database.sql, 'bench', posts.slice(i, i + BATCH), null);
-    await enqueuePosts(service.postsQueue, stored.inserted, 5);
+  for (let i = 0; i < n; i += BATCH) {
+    const page = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => post(i + k));
+    const stored = await storePage(db.database.sql, 'bench', page, null);
+    await enqueuePosts(consumers.queue, stored.inserted, 5);
     if (performance.now() - lastReport > 2000) {
       lastReport = performance.now();
       say(`  enqueued ${Math.min(i + BATCH, n)}/${n}`);
@@ -207,7 +255,7 @@ async function runPipeline(n: number, run: number): Promise<PipelineResult> {
   const [fx] = await db.database.sql<{ leads: number; cases: number; failed: number }[]>`
     select (select count(*)::int from leads) as leads, (select count(*)::int from cases) as cases,
            (select count(*)::int from social_posts where status = 'failed') as failed`;
-  await service.close();
+  const processPeaks = await consumers.stop();
   await closeTransport(transport);
   await db.drop();
   return {
@@ -216,7 +264,8 @@ async function runPipeline(n: number, run: number): Promise<PipelineResult> {
     p50_ms: Math.round(lat!.p50),
     p95_ms: Math.round(lat!.p95),
     p99_ms: Math.round(lat!.p99),
-    peak_rss_mb: rss,
+    // in-process: this process; worker processes: the largest of them
+    peak_rss_mb: processPeaks.length > 0 ? Math.max(...processPeaks) : rss,
     ...fx!,
   };
 }
@@ -270,6 +319,10 @@ if (!values['no-scale']) {
   };
   say(`5x: ${big.posts_per_s} posts/s (x${scale.throughput_change} of 1x), peak RSS ${big.peak_rss_mb} MB (x${scale.rss_change})`);
 }
+say('pipeline with 1 and with 2 worker processes …');
+const oneProcess = await runPipeline(N, 3, 1);
+const twoProcesses = await runPipeline(N, 4, 2);
+say(`worker processes: 1 → ${oneProcess.posts_per_s} posts/s, 2 → ${twoProcesses.posts_per_s} posts/s`);
 const result = {
   transport: KIND,
   concurrency: CONCURRENCY,
@@ -285,6 +338,10 @@ const result = {
   cases: main.cases,
   failed: main.failed,
   ...(scale ? { scale_5x: scale } : {}),
+  worker_processes: {
+    one: { posts_per_s: oneProcess.posts_per_s, p95_ms: oneProcess.p95_ms, peak_rss_mb: oneProcess.peak_rss_mb },
+    two: { posts_per_s: twoProcesses.posts_per_s, p95_ms: twoProcesses.p95_ms, peak_rss_mb: twoProcesses.peak_rss_mb },
+  },
 };
 process.stdout.write(`${JSON.stringify(result, values.json ? undefined : null, values.json ? undefined : 2)}\n`);
 process.exit(0);

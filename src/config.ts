@@ -125,6 +125,8 @@ const DEFAULT_SLA: Record<Priority, number> = {
 export interface Config {
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
+  /** REDIS_URL names one node of a Redis Cluster. */
+  readonly redisCluster?: boolean;
   readonly configPath: string;
   readonly rulesPath: string;
   readonly sources: readonly SourceConfig[];
@@ -197,6 +199,7 @@ export function parseConfigFile(text: string, origin: string): z.infer<typeof fi
 const envSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   REDIS_URL: z.string().url().optional(),
+  REDIS_CLUSTER: z.enum(['true', 'false', '1', '0']).optional(),
   CAPTURE_CONFIG: z.string().optional(),
   CAPTURE_DATA_DIR: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -234,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     databaseUrl: e.data.DATABASE_URL,
     redisUrl: e.data.REDIS_URL,
+    redisCluster: e.data.REDIS_CLUSTER === 'true' || e.data.REDIS_CLUSTER === '1',
     configPath,
     rulesPath: resolve(file.rules),
     sources: file.sources,

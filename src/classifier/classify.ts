@@ -1,34 +1,213 @@
 import { PRIORITIES, type Priority } from '../types.js';
-import { normalizeText } from './normalize.js';
+import { normalizeText, type Token } from './normalize.js';
 import type { Span } from './phrase-trie.js';
-import { compiledOf, type CompiledPhrase, type CompiledRule, type Ruleset } from './ruleset.js';
+import {
+  compiledOf,
+  primaryLang,
+  type CompiledConditions,
+  type CompiledPhrase,
+  type CompiledRule,
+  type Ruleset,
+} from './ruleset.js';
+import { REGEX_INPUT_MAX } from './safe-regex.js';
 import type { ClassifierInput, Decision, FiredRule, MatchedTerm } from './types.js';
 
 // Sums of decimal weights drift (0.1 + 0.2 + 0.7 < 1), which would flip a decision sitting on a threshold.
 const round = (x: number): number => Math.round(x * 1e9) / 1e9;
 const rank = (p: Priority): number => PRIORITIES.indexOf(p);
+// A negation reaches to the end of its clause, not past punctuation or "but" ("no problem, but it broke").
+const CLAUSE_BREAK = /[.!?;:,]|\bbut\b|\baber\b|\bpero\b|\bmais\b|\bmas\b|\bma\b/u;
+// A regex reports at most this many matches per post: enough to explain, bounded for long posts.
+const REGEX_MATCHES_MAX = 10;
 
-function termsOf(phrases: readonly CompiledPhrase[], hits: ReadonlyMap<number, Span[]>): MatchedTerm[] {
-  const terms: MatchedTerm[] = [];
-  for (const { term, id } of phrases) {
-    for (const span of hits.get(id) ?? []) terms.push({ term, start: span.start, end: span.end });
+/** Whether the post meets a rule's `when` conditions. Unknown facts (no lang, no follower count) do not. */
+const NO_OCCURRENCES: readonly Occurrence[] = [];
+const ascending = (a: number, b: number): number => a - b;
+
+/** Whether one of the rule's `none` phrases occurs. */
+function blocked(post: Post, rule: CompiledRule): boolean {
+  for (const p of rule.none) if (occ(post, p).length > 0) return true;
+  return false;
+}
+
+function conditionsHold(when: CompiledConditions | null, input: ClassifierInput, lang: string | null): boolean {
+  if (when === null) return true;
+  if (when.platforms !== null && !when.platforms.has(input.platform)) return false;
+  if (when.langs !== null && (lang === null || !when.langs.has(lang))) return false;
+  if (when.isReply !== null && when.isReply !== input.isReply) return false;
+  if (when.followersMin !== null && (input.followers === undefined || input.followers < when.followersMin)) return false;
+  if (when.followersMax !== null && (input.followers === undefined || input.followers > when.followersMax)) return false;
+  return true;
+}
+
+interface Occurrence extends Span {
+  term: string;
+  /** Worked out when a rule first asks (rules under `negation: keep` never do). */
+  negated?: boolean;
+}
+
+/** What one classify call knows about its post; passed to the helpers below (closures would cost per call). */
+interface Post {
+  input: ClassifierInput;
+  text: string;
+  tokens: readonly Token[];
+  hits: Map<number, Span[]>;
+  lang: string | null;
+  /** Where negation cues occur; found when a rule first asks. */
+  cues: Span[] | null;
+  negationCues: ReadonlySet<number>;
+  window: number;
+  occurrences: Map<CompiledPhrase, Occurrence[]>;
+}
+
+function isNegated(post: Post, span: Span): boolean {
+  if (post.cues === null) {
+    post.cues = [];
+    for (const id of post.negationCues) {
+      const spans = post.hits.get(id);
+      if (spans !== undefined) post.cues.push(...spans);
+    }
   }
-  return terms;
+  for (const c of post.cues) {
+    if (c.last < span.first && span.first - c.last <= post.window && !CLAUSE_BREAK.test(post.text.slice(c.end, span.start))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** A phrase's occurrences in the post. A phrase listed under a language matches posts in it, or of unknown language. */
+function occ(post: Post, p: CompiledPhrase): readonly Occurrence[] {
+  // Most phrases of a candidate rule are not in the post: answer those without allocating.
+  const spans = post.hits.get(p.id);
+  if (spans === undefined) return NO_OCCURRENCES;
+  let list = post.occurrences.get(p);
+  if (list === undefined) {
+    list = [];
+    if (p.langs === null || post.lang === null || p.langs.has(post.lang)) {
+      for (const s of spans) list.push({ ...s, term: p.term });
+    }
+    post.occurrences.set(p, list);
+  }
+  return list;
+}
+
+function firstTokenAt(tokens: readonly Token[], offset: number): number {
+  for (let i = 0; i < tokens.length; i++) if ((tokens[i] as Token).end > offset) return i;
+  return tokens.length;
+}
+
+function regexOcc(post: Post, rule: CompiledRule): Occurrence[] {
+  const found: Occurrence[] = [];
+  const text = post.text.length > REGEX_INPUT_MAX ? post.text.slice(0, REGEX_INPUT_MAX) : post.text;
+  for (const { term, regex } of rule.regex) {
+    regex.lastIndex = 0;
+    for (const m of text.matchAll(regex)) {
+      if (m[0].length === 0) continue;
+      const start = m.index;
+      const end = start + m[0].length;
+      const span = { start, end, first: firstTokenAt(post.tokens, start), last: Math.max(firstTokenAt(post.tokens, end) - 1, 0) };
+      found.push({ ...span, term });
+      if (found.length >= REGEX_MATCHES_MAX) return found;
+    }
+  }
+  return found;
+}
+
+function usable(post: Post, list: readonly Occurrence[], withNegated: boolean, into: Occurrence[]): number {
+  let n = 0;
+  for (const o of list) {
+    if (withNegated || !(o.negated ??= isNegated(post, o))) {
+      into.push(o);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** The terms that make the rule fire, counting negated occurrences or not; null when it does not fire. */
+function evaluate(post: Post, rule: CompiledRule, regexHits: readonly Occurrence[], withNegated: boolean): MatchedTerm[] | null {
+  const terms: Occurrence[] = [];
+  if (rule.any.length + rule.regex.length > 0) {
+    let found = 0;
+    for (const p of rule.any) found += usable(post, occ(post, p), withNegated, terms);
+    found += usable(post, regexHits, withNegated, terms);
+    if (found === 0) return null;
+  }
+  for (const p of rule.all) {
+    if (usable(post, occ(post, p), withNegated, terms) === 0) return null;
+  }
+  for (const near of rule.near) {
+    const as: Occurrence[] = [];
+    const bs: Occurrence[] = [];
+    for (const p of near.a) usable(post, occ(post, p), withNegated, as);
+    for (const p of near.b) usable(post, occ(post, p), withNegated, bs);
+    let met = false;
+    for (const a of as) {
+      for (const b of bs) {
+        const gap = a.last < b.first ? b.first - a.last - 1 : b.last < a.first ? a.first - b.last - 1 : -1;
+        if (gap >= 0 && gap <= near.within) {
+          terms.push(a, b);
+          met = true;
+        }
+      }
+    }
+    if (!met) return null;
+  }
+  const matched: MatchedTerm[] = [];
+  const seen = new Set<string>();
+  for (const t of terms) {
+    // A near pair can meet more than one partner, and a phrase can be in two lists: report each place once.
+    const key = `${t.start}:${t.end}:${t.term}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      matched.push({ term: t.term, start: t.start, end: t.end });
+    }
+  }
+  // The first places are the explanation; a hostile post repeating a phrase 100,000 times must not
+  // make a decision of megabytes.
+  return matched.sort(byPosition).slice(0, MAX_TERMS_PER_RULE);
+}
+
+/**
+ * Only a post's first characters are read: real posts are far shorter (X allows 25,000 characters
+ * at most), and a hostile megabyte of repeated phrases must not hold a worker for seconds.
+ */
+export const MAX_CLASSIFIED_CHARS = 25_000;
+
+/** Most matched places reported per fired rule. */
+export const MAX_TERMS_PER_RULE = 20;
+
+function byPosition(a: MatchedTerm, b: MatchedTerm): number {
+  return a.start - b.start || a.end - b.end;
 }
 
 /**
  * Classify a post with a ruleset. Pure: the same input and ruleset always give the same decision.
  *
- * A rule fires when one of its `any` phrases occurs (or it has none), all of its `all` phrases occur and
- * none of its `none` phrases do. Each label's score is the sum of the weights of its fired rules. A label
- * wins when its score reaches its threshold; when both do, the higher score wins and a tie goes to case,
- * because support acts first.
+ * A rule fires when its `when` conditions hold, none of its `none` phrases occur, one of its `any` phrases or
+ * `regex` patterns matches (or it has neither), all of its `all` phrases occur and each `near` pair occurs
+ * close enough. A phrase right after a negation cue ("not interested") counts as negated: under
+ * `negation: cancel` it does not count, under `flip` a rule that fires only on negated phrases argues against
+ * its label (its weight is negated), under `keep` negation is ignored. Each label's score is the sum of the
+ * weights of its fired rules. A label wins when its score reaches its threshold; when both do, the higher
+ * score wins and a tie goes to case, because support acts first.
  */
 export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   const compiled = compiledOf(ruleset);
-  const { tokens } = normalizeText(input.text);
+  const { text, tokens } = normalizeText(input.text.length > MAX_CLASSIFIED_CHARS ? input.text.slice(0, MAX_CLASSIFIED_CHARS) : input.text);
   const hits = compiled.trie.scan(tokens);
-  const has = (p: CompiledPhrase): boolean => hits.has(p.id);
+  const post: Post = {
+    input,
+    text,
+    tokens,
+    hits,
+    lang: input.lang ? primaryLang(input.lang) : null,
+    cues: null,
+    negationCues: compiled.negationCues,
+    window: compiled.negationWindow,
+    occurrences: new Map(),
+  };
 
   const fired: FiredRule[] = [];
   let leadScore = 0;
@@ -36,31 +215,47 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   let priority: Priority | null = null;
   let priorityRule: string | null = null;
 
-  const candidates = new Set<number>();
-  for (const id of hits.keys()) for (const index of compiled.rulesByPhrase[id] ?? []) candidates.add(index);
+  // Only rules with one of their phrases in the post (or a regex) can fire: look at those, in file order.
+  const candidates: number[] = [...compiled.alwaysTry];
+  for (const id of hits.keys()) {
+    const rules = compiled.rulesByPhrase[id];
+    if (rules !== undefined) for (const index of rules) candidates.push(index);
+  }
+  candidates.sort(ascending);
 
-  for (const index of [...candidates].sort((a, b) => a - b)) {
+  let previous = -1;
+  for (const index of candidates) {
+    if (index === previous) continue;
+    previous = index;
     const rule = compiled.rules[index] as CompiledRule;
-    if (rule.any.length > 0 && !rule.any.some(has)) continue;
-    if (!rule.all.every(has)) continue;
-    if (rule.none.some(has)) continue;
+    if (!conditionsHold(rule.when, input, post.lang)) continue;
+    if (blocked(post, rule)) continue;
+    const regexHits = rule.regex.length > 0 ? regexOcc(post, rule) : NO_OCCURRENCES;
 
-    const terms = [...termsOf(rule.any, hits), ...termsOf(rule.all, hits)].sort(
-      (a, b) => a.start - b.start || a.end - b.end,
-    );
+    let terms = evaluate(post, rule, regexHits, rule.negation === 'keep');
+    let flipped = false;
+    if (terms === null && rule.negation === 'flip') {
+      terms = evaluate(post, rule, regexHits, true);
+      flipped = terms !== null;
+    }
+    if (terms === null) continue;
+
+    const weight = flipped ? -rule.weight : rule.weight;
+    const setsPriority = rule.priority !== undefined && !flipped;
     fired.push({
       id: rule.id,
       label: rule.label,
-      weight: rule.weight,
+      weight,
       terms,
-      ...(rule.priority === undefined ? {} : { priority: rule.priority }),
+      ...(setsPriority ? { priority: rule.priority } : {}),
+      ...(flipped ? { negated: true } : {}),
     });
     if (rule.label === 'lead') {
-      leadScore += rule.weight;
+      leadScore += weight;
     } else {
-      caseScore += rule.weight;
-      if (rule.priority !== undefined && (priority === null || rank(rule.priority) > rank(priority))) {
-        priority = rule.priority;
+      caseScore += weight;
+      if (setsPriority && (priority === null || rank(rule.priority as Priority) > rank(priority))) {
+        priority = rule.priority as Priority;
         priorityRule = rule.id;
       }
     }

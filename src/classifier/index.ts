@@ -6,3 +6,17 @@ export type { ClassifierInput, Decision, FiredRule, MatchedTerm } from './types.
 export { normalizeText, type NormalizedText, type Token } from './normalize.js';
 export { RulesetError, loadRuleset, parseRuleset, type RuleDefinition, type Ruleset } from './ruleset.js';
 export { classify } from './classify.js';
+export {
+  diffRulesets,
+  evaluate,
+  parseLabelMap,
+  readLabeledJsonl,
+  scoreDecisions,
+  type Change,
+  type Dataset,
+  type DiffReport,
+  type EvalReport,
+  type LabelMap,
+  type LabeledPost,
+  type Prediction,
+} from './evaluate.js';

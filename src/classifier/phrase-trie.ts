@@ -1,9 +1,11 @@
 import type { Token } from './normalize.js';
 
-/** Where a phrase occurs: [start, end) in the normalized text. */
+/** Where a phrase occurs: [start, end) in the normalized text, and the indexes of its first and last token. */
 export interface Span {
   start: number;
   end: number;
+  first: number;
+  last: number;
 }
 
 interface TrieNode {
@@ -17,6 +19,7 @@ const newNode = (): TrieNode => ({ children: new Map(), phrases: [] });
 /**
  * A trie over token values holding every phrase of every rule. Scanning a post walks it once from each
  * token, so the cost depends on the post's length and the longest phrase, not on the number of rules.
+ * A token with other readings (an elongation, digits for letters) branches the walk into each of them.
  */
 export class PhraseTrie {
   readonly #root = newNode();
@@ -43,24 +46,36 @@ export class PhraseTrie {
     return id;
   }
 
-  /** Every occurrence of every phrase among the tokens, by phrase id. */
+  /** Every occurrence of every phrase among the tokens, by phrase id (one span per place, however it was read). */
   scan(tokens: readonly Token[]): Map<number, Span[]> {
     const hits = new Map<number, Span[]>();
-    for (let i = 0; i < tokens.length; i++) {
-      const first = tokens[i] as Token;
-      let node: TrieNode | undefined = this.#root;
-      for (let j = i; j < tokens.length; j++) {
-        const token = tokens[j] as Token;
-        node = node.children.get(token.value);
-        if (node === undefined) break;
-        for (const id of node.phrases) {
-          const span = { start: first.start, end: token.end };
-          const list = hits.get(id);
-          if (list === undefined) hits.set(id, [span]);
-          else list.push(span);
-        }
-      }
-    }
+    for (let i = 0; i < tokens.length; i++) walk(this.#root, tokens, i, i, hits);
     return hits;
   }
+}
+
+// Module functions rather than closures: scan runs for every post, and closures cost an allocation each.
+function walk(node: TrieNode, tokens: readonly Token[], first: number, j: number, hits: Map<number, Span[]>): void {
+  const token = tokens[j];
+  if (token === undefined) return;
+  step(node, token.value, tokens, first, j, hits);
+  if (token.alts !== undefined) for (const alt of token.alts) step(node, alt, tokens, first, j, hits);
+}
+
+function step(node: TrieNode, value: string, tokens: readonly Token[], first: number, j: number, hits: Map<number, Span[]>): void {
+  const next = node.children.get(value);
+  if (next === undefined) return;
+  for (const id of next.phrases) {
+    const list = hits.get(id);
+    const span = { start: (tokens[first] as Token).start, end: (tokens[j] as Token).end, first, last: j };
+    if (list === undefined) hits.set(id, [span]);
+    else if (!hasSpan(list, first, j)) list.push(span);
+  }
+  if (next.children.size > 0) walk(next, tokens, first, j + 1, hits);
+}
+
+/** Whether a phrase was already found at these tokens (through another reading of the same words). */
+function hasSpan(list: readonly Span[], first: number, last: number): boolean {
+  for (const s of list) if (s.first === first && s.last === last) return true;
+  return false;
 }

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { PRIORITIES, type Priority } from '../types.js';
+import { PLATFORMS, PRIORITIES, type Platform, type Priority } from '../types.js';
 import { normalizeText } from './normalize.js';
 import { PhraseTrie } from './phrase-trie.js';
+import { compileSafeRegex } from './safe-regex.js';
 
 /** A rules file that cannot be used. The message names the file, the rule and the field, one problem a line. */
 export class RulesetError extends Error {
@@ -22,7 +23,32 @@ export class RulesetError extends Error {
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SLUG_MESSAGE = 'must start with a letter or digit and hold only letters, digits, ".", "_" and "-"';
 
-const phrases = z.array(z.string().min(1));
+const phraseList = z.array(z.string().min(1));
+// A language tag as posts carry it ("en", "pt-BR"), or "*" for phrases that match whatever the language.
+const LANG = /^(?:\*|[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)$/;
+const LANG_MESSAGE = 'must be a language code such as en, es, pt-BR, or *';
+/** A list of phrases, or phrases by language: `{ en: [...], es: [...] }`. */
+const phrases = z.union([phraseList, z.record(z.string().regex(LANG, LANG_MESSAGE), phraseList)]);
+
+const NEGATION_MODES = ['keep', 'cancel', 'flip'] as const;
+/** What a negated phrase ("not interested", "no problems") does to a rule. */
+export type NegationMode = (typeof NEGATION_MODES)[number];
+
+const nearSchema = z.strictObject({
+  /** Two terms; each a phrase or a list of alternative phrases. */
+  terms: z.tuple([z.union([z.string().min(1), phraseList]), z.union([z.string().min(1), phraseList])]),
+  /** Most words allowed between the two. */
+  within: z.number().int().min(0).max(50),
+});
+
+const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
+
+const whenSchema = z.strictObject({
+  platform: oneOrMany(z.enum(PLATFORMS)).optional(),
+  lang: oneOrMany(z.string().regex(LANG, LANG_MESSAGE)).optional(),
+  is_reply: z.boolean().optional(),
+  followers: z.strictObject({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() }).optional(),
+});
 
 const ruleSchema = z.strictObject({
   id: z.string().regex(SLUG, SLUG_MESSAGE),
@@ -31,14 +57,37 @@ const ruleSchema = z.strictObject({
   any: phrases.optional(),
   all: phrases.optional(),
   none: phrases.optional(),
+  near: oneOrMany(nearSchema).optional(),
+  regex: z.array(z.string().min(1)).optional(),
+  when: whenSchema.optional(),
+  negation: z.enum(NEGATION_MODES).optional(),
   priority: z.enum(PRIORITIES).optional(),
   description: z.string().optional(),
+});
+
+/** Words that negate what follows them, used when a ruleset has no `negation.cues` of its own. */
+export const DEFAULT_NEGATION_CUES: readonly string[] = [
+  'not', 'no', 'never', 'without', 'nothing', 'none', 'neither', 'nor', 'hardly', 'zero',
+  "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "won't", "wouldn't", "can't", "cannot",
+  "couldn't", "haven't", "hasn't", "hadn't", "shouldn't", 'nobody', 'nowhere',
+  'nunca', 'sin', 'nada', 'kein', 'keine', 'keinen', 'nicht', 'nie', 'ohne', 'pas', 'jamais', 'sans', 'aucun',
+  'aucune', 'não', 'nem', 'sem', 'nessun', 'nessuna', 'senza', 'mai',
+];
+
+const negationSchema = z.strictObject({
+  /** Words that negate the phrase after them. */
+  cues: phraseList.optional(),
+  /** How many words before a phrase a cue may stand. */
+  window: z.number().int().min(1).max(10).optional(),
+  /** The mode of rules that set none. */
+  default: z.enum(NEGATION_MODES).optional(),
 });
 
 const rulesetSchema = z.strictObject({
   name: z.string().regex(SLUG, SLUG_MESSAGE),
   description: z.string().optional(),
   thresholds: z.strictObject({ lead: z.number().positive(), case: z.number().positive() }),
+  negation: negationSchema.optional(),
   rules: z.array(ruleSchema),
 });
 
@@ -55,10 +104,32 @@ export interface Ruleset {
   readonly rules: readonly Readonly<RuleDefinition>[];
 }
 
-/** A phrase of a rule: as written, and its id in the trie. */
+/** A phrase of a rule: as written, its id in the trie, and the languages it is for (null: any). */
 export interface CompiledPhrase {
   term: string;
   id: number;
+  langs: ReadonlySet<string> | null;
+}
+
+/** A `near` condition: an occurrence of one of `a` at most `within` words from one of `b`. */
+export interface CompiledNear {
+  a: CompiledPhrase[];
+  b: CompiledPhrase[];
+  within: number;
+}
+
+export interface CompiledRegex {
+  /** The pattern as written, shown as the matched term. */
+  term: string;
+  regex: RegExp;
+}
+
+export interface CompiledConditions {
+  platforms: ReadonlySet<Platform> | null;
+  langs: ReadonlySet<string> | null;
+  isReply: boolean | null;
+  followersMin: number | null;
+  followersMax: number | null;
 }
 
 export interface CompiledRule {
@@ -69,14 +140,26 @@ export interface CompiledRule {
   any: CompiledPhrase[];
   all: CompiledPhrase[];
   none: CompiledPhrase[];
+  near: CompiledNear[];
+  regex: CompiledRegex[];
+  when: CompiledConditions | null;
+  negation: NegationMode;
 }
 
 export interface CompiledRuleset {
   trie: PhraseTrie;
   rules: CompiledRule[];
-  /** By phrase id: the indexes of the rules that phrase can make fire (it is in their any or all), ascending. */
+  /**
+   * By phrase id: the indexes of the rules that phrase can make fire (it is in their any, all or near),
+   * ascending. Rules with a regex are tried on every post: {@link CompiledRuleset.alwaysTry}.
+   */
   rulesByPhrase: number[][];
+  /** Rules to try on every post, whatever phrases it holds (those with regexes), ascending. */
+  alwaysTry: number[];
   thresholds: { lead: number; case: number };
+  /** Trie ids of the negation cues. */
+  negationCues: ReadonlySet<number>;
+  negationWindow: number;
 }
 
 // The compiled form stays out of the public object so the Ruleset interface is only what callers may read.
@@ -94,6 +177,9 @@ const ARTICLE: Record<string, string> = {
   string: 'a string',
   array: 'a list',
   object: 'a mapping',
+  record: 'a mapping',
+  tuple: 'a list',
+  boolean: 'true or false',
 };
 
 /** Zod's defaults speak to programmers; these speak to whoever edits the YAML. */
@@ -104,7 +190,12 @@ const errorMap: z.core.$ZodErrorMap = (issue) => {
     case 'invalid_value':
       return `must be one of ${issue.values.map(String).join(', ')}`;
     case 'too_small':
-      return issue.origin === 'number' ? 'must be greater than 0' : 'must not be empty';
+      if (issue.origin === 'number') return issue.minimum === 0 && issue.inclusive ? 'must not be negative' : 'must be greater than 0';
+      return 'must not be empty';
+    case 'invalid_key':
+      return LANG_MESSAGE;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}`;
     default:
       return undefined;
   }
@@ -130,9 +221,27 @@ function describePath(path: readonly PropertyKey[], rawRules: unknown): string {
   return parts.join(': ');
 }
 
+/**
+ * A union (a phrase list or phrases by language; one item or a list) fails in every branch. Report the
+ * branch that got the right kind of value, else one line saying what kinds are accepted.
+ */
+function unionIssues(issue: z.core.$ZodIssueInvalidUnion): z.core.$ZodIssue[] {
+  const wrongKind = (errs: readonly z.core.$ZodIssue[]) => errs.length === 1 && errs[0]?.code === 'invalid_type' && errs[0].path.length === 0;
+  const branch = issue.errors.find((errs) => !wrongKind(errs));
+  if (branch === undefined) {
+    const kinds = issue.errors.map((errs) => ARTICLE[(errs[0] as z.core.$ZodIssueInvalidType).expected] ?? 'a mapping');
+    return [{ ...issue, code: 'custom', message: `must be ${[...new Set(kinds)].join(' or ')}` } as z.core.$ZodIssue];
+  }
+  return branch.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
 function formatIssues(issues: readonly z.core.$ZodIssue[], rawRules: unknown): string[] {
   const problems: string[] = [];
   for (const issue of issues) {
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      problems.push(...formatIssues(unionIssues(issue), rawRules));
+      continue;
+    }
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         problems.push(`${describePath([...issue.path, key], rawRules)}: unknown field`);
@@ -163,8 +272,9 @@ function readYaml(yamlText: string, origin: string): unknown {
 }
 
 /**
- * Validate a rules file and compile it once: every phrase is normalized like a post and added to one
- * token trie. Throws {@link RulesetError} listing every problem found.
+ * Validate a rules file and compile it once: every phrase (and negation cue) is normalized like a post and
+ * added to one token trie; every regex is checked for safety and compiled. Throws {@link RulesetError}
+ * listing every problem found.
  *
  * @param origin - where the text came from, used in error messages. @defaultValue `"ruleset"`
  */
@@ -179,6 +289,9 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
   const trie = new PhraseTrie();
   const seen = new Map<string, number>();
   const rules: CompiledRule[] = [];
+  const negationDefault: NegationMode = def.negation?.default ?? 'keep';
+
+  const toValues = (term: string) => normalizeText(term).tokens.map((t) => t.value);
 
   def.rules.forEach((rule, index) => {
     const where = describeRule(rule, index);
@@ -186,8 +299,10 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
     if (first !== undefined) problems.push(`${where}: field "id": duplicate of rule #${first + 1}`);
     else seen.set(rule.id, index);
 
-    if ((rule.any?.length ?? 0) + (rule.all?.length ?? 0) === 0) {
-      problems.push(`${where}: field "any": a rule needs at least one phrase in "any" or "all"`);
+    const count = (list: RuleDefinition['any']) =>
+      list === undefined ? 0 : Array.isArray(list) ? list.length : Object.values(list).reduce((n, l) => n + l.length, 0);
+    if (count(rule.any) + count(rule.all) + (rule.near === undefined ? 0 : 1) + (rule.regex?.length ?? 0) === 0) {
+      problems.push(`${where}: field "any": a rule needs at least one phrase in "any" or "all", a "near" or a "regex"`);
     }
     if (rule.priority !== undefined && rule.label !== 'case') {
       problems.push(`${where}: field "priority": only case rules set a priority`);
@@ -196,15 +311,54 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
       problems.push(`${where}: field "priority": only a rule with a positive weight sets a priority`);
     }
 
-    const compile = (field: 'any' | 'all' | 'none'): CompiledPhrase[] =>
-      (rule[field] ?? []).flatMap((term, i) => {
-        const values = normalizeText(term).tokens.map((t) => t.value);
-        if (values.length === 0) {
-          problems.push(`${where}: field "${field}", item ${i + 1}: "${term}" has no words or emoji to match`);
-          return [];
-        }
-        return [{ term, id: trie.add(values) }];
+    const phrase = (field: string, term: string, langs: ReadonlySet<string> | null): CompiledPhrase[] => {
+      const values = toValues(term);
+      if (values.length === 0) {
+        problems.push(`${field}: "${term}" has no words or emoji to match`);
+        return [];
+      }
+      return [{ term, id: trie.add(values), langs }];
+    };
+    const compile = (field: 'any' | 'all' | 'none'): CompiledPhrase[] => {
+      const list = rule[field];
+      if (list === undefined) return [];
+      if (Array.isArray(list)) return list.flatMap((term, i) => phrase(`${where}: field "${field}", item ${i + 1}`, term, null));
+      return Object.entries(list).flatMap(([lang, terms]) => {
+        const langs = lang === '*' ? null : new Set([primaryLang(lang)]);
+        return terms.flatMap((term, i) => phrase(`${where}: field "${field}.${lang}", item ${i + 1}`, term, langs));
       });
+    };
+    const nears = rule.near === undefined ? [] : Array.isArray(rule.near) ? rule.near : [rule.near];
+    const near = nears.map((n, k): CompiledNear => {
+      const side = (t: string | string[], s: number) =>
+        (typeof t === 'string' ? [t] : t).flatMap((term, i) =>
+          phrase(`${where}: field "near${nears.length > 1 ? `[${k + 1}]` : ''}.terms", item ${s + 1}${typeof t === 'string' ? '' : `.${i + 1}`}`, term, null),
+        );
+      return { a: side(n.terms[0], 0), b: side(n.terms[1], 1), within: n.within };
+    });
+    const regex = (rule.regex ?? []).flatMap((pattern, i): CompiledRegex[] => {
+      const safe = compileSafeRegex(pattern);
+      if ('error' in safe) {
+        problems.push(`${where}: field "regex", item ${i + 1}: ${safe.error}`);
+        return [];
+      }
+      return [{ term: `/${pattern}/`, regex: safe.regex }];
+    });
+    const w = rule.when;
+    const list = <T>(x: T | T[] | undefined): T[] | null => (x === undefined ? null : Array.isArray(x) ? x : [x]);
+    const when: CompiledConditions | null =
+      w === undefined
+        ? null
+        : {
+            platforms: w.platform === undefined ? null : new Set(list(w.platform)),
+            langs: w.lang === undefined ? null : new Set((list(w.lang) ?? []).map(primaryLang)),
+            isReply: w.is_reply ?? null,
+            followersMin: w.followers?.min ?? null,
+            followersMax: w.followers?.max ?? null,
+          };
+    if (w?.followers?.min !== undefined && w.followers.max !== undefined && w.followers.min > w.followers.max) {
+      problems.push(`${where}: field "when.followers": min is greater than max`);
+    }
 
     rules.push({
       id: rule.id,
@@ -214,14 +368,27 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
       any: compile('any'),
       all: compile('all'),
       none: compile('none'),
+      near,
+      regex,
+      when,
+      negation: rule.negation ?? negationDefault,
     });
+  });
+
+  const negationCues = new Set<number>();
+  (def.negation?.cues ?? DEFAULT_NEGATION_CUES).forEach((cue, i) => {
+    const values = toValues(cue);
+    if (values.length === 0) problems.push(`field "negation.cues", item ${i + 1}: "${cue}" has no words to match`);
+    else negationCues.add(trie.add(values));
   });
   if (problems.length > 0) throw new RulesetError(origin, problems);
 
   // Only rules with a phrase in the post can fire, so classify() looks at those and not at every rule.
   const rulesByPhrase: number[][] = [];
+  const alwaysTry: number[] = [];
   rules.forEach((rule, index) => {
-    for (const { id } of [...rule.any, ...rule.all]) {
+    if (rule.regex.length > 0) alwaysTry.push(index);
+    for (const { id } of [...rule.any, ...rule.all, ...rule.near.flatMap((n) => [...n.a, ...n.b])]) {
       const list = (rulesByPhrase[id] ??= []);
       if (list[list.length - 1] !== index) list.push(index);
     }
@@ -234,8 +401,21 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
     thresholds: Object.freeze({ ...def.thresholds }),
     rules: Object.freeze(def.rules.map(freezeRule)),
   });
-  compiledRulesets.set(ruleset, { trie, rules, rulesByPhrase, thresholds: { ...def.thresholds } });
+  compiledRulesets.set(ruleset, {
+    trie,
+    rules,
+    rulesByPhrase,
+    alwaysTry,
+    thresholds: { ...def.thresholds },
+    negationCues,
+    negationWindow: def.negation?.window ?? 3,
+  });
   return ruleset;
+}
+
+/** "pt-BR" → "pt": rules and posts compare languages by their primary subtag. */
+export function primaryLang(tag: string): string {
+  return (tag.split('-')[0] ?? tag).toLowerCase();
 }
 
 function freezeRule(rule: RuleDefinition): Readonly<RuleDefinition> {

@@ -4,11 +4,11 @@ import type { Label, Platform, Priority } from '../types.js';
 export interface ClassifierInput {
   text: string;
   platform: Platform;
-  /** The platform's language tag, when known. Rules v1 match on text only and do not read it. */
+  /** The platform's language tag, when known: rules' `when.lang` and phrases listed by language read it. */
   lang?: string;
-  /** True for a reply or comment inside a conversation. Not read by rules v1. */
+  /** True for a reply or comment inside a conversation (`when.is_reply`). */
   isReply: boolean;
-  /** The author's follower count, when known. Not read by rules v1. */
+  /** The author's follower count, when known (`when.followers`). */
   followers?: number;
 }
 
@@ -27,10 +27,15 @@ export interface FiredRule {
   id: string;
   label: 'lead' | 'case';
   weight: number;
-  /** Every occurrence of the rule's `any` and `all` phrases, in text order. */
+  /**
+   * The occurrences that made the rule fire (`any`, `all`, `near` phrases and `regex` matches; the term of a
+   * regex is its pattern between slashes), in text order.
+   */
   terms: MatchedTerm[];
-  /** Present only when the rule sets one. */
+  /** Present only when the rule sets one (a flipped rule never does). */
   priority?: Priority;
+  /** Present when the rule fired on negated phrases under `negation: flip`: its weight is the rule's, negated. */
+  negated?: true;
 }
 
 /** The classifier's verdict on a post and the reasons for it. */

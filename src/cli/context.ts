@@ -3,7 +3,7 @@ import { loadConfig, type Config } from '../config.js';
 import { createDatabase, type Database } from '../db/client.js';
 import { openDatabaseUrl, type DatabaseHandle } from '../db/embedded.js';
 import { runMigrations } from '../db/migrate.js';
-import { describeError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createTransport, type Transport } from '../workers/queues.js';
 
@@ -73,7 +73,16 @@ export async function openTransport(ctx: Context, prefix?: string): Promise<Tran
       probe.disconnect();
     }
   }
-  return createTransport({ redisUrl: ctx.config.redisUrl, databaseUrl: ctx.handle.url, prefix: prefix ?? ctx.config.queuePrefix });
+  try {
+    return createTransport({
+      redisUrl: ctx.config.redisUrl,
+      databaseUrl: ctx.handle.url,
+      prefix: prefix ?? ctx.config.queuePrefix,
+      cluster: ctx.config.redisCluster,
+    });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }
 
 /** A URL as it may be printed: the password replaced. */

@@ -1,5 +1,8 @@
 import { ConfigError, describeError, UsageError } from '../errors.js';
+import { backtestCommand } from './backtest.command.js';
 import { classifyCommand } from './classify.command.js';
+import { diffCommand } from './diff.command.js';
+import { evalCommand } from './eval.command.js';
 import { forgetCommand } from './forget.command.js';
 import { importCommand } from './import.command.js';
 import { migrateCommand } from './migrate.command.js';
@@ -15,6 +18,12 @@ const HELP = `usage: capture <command> [options] [--json]
   leads | cases | contacts [--limit N]
   sources                            each source's cursor and health
   classify [--rules FILE] TEXT       decide one text and explain why
+  eval --rules FILE [--map M.json] [--predictions OUT.jsonl] DATA.jsonl
+                                     score rules on labeled posts
+  diff --rules OLD --against NEW DATA.jsonl
+                                     which posts change label, and why
+  backtest --rules FILE [--since 7d|all]
+                                     re-decide stored posts (writes nothing)
   forget --platform P --user-id ID [--mode delete|anonymize]
                                      erase a person: posts, identities, contact data (one transaction)
 
@@ -41,6 +50,12 @@ export async function main(argv: string[]): Promise<number> {
         return await recordsCommand(command, args, json);
       case 'classify':
         return await classifyCommand(args, json);
+      case 'eval':
+        return await evalCommand(args, json);
+      case 'diff':
+        return await diffCommand(args, json);
+      case 'backtest':
+        return await backtestCommand(args, json);
       case 'forget':
         return await forgetCommand(args, json);
       case undefined:

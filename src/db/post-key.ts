@@ -4,6 +4,8 @@ import type { Platform } from '../types.js';
 export interface PostRef {
   platform: Platform;
   externalId: string;
+  /** The author's platform id, when known: routes the post's job (see CaptureJobData). */
+  authorId?: string;
 }
 
 const PREFIX: Record<Platform, string> = { twitter: 'x', facebook: 'fb' };

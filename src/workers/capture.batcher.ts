@@ -9,7 +9,7 @@ export interface CaptureBatcherOptions {
   maxBatch?: number;
   /** How long a lone post waits for company before its batch goes. @defaultValue 2 */
   maxWaitMs?: number;
-  /** Batches in flight at once per process. @defaultValue 2 */
+  /** Lanes, each with one batch in flight: batches in flight at once per process. @defaultValue 2 */
   maxInFlight?: number;
 }
 
@@ -19,12 +19,22 @@ interface Waiting {
   reject(e: unknown): void;
 }
 
+/** FNV-1a: a cheap, stable spread of author keys over lanes. */
+function laneOf(key: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
+}
+
 /**
  * Micro-batching between BullMQ's concurrent jobs and Postgres: each job submits its post and
  * awaits its own outcome, while the posts of all jobs in flight are decided together in one
  * transaction of a fixed number of round trips. Jobs keep their own retries and failures: a
  * PostError goes to its job only, and a batch that fails as a whole is retried post by post so
  * one bad post cannot fail the others.
+ *
+ * Posts go to lanes by author, each lane one batch at a time: one author's posts are never in two
+ * concurrent batches of this process, which would only wait on each other's row locks.
  */
 export function createCaptureBatcher(
   sql: Sql,
@@ -34,10 +44,12 @@ export function createCaptureBatcher(
 ) {
   const maxBatch = opts.maxBatch ?? 64;
   const maxWaitMs = opts.maxWaitMs ?? 2;
-  const maxInFlight = opts.maxInFlight ?? 2;
-  const waiting: Waiting[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight = 0;
+  const lanes = Array.from({ length: Math.max(1, opts.maxInFlight ?? 2) }, () => ({
+    waiting: [] as Waiting[],
+    timer: undefined as NodeJS.Timeout | undefined,
+    busy: false,
+  }));
+  type Lane = (typeof lanes)[number];
 
   const settle = (items: Waiting[], results: Map<string, CaptureOutcome | PostError>) => {
     for (const it of items) {
@@ -48,8 +60,8 @@ export function createCaptureBatcher(
     }
   };
 
-  async function run(items: Waiting[]): Promise<void> {
-    inFlight += 1;
+  async function run(lane: Lane, items: Waiting[]): Promise<void> {
+    lane.busy = true;
     try {
       settle(items, await captureBatch(sql, items.map((i) => i.ref), decide, options));
     } catch (err) {
@@ -63,35 +75,38 @@ export function createCaptureBatcher(
         }
       }
     } finally {
-      inFlight -= 1;
-      pump();
+      lane.busy = false;
+      pump(lane);
     }
   }
 
-  function pump(): void {
-    while (waiting.length > 0 && inFlight < maxInFlight && (waiting.length >= maxBatch || timer === undefined)) {
-      if (waiting.length < maxBatch) {
-        timer = setTimeout(() => {
-          timer = undefined;
-          if (waiting.length > 0 && inFlight < maxInFlight) void run(waiting.splice(0, maxBatch));
-        }, maxWaitMs);
-        return;
-      }
-      void run(waiting.splice(0, maxBatch));
+  /** Start the lane's next batch: at once when full, else after maxWaitMs for company. */
+  function pump(lane: Lane): void {
+    if (lane.busy || lane.waiting.length === 0) return;
+    if (lane.waiting.length >= maxBatch) {
+      clearTimeout(lane.timer);
+      lane.timer = undefined;
+      void run(lane, lane.waiting.splice(0, maxBatch));
+      return;
     }
+    lane.timer ??= setTimeout(() => {
+      lane.timer = undefined;
+      if (!lane.busy && lane.waiting.length > 0) void run(lane, lane.waiting.splice(0, maxBatch));
+    }, maxWaitMs);
   }
 
   return {
-    /** Decide one post with whichever batch it joins. */
-    submit(ref: PostRef): Promise<CaptureOutcome> {
+    /** Decide one post with whichever batch of its author's lane it joins. */
+    submit(ref: PostRef, authorKey?: string): Promise<CaptureOutcome> {
+      const lane = lanes[laneOf(authorKey ?? postKey(ref), lanes.length)]!;
       return new Promise<CaptureOutcome>((resolve, reject) => {
-        waiting.push({ ref, resolve, reject });
-        pump();
+        lane.waiting.push({ ref, resolve, reject });
+        pump(lane);
       });
     },
     /** Posts waiting for a batch (for tests and metrics). */
     get waiting() {
-      return waiting.length;
+      return lanes.reduce((n, l) => n + l.waiting.length, 0);
     },
   };
 }

@@ -33,7 +33,7 @@ export function createCaptureProcessor(deps: CaptureProcessorDeps) {
     }
     const key = postKey(ref);
     try {
-      const outcome = await batcher.submit(ref);
+      const outcome = await batcher.submit(ref, ref.authorId === undefined ? undefined : `${ref.platform}/${ref.authorId}`);
       if (outcome.action === 'lead-created' || outcome.action === 'case-created' || outcome.action === 'case-reopened') {
         deps.log.info(
           {

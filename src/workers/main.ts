@@ -135,6 +135,10 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     });
     const worker = openWorker<CaptureJobData, unknown>(transport, POSTS_QUEUE, processor, {
       concurrency: config.capture.concurrency,
+      // A capture job takes well under a second: a worker that died is noticed in ~15 s rather
+      // than BullMQ's default 30 s, and its posts go to another worker.
+      lockDuration: 15_000,
+      stalledInterval: 15_000,
     });
     worker.on('error', (err) => log.error({ err: err.message }, 'capture worker error'));
     workers.push(worker as Worker);

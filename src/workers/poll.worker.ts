@@ -21,7 +21,7 @@ export async function enqueuePosts(queue: Queue<CaptureJobData>, refs: readonly 
   await queue.addBulk(
     refs.map((r) => ({
       name: CAPTURE_JOB,
-      data: { platform: r.platform, externalId: r.externalId },
+      data: { platform: r.platform, externalId: r.externalId, ...(r.authorId ? { authorId: r.authorId } : {}) },
       opts: { ...opts, jobId: postKey(r) },
     })),
   );

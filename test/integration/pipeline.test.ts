@@ -93,13 +93,26 @@ describe.each(TRANSPORTS)('capture pipeline on the %s transport', (kind) => {
   });
 
   it('makes one contact of one new author whose 50 posts are processed concurrently (invariant 4)', async () => {
-    const svc = await startWorker({ concurrency: 16 });
+    const svc = await startWorker({ concurrency: 16, batchSize: 2 });
+    // A second worker on the same queue, as another process would be: the author's posts meet in
+    // concurrent transactions (within one worker, an author's posts share a batcher lane).
+    const second = await startService({
+      config: testConfig({ concurrency: 16, batchSize: 2 }),
+      database,
+      transport,
+      ruleset: TEST_RULES,
+      log: silentLogger,
+      role: 'worker',
+    });
     const authorId = '1790000000000009999';
     const posts = Array.from({ length: 50 }, (_, i) =>
       makePost({ text: i % 2 ? `how much is the price for ${i} seats?` : `app not working again, attempt ${i}`, authorId, handle: 'many_posts' }),
     );
-    await ingest(posts, svc);
+    // enqueued without the author, as the reconciler of an older version would: any lane, any worker
+    const stored = await storePage(database.sql, 'test', posts, null);
+    await enqueuePosts(svc.postsQueue, stored.inserted.map(({ platform, externalId }) => ({ platform, externalId })), 3);
     await waitFor(allDecided(posts), { what: '50 posts decided' });
+    await second.close();
     const [ident] = await database.sql<{ n: number; contacts: number }[]>`
       select count(*)::int as n, count(distinct contact_id)::int as contacts from identities where external_user_id = ${authorId}`;
     expect(ident).toEqual({ n: 1, contacts: 1 });

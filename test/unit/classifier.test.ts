@@ -84,6 +84,11 @@ rules:
     ['fullwidth letters', 'ｈｅｌｐ', ['help']],
     ['emoji term', 'so done 😡😡', ['angry']],
     ['elided article', "version d'essai", ['trial-fr']],
+    ['elongated word', 'heeeelp', ['help']],
+    ['digits for letters', 'h3lp me', ['help']],
+    ['Cyrillic look-alike letter', 'h\u0435lp', ['help']],
+    ['look-alike inside a phrase', 'charged tw\u0456ce', ['charged-twice']],
+    ['elongated word inside a phrase', 'chaaaarged twice', ['charged-twice']],
   ])('%s', (_name, text, expected) => {
     expect(firedIds(text, ruleset)).toEqual(expected);
   });

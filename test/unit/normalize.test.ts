@@ -39,8 +39,28 @@ describe('normalizeText', () => {
     ['skin tone and style modifiers dropped', '👏🏽 ❤️', ['👏', '❤']],
     ['flag is one token', 'Bonjour 🇫🇷', ['bonjour', '🇫🇷']],
     ['URL words are not tokens', 'refund https://example.com/refund', ['refund']],
+    ['Cyrillic look-alikes inside a Latin word', 'r\u0435fund \u0441ancel', ['refund', 'cancel']],
+    ['Greek look-alikes inside a Latin word', 'acc\u03bfunt', ['account']],
+    ['a whole Cyrillic or Greek word stays', 'сор όρο', ['сор', 'όρο']],
+    ['elongation cut to two letters', 'sooooo goooood hellllp', ['soo', 'good', 'hellp']],
+    ['a double letter is not an elongation', 'too good', ['too', 'good']],
+    ['digits inside a word are kept in the value', 'r3fund', ['r3fund']],
   ])('tokens: %s', (_name, input, expected) => {
     expect(values(input)).toEqual(expected);
+  });
+
+  const readings = (text: string) => normalizeText(text).tokens.map((t) => [t.value, ...(t.alts ?? [])]);
+
+  it.each([
+    ['elongation also read with one letter', 'sooooo', [['soo', 'so']]],
+    ['elongated letters anywhere', 'hellllp pleeeease', [['hellp', 'help'], ['pleease', 'please']]],
+    ['digits for letters', 'r3fund h4ck3d acc0unt', [['r3fund', 'refund'], ['h4ck3d', 'hacked'], ['acc0unt', 'account']]],
+    ['1 reads as i or l', 'he1p', [['he1p', 'heip', 'help']]],
+    ['real numbers stay numbers', '20 x2 5g iphone15 covid19 b2b 4k', [['20'], ['x2'], ['5g'], ['iphone15'], ['covid19'], ['b2b'], ['4k']]],
+    ['mentions are names: no readings', '@sooooo_h3lp', [['sooooo_h3lp']]],
+    ['emoji are tokens without readings', '😡😡😡', [['😡'], ['😡'], ['😡']]],
+  ])('readings: %s', (_name, input, expected) => {
+    expect(readings(input)).toEqual(expected);
   });
 
   it.each([
