@@ -28,6 +28,8 @@ const baseSource = {
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'must be letters, digits, - or _'),
   every: duration.default(60_000),
   enabled: z.boolean().default(true),
+  /** Retweets from this source: `ignore` (the default) records them but never makes a lead or case of one; `capture` decides them like any post. */
+  retweets: z.enum(['ignore', 'capture']).optional(),
 };
 
 const sourceSchema = z.discriminatedUnion('kind', [
@@ -72,6 +74,8 @@ const fileSchema = z.strictObject({
     .strictObject({
       /** A new problem post attaches to the contact's open case on the same channel if it was active this recently. */
       case_window: duration.default(7 * 86_400_000),
+      /** A new problem post from a contact this soon after their case on the channel was resolved reopens it; later, a new case. */
+      reopen_window: duration.default(3 * 86_400_000),
       /** Time to resolve a case, per priority. */
       sla: priorityDurations,
       /** Concurrent capture jobs per worker process; at least twice batch_size keeps two batches in flight. */
@@ -86,6 +90,7 @@ const fileSchema = z.strictObject({
     })
     .default({
       case_window: 7 * 86_400_000,
+      reopen_window: 3 * 86_400_000,
       sla: {},
       concurrency: 128,
       batch_size: 64,
@@ -93,6 +98,12 @@ const fileSchema = z.strictObject({
       reconcile_grace: 60_000,
       reconcile_every: 30_000,
     }),
+  erasure: z
+    .strictObject({
+      /** What `capture forget` does to the leads and cases the person was on: delete them, or keep them anonymized. */
+      mode: z.enum(['delete', 'anonymize']).default('anonymize'),
+    })
+    .default({ mode: 'anonymize' }),
   queue: z
     .strictObject({
       /** Redis key prefix; put it in braces (`{capture}`) on Redis Cluster so a queue's keys share a slot. */
@@ -122,6 +133,8 @@ export interface Config {
   readonly ownAccounts: { twitter: string[]; facebook: string[] };
   readonly capture: {
     caseWindowMs: number;
+    /** After a case is resolved, how long a new problem post from its contact on its channel reopens it. @defaultValue 3 days */
+    reopenWindowMs?: number;
     slaMs: Record<Priority, number>;
     concurrency: number;
     batchSize: number;
@@ -130,6 +143,8 @@ export interface Config {
     reconcileEveryMs: number;
   };
   readonly queuePrefix: string;
+  /** What erasure does to the person's leads and cases. @defaultValue 'anonymize' */
+  readonly erasureMode?: 'delete' | 'anonymize';
   readonly dataDir: string;
   readonly port: number;
   /**
@@ -229,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ownAccounts: { twitter: file.own_accounts.twitter ?? [], facebook: file.own_accounts.facebook ?? [] },
     capture: {
       caseWindowMs: c.case_window,
+      reopenWindowMs: c.reopen_window,
       slaMs: { ...DEFAULT_SLA, ...c.sla },
       concurrency: c.concurrency,
       batchSize: c.batch_size,
@@ -237,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reconcileEveryMs: c.reconcile_every,
     },
     queuePrefix: file.queue.prefix,
+    erasureMode: file.erasure.mode,
     dataDir: resolve(e.data.CAPTURE_DATA_DIR ?? 'data'),
     port: e.data.PORT ?? 8080,
     secrets: Object.freeze({

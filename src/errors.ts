@@ -48,3 +48,13 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
+
+/** A record the caller named does not exist: HTTP 404. */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+/** A transition the record's current state does not allow (qualify a disqualified lead): HTTP 409; the message says why. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}

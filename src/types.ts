@@ -36,4 +36,6 @@ export interface SocialPost {
   in_reply_to?: string;
   conversation_id?: string;
   lang?: string;
+  /** Set when the post is a retweet (a repost without words of its own): the id of the original. */
+  retweet_of?: string;
 }

@@ -1,6 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { mapFbWebhook } from '../connectors/facebook.connector.js';
 import type { Sql } from '../db/client.js';
@@ -8,6 +8,9 @@ import { storePage } from '../db/inbox.repo.js';
 import type { Logger } from '../logger.js';
 import { enqueuePosts } from '../workers/poll.worker.js';
 import type { CaptureJobData } from '../workers/queues.js';
+import { crmRoutes } from './crm.routes.js';
+import { renderMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
 
 /** Source id the inbox records for posts that came by Facebook webhook. */
 export const FACEBOOK_WEBHOOK_SOURCE = 'facebook-webhook';
@@ -17,6 +20,17 @@ export interface ApiServerDeps {
   postsQueue: Queue<CaptureJobData>;
   config: Config;
   log: Logger;
+  /** The bearer token of `/api`; see {@link resolveApiToken}. */
+  apiToken: string;
+}
+
+/** CAPTURE_API_TOKEN, or a random token for this run, logged once so that an operator can use it. */
+export function resolveApiToken(config: Config, log: Logger): string {
+  const set = config.secrets?.apiToken;
+  if (set) return set;
+  const token = randomBytes(24).toString('base64url');
+  log.warn(`CAPTURE_API_TOKEN is not set; this run's API token is ${token}`);
+  return token;
 }
 
 /** Equal strings, in time that does not depend on where they differ. */
@@ -34,13 +48,28 @@ export function validWebhookSignature(rawBody: Buffer, header: string | undefine
 }
 
 /**
- * The HTTP app of the api role: `/healthz`, `/readyz` and the Facebook Page webhook. Request
- * logging is off: the verification GET carries the verify token in its query string.
+ * The HTTP app of the api role: the CRM resources under `/api` (bearer auth), `/healthz`, `/readyz`,
+ * `/metrics`, `/openapi.json` and the Facebook Page webhook. Request logging is off: the
+ * verification GET carries the verify token in its query string.
  */
 export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
   const { sql, postsQueue, config, log } = deps;
   // Meta batches up to 1000 changes in one POST.
-  const app = Fastify({ logger: false, bodyLimit: 5 * 1024 * 1024 });
+  // Unknown fields are refused (400 naming them), not silently dropped as Fastify's default Ajv does.
+  const app = Fastify({ logger: false, bodyLimit: 5 * 1024 * 1024, ajv: { customOptions: { removeAdditional: false } } });
+  // Every route as registered, schemas and all: the OpenAPI document is generated from them.
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+
+  app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
+
+  app.get('/openapi.json', async () => openApiDocument(routes));
+
+  app.get('/metrics', async (_req, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics({ sql, postsQueue, config })),
+  );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

@@ -59,4 +59,9 @@ export interface Decision {
   rules: FiredRule[];
   /** The `version` of the ruleset that decided. */
   rulesetVersion: string;
+  /**
+   * Set by capture, not the classifier: the post would have been a lead or case but is by the brand's
+   * own account, or a retweet its source ignores; the label is then `none`.
+   */
+  suppressed?: 'own account' | 'retweet';
 }

@@ -3,6 +3,7 @@ import { backtestCommand } from './backtest.command.js';
 import { classifyCommand } from './classify.command.js';
 import { diffCommand } from './diff.command.js';
 import { evalCommand } from './eval.command.js';
+import { forgetCommand } from './forget.command.js';
 import { importCommand } from './import.command.js';
 import { migrateCommand } from './migrate.command.js';
 import { recordsCommand } from './records.command.js';
@@ -23,6 +24,8 @@ const HELP = `usage: capture <command> [options] [--json]
                                      which posts change label, and why
   backtest --rules FILE [--since 7d|all]
                                      re-decide stored posts (writes nothing)
+  forget --platform P --user-id ID [--mode delete|anonymize]
+                                     erase a person: posts, identities, contact data (one transaction)
 
 Every command takes --json. Exit 0 on success, 1 on failure, 2 on bad usage.`;
 
@@ -53,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
         return await diffCommand(args, json);
       case 'backtest':
         return await backtestCommand(args, json);
+      case 'forget':
+        return await forgetCommand(args, json);
       case undefined:
       case 'help':
       case '--help':

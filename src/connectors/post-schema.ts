@@ -119,6 +119,7 @@ export const socialPostSchema = z
       author: authorSchema,
       in_reply_to: idString().nullish(),
       conversation_id: idString().nullish(),
+      retweet_of: idString().nullish(),
       lang: z
         .string({ error: expected('a string') })
         .regex(/^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$/, 'must be a language tag like en or pt-BR')
@@ -127,7 +128,7 @@ export const socialPostSchema = z
     { error: expected('an object') },
   )
   .superRefine((post, ctx) => {
-    for (const field of ['id', 'in_reply_to', 'conversation_id'] as const) {
+    for (const field of ['id', 'in_reply_to', 'conversation_id', 'retweet_of'] as const) {
       const value = post[field];
       if (value == null) continue;
       const problem = postIdProblem(post.platform, value);
@@ -145,6 +146,7 @@ export const socialPostSchema = z
     if (post.in_reply_to != null) out.in_reply_to = post.in_reply_to;
     if (post.conversation_id != null) out.conversation_id = post.conversation_id;
     if (post.lang != null) out.lang = post.lang;
+    if (post.retweet_of != null) out.retweet_of = post.retweet_of;
     return out;
   });
 

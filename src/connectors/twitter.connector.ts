@@ -111,6 +111,9 @@ export function mapXPage(raw: unknown): MappedPage {
     const replyTo = Array.isArray(tweet.referenced_tweets)
       ? tweet.referenced_tweets.find((r) => isObject(r) && r.type === 'replied_to')?.id
       : undefined;
+    const retweetOf = Array.isArray(tweet.referenced_tweets)
+      ? tweet.referenced_tweets.find((r) => isObject(r) && r.type === 'retweeted')?.id
+      : undefined;
     let createdAt = tweet.created_at;
     if (typeof createdAt !== 'string' && /^[1-9][0-9]*$/.test(id)) createdAt = new Date(snowflakeTime(id)).toISOString();
     const parsed = parseSocialPost({
@@ -126,6 +129,7 @@ export function mapXPage(raw: unknown): MappedPage {
       },
       in_reply_to: replyTo,
       conversation_id: tweet.conversation_id,
+      retweet_of: retweetOf,
       lang: tweet.lang && /^[a-z]{2,3}$/i.test(tweet.lang) && !X_NO_LANGUAGE.has(tweet.lang) ? tweet.lang : undefined,
     });
     if (parsed.ok) posts.push(parsed.post);

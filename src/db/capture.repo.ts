@@ -10,6 +10,12 @@ export interface CaptureOptions {
   caseWindowMs: number;
   /** Time to resolve, per priority: sets a new case's resolve-by. */
   slaMs: Record<Priority, number>;
+  /** After a case is resolved, a new problem post from its contact on its channel this soon reopens it. @defaultValue 0 (never) */
+  reopenWindowMs?: number;
+  /** The brand's own accounts, by handle (any case, with or without @) or user id: their posts never become leads or cases. */
+  ownAccounts?: { twitter: readonly string[]; facebook: readonly string[] };
+  /** Sources whose retweets are decided like any post; every other source's retweets never become leads or cases. */
+  captureRetweetSources?: ReadonlySet<string>;
 }
 
 export type CaptureAction =
@@ -17,6 +23,10 @@ export type CaptureAction =
   | 'lead-attached'
   | 'case-created'
   | 'case-attached'
+  /** A problem post reopened the contact's case resolved within the reopen window. */
+  | 'case-reopened'
+  /** By one of the brand's own accounts, or a retweet the source ignores: recorded, never a lead or case. */
+  | 'suppressed'
   | 'recorded'
   /** The post was already decided: a redelivered job, a re-enqueue after a Redis flush. */
   | 'already-decided';
@@ -41,6 +51,7 @@ interface PostRow {
   externalId: string;
   text: string;
   status: string;
+  sourceId: string;
   identityId: number | null;
   inReplyTo: string | null;
   conversationId: string | null;
@@ -51,6 +62,7 @@ interface PostRow {
 interface IdentityRow {
   id: number;
   platform: Platform;
+  externalUserId: string;
   contactId: number | null;
   handle: string | null;
   name: string | null;
@@ -63,7 +75,14 @@ interface OpenCase {
   lastActivity: number;
 }
 
-type NewRecord = { row: PostRow; contactId: number; decision: Decision };
+type NewRecord = { row: PostRow; contactId: number; decision: Decision; priority?: Priority; priorityReason?: string };
+
+/** What raises a new case's priority above its rules': read once per batch for the contacts that open cases. */
+interface PriorityFacts {
+  relationship: string | null;
+  entitlement: string | null;
+  openCases: number;
+}
 /** A lead or case the batch found open, or the index of one it creates. */
 type RecordRef = { kind: 'existing'; id: number } | { kind: 'new'; index: number };
 
@@ -120,13 +139,13 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
     // are pending again with nothing of theirs written, and the reconciler re-enqueues them.
     tx`set local synchronous_commit = off`,
     tx<PostRow[]>`
-      select p.id, p.platform, p.external_id as "externalId", p.text, p.status, p.identity_id as "identityId",
+      select p.id, p.platform, p.external_id as "externalId", p.text, p.status, p.source_id as "sourceId", p.identity_id as "identityId",
              p.in_reply_to as "inReplyTo", p.conversation_id as "conversationId", p.lang, p.payload
       from social_posts p join ${keys()} on p.platform = k.platform and p.external_id = k.external_id
       order by p.id
       for no key update of p`,
     tx<IdentityRow[]>`
-      select id, platform, contact_id as "contactId", handle, name from identities
+      select id, platform, external_user_id as "externalUserId", contact_id as "contactId", handle, name from identities
       where id in (select p.identity_id from social_posts p join ${keys()} on p.platform = k.platform and p.external_id = k.external_id
                    where p.status = 'pending')
       order by id
@@ -166,6 +185,13 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
     }
   }
   const live = pending.filter((r) => decisions.has(r.id));
+  const suppressedBy = new Map<number, 'own account' | 'retweet'>();
+  for (const row of live) {
+    const reason = suppression(row, identities.get(row.identityId!)!, opts);
+    if (reason === null) continue;
+    suppressedBy.set(row.id, reason);
+    decisions.set(row.id, { ...decisions.get(row.id)!, label: 'none', priority: null, priorityRule: null, suppressed: reason });
+  }
 
   // Authors whose post becomes a lead or a case get a contact: by identity, else a handle or
   // e-mail ops stored on a contact, else a new contact. Never by display name.
@@ -180,8 +206,10 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
   const openLeads = new Map<number, number>();
   const openCases = new Map<string, OpenCase>();
   const replies = live.filter(isReplyRow);
+  const reopenWindowMs = opts.reopenWindowMs ?? 0;
+  const casesAhead = contactIds.length > 0 && live.some((r) => decisions.get(r.id)!.label === 'case');
   // Pipelined: the contacts' lock is taken before their open work is read, in the same round trip.
-  const [, leadRows, caseRows, threadCases] = await Promise.all([
+  const [, leadRows, caseRows, threadCases, resolvedRows, factRows] = await Promise.all([
     contactIds.length > 0 ? tx`select id from contacts where id = any(${tx.array(contactIds)}::bigint[]) order by id for no key update` : null,
     contactIds.length > 0
       ? tx<{ id: number; contactId: number }[]>`
@@ -195,7 +223,28 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
           order by last_activity_at`
       : [],
     findThreadCases(tx, replies),
+    casesAhead && reopenWindowMs > 0
+      ? tx<{ id: number; contactId: number; origin: Platform }[]>`
+          select id, contact_id as "contactId", origin from cases
+          where contact_id = any(${tx.array(contactIds)}::bigint[]) and status = 'resolved'
+            and resolved_at > now() - ${reopenWindowMs} * interval '1 millisecond'
+          order by resolved_at`
+      : [],
+    casesAhead
+      ? tx<({ contactId: number } & PriorityFacts)[]>`
+          select k.id as "contactId", a.relationship::text as relationship,
+                 (select e.name from entitlements e
+                  where (e.contact_id = k.id or e.account_id = k.account_id) and e.starts_at <= now() and (e.ends_at is null or e.ends_at > now())
+                  order by e.id limit 1) as entitlement,
+                 (select count(*)::int from cases c where c.contact_id = k.id and c.status in ${tx.unsafe(OPEN_CASE)}) as "openCases"
+          from contacts k left join accounts a on a.id = k.account_id
+          where k.id = any(${tx.array(contactIds)}::bigint[])`
+      : [],
   ]);
+  // The latest resolved case per contact and channel: a problem post reopens it instead of opening another.
+  const resolvedCase = new Map(resolvedRows.map((c) => [`${c.contactId}/${c.origin}`, c.id]));
+  const facts = new Map(factRows.map((f) => [f.contactId, f]));
+  const reopened = new Set<number>();
   for (const l of leadRows) openLeads.set(l.contactId, l.id);
   for (const c of caseRows) openCases.set(`${c.contactId}/${c.origin}`, { id: c.id, contactId: c.contactId, lastActivity: c.lastActivity });
 
@@ -225,12 +274,22 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
       const contactId = ident.contactId!;
       const key = `${contactId}/${row.platform}`;
       const open = thread?.ref ?? caseOfContact.get(key);
-      if (open) {
+      const resolved = open ? undefined : resolvedCase.get(key);
+      if (resolved !== undefined) {
+        const ref: RecordRef = { kind: 'existing', id: resolved };
+        reopened.add(resolved);
+        resolvedCase.delete(key);
+        caseTouches.set(resolved, moreUrgent(caseTouches.get(resolved) ?? null, decision));
+        caseOfContact.set(key, ref);
+        caseOfThread.set(conversation, { ref, contactId });
+        applied.push({ row, action: 'case-reopened', contactId, lead: null, case: ref });
+      } else if (open) {
         if (open.kind === 'existing') caseTouches.set(open.id, moreUrgent(caseTouches.get(open.id) ?? null, decision));
         applied.push({ row, action: 'case-attached', contactId, lead: null, case: open });
         caseOfThread.set(conversation, { ref: open, contactId: thread?.contactId ?? contactId });
       } else {
-        const ref: RecordRef = { kind: 'new', index: newCases.push({ row, contactId, decision }) - 1 };
+        const { priority, reason } = casePriority(decision, facts.get(contactId));
+        const ref: RecordRef = { kind: 'new', index: newCases.push({ row, contactId, decision, priority, priorityReason: reason }) - 1 };
         caseOfContact.set(key, ref);
         caseOfThread.set(conversation, { ref, contactId });
         applied.push({ row, action: 'case-created', contactId, lead: null, case: ref });
@@ -252,7 +311,7 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
       if (thread.ref.kind === 'existing') caseTouches.set(thread.ref.id, caseTouches.get(thread.ref.id) ?? null);
       applied.push({ row, action: 'case-attached', contactId: ident.contactId, lead: null, case: thread.ref });
     } else {
-      applied.push({ row, action: 'recorded', contactId: ident.contactId, lead: null, case: null });
+      applied.push({ row, action: suppressedBy.has(row.id) ? 'suppressed' : 'recorded', contactId: ident.contactId, lead: null, case: null });
     }
   }
 
@@ -276,6 +335,7 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
     insertCases(tx, newCases, caseIds, opts),
     touchLeads(tx, leadTouches),
     touchCases(tx, caseTouches),
+    reopenCases(tx, reopened, opts),
     tx`
     update social_posts p set
       status = 'processed', attempts = p.attempts + 1, error = null,
@@ -418,6 +478,46 @@ async function findThreadCases(tx: Tx, replies: PostRow[]): Promise<Map<number, 
 }
 
 const RANK: Record<Priority, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
+const BY_RANK: readonly Priority[] = ['low', 'normal', 'high', 'urgent'];
+
+/** Own-account posts, and retweets from a source that ignores them, never become leads or cases. */
+function suppression(row: PostRow, ident: IdentityRow, opts: CaptureOptions): 'own account' | 'retweet' | null {
+  const own = opts.ownAccounts?.[row.platform] ?? [];
+  if (own.length > 0) {
+    const handle = ident.handle?.replace(/^@/, '').toLowerCase();
+    for (const o of own) {
+      const want = o.replace(/^@/, '').toLowerCase();
+      if (want === ident.externalUserId || (handle !== undefined && want === handle)) return 'own account';
+    }
+  }
+  if (row.payload?.retweet_of !== undefined && !opts.captureRetweetSources?.has(row.sourceId)) return 'retweet';
+  return null;
+}
+
+/**
+ * A new case's priority: its rules' priority, one step up for each of a customer or partner
+ * account, an active entitlement, and two or more other open cases; at most urgent. The reason
+ * says which applied.
+ */
+export function casePriority(decision: Pick<Decision, 'priority' | 'priorityRule'>, f: PriorityFacts | undefined): { priority: Priority; reason: string } {
+  const base = decision.priority ?? 'normal';
+  const parts = [decision.priorityRule ? `rule ${decision.priorityRule}: ${base}` : `default priority: ${base}`];
+  let rank = RANK[base];
+  if (f?.relationship === 'customer' || f?.relationship === 'partner') {
+    rank += 1;
+    parts.push(`${f.relationship} account +1`);
+  }
+  if (f?.entitlement) {
+    rank += 1;
+    parts.push(`entitlement ${JSON.stringify(f.entitlement)} +1`);
+  }
+  if (f && f.openCases >= 2) {
+    rank += 1;
+    parts.push(`${f.openCases} other open cases +1`);
+  }
+  const priority = BY_RANK[Math.min(rank, RANK.urgent)]!;
+  return { priority, reason: parts.length > 1 ? `${parts.join('; ')} → ${priority}` : parts[0]! };
+}
 
 function moreUrgent(a: Decision | null, b: Decision): Decision {
   if (a === null) return b;
@@ -439,7 +539,7 @@ async function insertLeads(tx: Tx, leads: NewRecord[], ids: number[]): Promise<v
 
 async function insertCases(tx: Tx, cases: NewRecord[], ids: number[], opts: CaptureOptions): Promise<void> {
   if (ids.length === 0) return;
-  const priorities = cases.map((c) => c.decision.priority ?? 'normal');
+  const priorities = cases.map((c) => c.priority ?? c.decision.priority ?? 'normal');
   await tx`
     insert into cases (id, contact_id, title, origin, priority, priority_reason, resolve_by, conversation_id, ruleset_version, rules)
     overriding system value
@@ -447,7 +547,7 @@ async function insertCases(tx: Tx, cases: NewRecord[], ids: number[], opts: Capt
            u.conversation_id, u.ruleset_version, u.rules
     from unnest(${tx.array(ids)}::bigint[], ${tx.array(cases.map((c) => c.contactId))}::bigint[], ${tx.array(cases.map((c) => titleOf(c.row.text)))}::text[],
                 ${tx.array(cases.map((c) => c.row.platform))}::platform[], ${tx.array(priorities)}::case_priority[],
-                ${tx.array(cases.map((c) => (c.decision.priorityRule ? `rule ${c.decision.priorityRule}` : 'default priority')))}::text[],
+                ${tx.array(cases.map((c) => c.priorityReason ?? (c.decision.priorityRule ? `rule ${c.decision.priorityRule}` : 'default priority')))}::text[],
                 ${tx.array(priorities.map((p) => opts.slaMs[p]))}::bigint[],
                 ${tx.array(cases.map((c) => c.row.conversationId ?? c.row.externalId))}::text[],
                 ${tx.array(cases.map((c) => c.decision.rulesetVersion))}::text[], ${tx.array(cases.map((c) => JSON.stringify(c.decision.rules)))}::jsonb[])
@@ -473,6 +573,17 @@ async function touchCases(tx: Tx, touches: Map<number, Decision | null>): Promis
     from unnest(${tx.array(entries.map(([id]) => id))}::bigint[], ${tx.array(entries.map(([, d]) => d?.priority ?? 'low'))}::case_priority[],
                 ${tx.array(entries.map(([, d]) => `escalated by rule ${d?.priorityRule ?? 'default'}`))}::text[]) as u(id, priority, reason)
     where c.id = u.id`;
+}
+
+/** Cases a new problem post reopened: back in progress, with a fresh resolve-by for their priority. */
+async function reopenCases(tx: Tx, ids: ReadonlySet<number>, opts: CaptureOptions): Promise<void> {
+  if (ids.size === 0) return;
+  const sla = opts.slaMs;
+  await tx`
+    update cases c set status = 'in_progress', resolved_at = null, reopen_count = c.reopen_count + 1, updated_at = now(),
+      resolve_by = now() + (case c.priority when 'urgent' then ${sla.urgent} when 'high' then ${sla.high} when 'normal' then ${sla.normal} else ${sla.low} end)::bigint
+                   * interval '1 millisecond'
+    where c.id = any(${tx.array([...ids])}::bigint[]) and c.status = 'resolved'`;
 }
 
 /** Quarantine a post that cannot be processed: visible as `failed` with its reason. */

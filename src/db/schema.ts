@@ -28,14 +28,18 @@ const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull(
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
 const ref = (name: string) => bigint(name, { mode: 'number' });
 
-/** Companies. A won opportunity turns a prospect into a customer. */
-export const accounts = pgTable('accounts', {
-  id: id(),
-  name: text('name').notNull(),
-  relationship: relationshipEnum('relationship').notNull().default('prospect'),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-});
+/** Companies. A won opportunity turns a prospect into a customer. One account per name (case-insensitive). */
+export const accounts = pgTable(
+  'accounts',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    relationship: relationshipEnum('relationship').notNull().default('prospect'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('accounts_name_uq').on(sql`lower(${t.name})`)],
+);
 
 /** People. Created only when one of their posts becomes a lead or a case. */
 export const contacts = pgTable(
@@ -45,6 +49,10 @@ export const contacts = pgTable(
     accountId: ref('account_id').references(() => accounts.id),
     name: text('name'),
     email: text('email'),
+    /** Set while this contact is merged into another (the survivor); undoing the merge clears it. */
+    mergedIntoId: bigint('merged_into_id', { mode: 'number' }),
+    /** Set when the person was erased (`capture forget`): the row is an anonymous stub their leads and cases keep. */
+    erasedAt: timestamp('erased_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -112,16 +120,56 @@ export const leads = pgTable(
   (t) => [uniqueIndex('leads_one_open_per_contact').on(t.contactId).where(sql`${t.status} = 'open'`)],
 );
 
-export const opportunities = pgTable('opportunities', {
+/** A deal. At most one per lead: qualifying a lead twice, even at once, makes one. */
+export const opportunities = pgTable(
+  'opportunities',
+  {
+    id: id(),
+    leadId: ref('lead_id').references(() => leads.id),
+    accountId: ref('account_id').references(() => accounts.id),
+    contactId: ref('contact_id').references(() => contacts.id),
+    name: text('name').notNull(),
+    status: opportunityStatusEnum('status').notNull().default('open'),
+    estimatedValue: numeric('estimated_value', { precision: 14, scale: 2 }),
+    closeReason: text('close_reason'),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('opportunities_lead_uq').on(t.leadId)],
+);
+
+/**
+ * A support entitlement (a contract, a plan) of an account or of one contact; active between its dates. An active
+ * one raises the priority of the cases it covers.
+ */
+export const entitlements = pgTable(
+  'entitlements',
+  {
+    id: id(),
+    accountId: ref('account_id').references(() => accounts.id, { onDelete: 'cascade' }),
+    contactId: ref('contact_id').references(() => contacts.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull().defaultNow(),
+    endsAt: timestamp('ends_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('entitlements_account_idx').on(t.accountId), index('entitlements_contact_idx').on(t.contactId)],
+);
+
+/** A merge of two contacts, with what moved, so that it can be undone. */
+export const contactMerges = pgTable('contact_merges', {
   id: id(),
-  leadId: ref('lead_id').references(() => leads.id),
-  accountId: ref('account_id').references(() => accounts.id),
-  contactId: ref('contact_id').references(() => contacts.id),
-  name: text('name').notNull(),
-  status: opportunityStatusEnum('status').notNull().default('open'),
-  estimatedValue: numeric('estimated_value', { precision: 14, scale: 2 }),
+  survivorId: ref('survivor_id')
+    .notNull()
+    .references(() => contacts.id),
+  mergedId: ref('merged_id')
+    .notNull()
+    .references(() => contacts.id),
+  /** Ids of the rows that moved to the survivor: identities, handles, posts, leads, cases, opportunities. */
+  moved: jsonb('moved').notNull(),
   createdAt: createdAt(),
-  updatedAt: updatedAt(),
+  undoneAt: timestamp('undone_at', { withTimezone: true }),
 });
 
 /** A customer issue. Replies and repeat complaints attach to the contact's open case. */
@@ -146,6 +194,8 @@ export const cases = pgTable(
     updatedAt: updatedAt(),
     lastActivityAt: timestamp('last_activity_at', { withTimezone: true }).notNull().defaultNow(),
     resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+    /** How often a new post reopened the case within the reopen window after it was resolved. */
+    reopenCount: integer('reopen_count').notNull().default(0),
   },
   (t) => [
     index('cases_contact_open_idx').on(t.contactId, t.origin).where(sql`${t.status} in ('new', 'in_progress')`),

@@ -34,7 +34,7 @@ export function createCaptureProcessor(deps: CaptureProcessorDeps) {
     const key = postKey(ref);
     try {
       const outcome = await batcher.submit(ref, ref.authorId === undefined ? undefined : `${ref.platform}/${ref.authorId}`);
-      if (outcome.action === 'lead-created' || outcome.action === 'case-created') {
+      if (outcome.action === 'lead-created' || outcome.action === 'case-created' || outcome.action === 'case-reopened') {
         deps.log.info(
           {
             postKey: key,
@@ -45,7 +45,7 @@ export function createCaptureProcessor(deps: CaptureProcessorDeps) {
             priority: outcome.decision?.priority ?? undefined,
             rules: outcome.decision?.rules.map((r) => r.id),
           },
-          outcome.action === 'lead-created' ? 'lead created' : 'case created',
+          outcome.action === 'lead-created' ? 'lead created' : outcome.action === 'case-created' ? 'case created' : 'case reopened',
         );
       } else {
         deps.log.debug({ postKey: key, action: outcome.action, label: outcome.label }, 'post decided');

@@ -3,7 +3,7 @@ import type { Queue, Worker } from 'bullmq';
 import { classify, type ClassifierInput, type Ruleset } from '../classifier/index.js';
 import type { Config, SourceConfig } from '../config.js';
 import type { FastifyInstance } from 'fastify';
-import { buildApiServer } from '../api/server.js';
+import { buildApiServer, resolveApiToken } from '../api/server.js';
 import { createFacebookConnector, createGraphClient } from '../connectors/facebook.connector.js';
 import { createSandboxConnector } from '../connectors/sandbox.connector.js';
 import { createTwitterConnector, createXClient } from '../connectors/twitter.connector.js';
@@ -92,7 +92,7 @@ export interface Service {
   pollQueue: Queue<PollJobData>;
   workers: Worker[];
   /** The api role's HTTP server, listening on `config.port`. */
-  api?: { app: FastifyInstance; url: string };
+  api?: { app: FastifyInstance; url: string; /** The bearer token of `/api`. */ token: string };
   /** Swap the ruleset the capture worker decides with; takes effect on the next job. */
   setRuleset(r: Ruleset): void;
   /** Drain in-flight jobs, then close queues. Idempotent. */
@@ -121,7 +121,13 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       sql: database.sql,
       log: log.child({ component: 'capture' }),
       decide,
-      options: { caseWindowMs: config.capture.caseWindowMs, slaMs: config.capture.slaMs },
+      options: {
+        caseWindowMs: config.capture.caseWindowMs,
+        slaMs: config.capture.slaMs,
+        reopenWindowMs: config.capture.reopenWindowMs ?? 3 * 86_400_000,
+        ownAccounts: config.ownAccounts,
+        captureRetweetSources: new Set(config.sources.filter((s) => s.retweets === 'capture').map((s) => s.id)),
+      },
       batching: {
         maxBatch: config.capture.batchSize,
         maxInFlight: Math.max(1, Math.ceil(config.capture.concurrency / config.capture.batchSize)),
@@ -191,10 +197,12 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   }
 
   if (deps.role === 'all' || deps.role === 'api') {
-    const app = buildApiServer({ sql: database.sql, postsQueue, config, log: log.child({ component: 'api' }) });
+    const apiLog = log.child({ component: 'api' });
+    const token = resolveApiToken(config, apiLog);
+    const app = buildApiServer({ sql: database.sql, postsQueue, config, log: apiLog, apiToken: token });
     try {
       const url = await app.listen({ port: config.port, host: '0.0.0.0' });
-      api = { app, url };
+      api = { app, url, token };
       log.info({ url, port: config.port }, 'api listening');
     } catch (err) {
       await Promise.all(workers.map((w) => w.close()));

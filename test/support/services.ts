@@ -91,6 +91,7 @@ export function testConfig(overrides: Partial<Config['capture']> = {}): Config {
     ownAccounts: { twitter: [], facebook: [] },
     capture: {
       caseWindowMs: 7 * 86_400_000,
+      reopenWindowMs: 3 * 86_400_000,
       slaMs: { urgent: 4 * 3_600_000, high: 86_400_000, normal: 3 * 86_400_000, low: 7 * 86_400_000 },
       concurrency: 8,
       batchSize: 4,

@@ -34,6 +34,19 @@ describe('parseConfigFile', () => {
     ]);
     expect(c.capture.attempts).toBe(5);
     expect(c.queue.prefix).toBe('capture');
+    expect(c.capture.reopen_window).toBe(3 * 86_400_000);
+    expect(c.erasure.mode).toBe('anonymize');
+    expect(c.sources[0]!.retweets).toBeUndefined();
+  });
+
+  it('reads the CRM settings: reopen window, erasure mode, a source that captures retweets', () => {
+    const c = parseConfigFile(
+      `sources:\n  - { id: rt, platform: twitter, kind: search, query: q, retweets: capture }\ncapture: { reopen_window: 12h }\nerasure: { mode: delete }\n`,
+      'c.yaml',
+    );
+    expect(c.capture.reopen_window).toBe(12 * 3_600_000);
+    expect(c.erasure.mode).toBe('delete');
+    expect(c.sources[0]!.retweets).toBe('capture');
   });
 
   it.each([
@@ -44,6 +57,9 @@ describe('parseConfigFile', () => {
     ['sources:\n  - { id: a, platform: twitter, kind: sandbox }\n  - { id: a, platform: twitter, kind: sandbox }', /duplicate source id "a"/],
     ['capture: { concurrency: 0 }', /c\.yaml: capture\.concurrency/],
     ['capture: { case_window: soon }', /capture\.case_window: invalid duration/],
+    ['capture: { reopen_window: later }', /c\.yaml: capture\.reopen_window: invalid duration "later"/],
+    ['erasure: { mode: shred }', /c\.yaml: erasure\.mode/],
+    ['sources:\n  - { id: a, platform: twitter, kind: search, query: q, retweets: sometimes }', /sources\[0\] \(id "a"\)\.retweets/],
     ['colour: blue', /c\.yaml: \(top level\): unknown field\(s\) colour/],
     ['sources: [', /c\.yaml: not valid YAML/],
   ])('refuses %j naming the field', (text, message) => {

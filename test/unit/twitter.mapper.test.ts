@@ -25,6 +25,19 @@ describe('mapXPage (X API v2 page → posts)', () => {
     expect(posts[1]).not.toHaveProperty('in_reply_to');
   });
 
+  it('marks a retweet with the id of the original, so capture can suppress it', () => {
+    const { posts } = mapXPage({
+      data: [
+        { id: '1899001122334455700', text: 'RT @patq: order still not shipped', author_id: '42', referenced_tweets: [{ type: 'retweeted', id: '1899001122334455667' }] },
+        { id: '1899001122334455701', text: 'so true', author_id: '42', referenced_tweets: [{ type: 'quoted', id: '1899001122334455667' }] },
+      ],
+      includes: { users: [{ id: '42', username: 'fan', name: 'Fan' }] },
+      meta: { result_count: 2 },
+    });
+    expect(posts[0]!.retweet_of).toBe('1899001122334455667');
+    expect(posts[1]).not.toHaveProperty('retweet_of'); // a quote has words of its own
+  });
+
   it('accepts the empty page X sends, with no data key', () => {
     expect(mapXPage({ meta: { result_count: 0 } })).toEqual({ posts: [], rejected: [] });
   });
