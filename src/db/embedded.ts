@@ -22,7 +22,8 @@ const USER = 'capture';
 const PASSWORD = 'capture';
 const DB_NAME = 'capture';
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import { createDatabase, type Database } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
 import type { TransportKind } from '../support/services.js';
+import { isAlive } from '../../src/db/embedded.js';
 import { freePort } from '../../src/util/free-port.js';
 
 const BIN = join(import.meta.dirname, '../../bin/capture.js');
@@ -174,12 +175,4 @@ export async function startOwnServices() {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
