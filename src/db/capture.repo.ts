@@ -1,6 +1,6 @@
 import type { ClassifierInput, Decision } from '../classifier/index.js';
 import { PostError } from '../errors.js';
-import type { Label, Platform, Priority, SocialPost } from '../types.js';
+import type { Label, Platform, Priority } from '../types.js';
 import type { Sql, Tx } from './client.js';
 import { postKey, type PostRef } from './post-key.js';
 
@@ -56,7 +56,10 @@ interface PostRow {
   inReplyTo: string | null;
   conversationId: string | null;
   lang: string | null;
-  payload: SocialPost;
+  /** From the raw payload, the only parts capture reads (the payload itself never leaves Postgres). */
+  followers: unknown;
+  email: unknown;
+  isRetweet: boolean;
 }
 
 interface IdentityRow {
@@ -132,22 +135,29 @@ export async function captureBatch(sql: Sql, refs: readonly PostRef[], decide: D
 async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts: CaptureOptions): Promise<BatchResult> {
   const results: BatchResult = new Map();
   const keys = () => sqlFragmentKeys(tx, refs);
-  // Pipelined (one round trip; the server runs them in order): lock the posts, then the identities
-  // of the pending ones, both in id order.
+  // Pipelined (one round trip; the server runs them in order): lock the posts, then their authors'
+  // identities, both in id order. Each post is found by its key, one index lookup per post (the
+  // LIMIT keeps the planner from turning a generic plan into a scan of every pending post).
   const [, rows, identityRows] = await Promise.all([
     // The commit need not wait for its WAL flush: should the server crash and lose it, the posts
     // are pending again with nothing of theirs written, and the reconciler re-enqueues them.
-    tx`set local synchronous_commit = off`,
+    // Every statement here names its rows by key, so the plans are index lookups, always: a generic
+    // plan made while a table was small (statistics lag a fast-growing inbox) would otherwise keep
+    // scanning the whole table as it grows, and capture would slow down with every post stored.
+    tx`select set_config('synchronous_commit', 'off', true), set_config('enable_seqscan', 'off', true),
+              set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`,
     tx<PostRow[]>`
       select p.id, p.platform, p.external_id as "externalId", p.text, p.status, p.source_id as "sourceId", p.identity_id as "identityId",
-             p.in_reply_to as "inReplyTo", p.conversation_id as "conversationId", p.lang, p.payload
+             p.in_reply_to as "inReplyTo", p.conversation_id as "conversationId", p.lang,
+             p.payload->'author'->'followers' as followers, p.payload->'author'->'email' as email, p.payload ? 'retweet_of' as "isRetweet"
       from social_posts p join ${keys()} on p.platform = k.platform and p.external_id = k.external_id
       order by p.id
       for no key update of p`,
     tx<IdentityRow[]>`
       select id, platform, external_user_id as "externalUserId", contact_id as "contactId", handle, name from identities
-      where id in (select p.identity_id from social_posts p join ${keys()} on p.platform = k.platform and p.external_id = k.external_id
-                   where p.status = 'pending')
+      where id in (select p.identity_id from ${keys()}
+                   cross join lateral (select identity_id from social_posts p where p.platform = k.platform and p.external_id = k.external_id
+                                       limit 1) p)
       order by id
       for no key update`,
   ]);
@@ -172,7 +182,7 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
         platform: row.platform,
         ...(row.lang ? { lang: row.lang } : {}),
         isReply: isReplyRow(row),
-        ...(typeof row.payload?.author?.followers === 'number' ? { followers: row.payload.author.followers } : {}),
+        ...(typeof row.followers === 'number' ? { followers: row.followers } : {}),
       }),
     );
   }
@@ -366,7 +376,7 @@ async function resolveContacts(tx: Tx, rows: PostRow[], identities: Map<number, 
     return {
       ident,
       handle: ident.handle?.replace(/^@/, '').toLowerCase() ?? null,
-      email: row.payload?.author?.email?.toLowerCase() ?? null,
+      email: typeof row.email === 'string' ? row.email.toLowerCase() : null,
     };
   });
   const withHandle = wanted.filter((w) => w.handle !== null);
@@ -454,18 +464,24 @@ async function findThreadCases(tx: Tx, replies: PostRow[]): Promise<Map<number, 
       }
     }
   }
-  // Two index lookups (the parent or root by id, and posts of the same conversation) rather than one OR.
+  // Two index lookups (the parent or root by id, and posts of the same conversation) rather than
+  // one OR, and each case read by its key: a join to `cases` as a whole would read every open
+  // case per batch in a generic plan, and slow down as they accumulate.
   const rows = await tx<{ platform: Platform; externalId: string; conversationId: string | null; id: number; contactId: number; lastActivity: number }[]>`
     with k(platform, key) as (select * from unnest(${tx.array(platforms)}::platform[], ${tx.array(keys)}::text[])),
     hits as (
       select p.platform, p.external_id, p.conversation_id, p.case_id from k join social_posts p on p.platform = k.platform and p.external_id = k.key
+      where p.case_id is not null
       union all
       select p.platform, p.external_id, p.conversation_id, p.case_id from k join social_posts p on p.platform = k.platform and p.conversation_id = k.key
+      where p.case_id is not null
     )
     select h.platform, h.external_id as "externalId", h.conversation_id as "conversationId",
            c.id, c.contact_id as "contactId", (extract(epoch from c.last_activity_at) * 1000)::float8 as "lastActivity"
-    from hits h join cases c on c.id = h.case_id
-    where c.status in ${tx.unsafe(OPEN_CASE)}`;
+    from hits h cross join lateral (
+      select c.id, c.contact_id, c.last_activity_at from cases c where c.id = h.case_id and c.status in ${tx.unsafe(OPEN_CASE)}
+      limit 1 -- not pulled up into a join: one primary-key lookup per hit
+    ) c`;
   for (const r of replies) {
     const mine = new Set([r.inReplyTo, r.conversationId].filter((x) => x !== null));
     for (const row of rows) {
@@ -490,7 +506,7 @@ function suppression(row: PostRow, ident: IdentityRow, opts: CaptureOptions): 'o
       if (want === ident.externalUserId || (handle !== undefined && want === handle)) return 'own account';
     }
   }
-  if (row.payload?.retweet_of !== undefined && !opts.captureRetweetSources?.has(row.sourceId)) return 'retweet';
+  if (row.isRetweet && !opts.captureRetweetSources?.has(row.sourceId)) return 'retweet';
   return null;
 }
 

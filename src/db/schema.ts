@@ -199,6 +199,8 @@ export const cases = pgTable(
   },
   (t) => [
     index('cases_contact_open_idx').on(t.contactId, t.origin).where(sql`${t.status} in ('new', 'in_progress')`),
+    // capture's reopen window: a contact's recently resolved cases
+    index('cases_contact_resolved_idx').on(t.contactId, t.resolvedAt).where(sql`${t.status} = 'resolved'`),
   ],
 );
 

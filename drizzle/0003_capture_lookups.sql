@@ -1,0 +1,1 @@
+CREATE INDEX "cases_contact_resolved_idx" ON "cases" USING btree ("contact_id","resolved_at") WHERE "cases"."status" = 'resolved';
