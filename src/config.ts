@@ -78,10 +78,13 @@ const fileSchema = z.strictObject({
       reopen_window: duration.default(3 * 86_400_000),
       /** Time to resolve a case, per priority. */
       sla: priorityDurations,
-      /** Concurrent capture jobs per worker process; at least twice batch_size keeps two batches in flight. */
-      concurrency: z.number().int().positive().max(1024).default(128),
+      /**
+       * Concurrent capture jobs per worker process. Every 2 × batch_size of them is a lane with one
+       * batch committing while its next one fills, so a lane never waits for jobs to arrive.
+       */
+      concurrency: z.number().int().positive().max(1024).default(512),
       /** Most posts decided in one transaction. */
-      batch_size: z.number().int().positive().max(500).default(64),
+      batch_size: z.number().int().positive().max(500).default(128),
       /** Tries before a post is quarantined as failed. */
       attempts: z.number().int().positive().max(50).default(5),
       /** A pending post older than this with no job is re-enqueued. */
@@ -92,8 +95,8 @@ const fileSchema = z.strictObject({
       case_window: 7 * 86_400_000,
       reopen_window: 3 * 86_400_000,
       sla: {},
-      concurrency: 128,
-      batch_size: 64,
+      concurrency: 512,
+      batch_size: 128,
       attempts: 5,
       reconcile_grace: 60_000,
       reconcile_every: 30_000,

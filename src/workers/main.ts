@@ -130,7 +130,8 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       },
       batching: {
         maxBatch: config.capture.batchSize,
-        maxInFlight: Math.max(1, Math.ceil(config.capture.concurrency / config.capture.batchSize)),
+        // a batch committing and the next one filling per lane
+        maxInFlight: Math.max(1, Math.floor(config.capture.concurrency / (2 * config.capture.batchSize))),
       },
     });
     const worker = openWorker<CaptureJobData, unknown>(transport, POSTS_QUEUE, processor, {
