@@ -86,6 +86,19 @@ async function freshDatabase(): Promise<{ url: string; database: Database; drop(
   };
 }
 
+/** Delete the run's queue keys (a bench run leaves no keys on the shared Redis), then close. */
+async function dropTransport(transport: Transport): Promise<void> {
+  if (transport.kind === 'redis') {
+    const redis = transport.connection;
+    for (let cursor = '0'; ; ) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${transport.prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      if ((cursor = next) === '0') break;
+    }
+  }
+  await closeTransport(transport);
+}
+
 function transportFor(url: string): Transport {
   const id = `bench_${process.pid}_${randomBytes(3).toString('hex')}`;
   // Each run has a database of its own, so the PostgreSQL backend keeps its default schema, the one
@@ -267,7 +280,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
     select (select count(*)::int from leads) as leads, (select count(*)::int from cases) as cases,
            (select count(*)::int from social_posts where status = 'failed') as failed`;
   const processPeaks = await consumers.stop();
-  await closeTransport(transport);
+  await dropTransport(transport);
   await db.drop();
   return {
     posts: n,
@@ -305,7 +318,7 @@ async function runFloor(n: number): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   await worker.close();
   await queue.close();
-  await closeTransport(transport);
+  await dropTransport(transport);
   await db.drop();
   return Math.round(n / seconds);
 }
