@@ -242,10 +242,13 @@ export const socialPosts = pgTable(
   (t) => [
     uniqueIndex('social_posts_platform_external_uq').on(t.platform, t.externalId),
     index('social_posts_pending_idx').on(t.receivedAt).where(sql`${t.status} = 'pending'`),
-    index('social_posts_status_idx').on(t.status, t.id),
-    index('social_posts_conversation_idx').on(t.platform, t.conversationId),
-    index('social_posts_case_idx').on(t.caseId),
-    index('social_posts_lead_idx').on(t.leadId),
+    // Partial where they can be: every post is inserted once and updated once, and each index entry
+    // it skips is work the inbox and capture do not do. Most posts end processed with no lead or case.
+    index('social_posts_unsettled_idx').on(t.status, t.id).where(sql`${t.status} <> 'processed'`),
+    // Threading looks up only the posts of a conversation that are on a case.
+    index('social_posts_case_thread_idx').on(t.platform, t.conversationId).where(sql`${t.caseId} is not null`),
+    index('social_posts_case_idx').on(t.caseId).where(sql`${t.caseId} is not null`),
+    index('social_posts_lead_idx').on(t.leadId).where(sql`${t.leadId} is not null`),
   ],
 );
 

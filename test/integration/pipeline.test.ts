@@ -221,8 +221,16 @@ describe.each(TRANSPORTS)('capture pipeline on the %s transport', (kind) => {
       expect(byId[poison.id]).toMatchObject({ status: 'failed', error: 'decider exploded', attempts: 2 });
       expect(byId[orphan.id]).toMatchObject({ status: 'failed', error: 'post has no author identity' });
       expect(await statusOf(good)).toEqual({ processed: 10 });
-      const failedJob = await queue.getJob(postKey({ platform: 'twitter', externalId: poison.id }));
+      // The post is quarantined inside the job's last attempt; BullMQ records that attempt just after.
+      const failedJob = await waitFor(
+        async () => {
+          const job = await queue.getJob(postKey({ platform: 'twitter', externalId: poison.id }));
+          return job?.finishedOn !== undefined ? job : undefined;
+        },
+        { what: 'the poison job to finish' },
+      );
       expect(failedJob?.attemptsMade).toBe(2); // retried before it was quarantined
+      expect(failedJob?.failedReason).toBe('decider exploded');
     } finally {
       await worker.close();
       await queue.close();
