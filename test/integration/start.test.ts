@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, REDIS_URL, waitFor } from '../support/services.js';
+import { createTestDatabase, REDIS_URL, usesRedisPrefix, waitFor } from '../support/services.js';
 
 const BIN = join(import.meta.dirname, '../../bin/capture.js');
 
@@ -28,7 +28,7 @@ describe.each(MODES)('npm start with %s', (mode) => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'capture-start-'));
     chmodSync(dir, 0o755); // the embedded server runs as the `postgres` user when we are root
-    const prefix = `start_${process.pid}_${Date.now()}`;
+    const prefix = usesRedisPrefix(`start_${process.pid}_${Date.now()}`);
     writeFileSync(
       join(dir, 'capture.config.yaml'),
       `sources:

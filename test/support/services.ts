@@ -39,11 +39,43 @@ export async function createTestDatabase(label: string): Promise<{ url: string; 
   };
 }
 
+/** Redis key prefixes this test file's queues used; test/support/cleanup.ts deletes their keys after the file. */
+const usedPrefixes = new Set<string>();
+
+/** Note a Redis key prefix (of a transport or a spawned service) so its keys are deleted after the file. */
+export function usesRedisPrefix(prefix: string): string {
+  usedPrefixes.add(prefix);
+  return prefix;
+}
+
+/** The prefixes noted so far, forgotten as they are handed over. */
+export function takeRedisPrefixes(): string[] {
+  const all = [...usedPrefixes];
+  usedPrefixes.clear();
+  return all;
+}
+
+/** Delete every key under a prefix on the machine's Redis. */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await r.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
 /** A transport isolated to one test: its own Redis key prefix, or its own Postgres schema. */
 export function createTestTransport(kind: TransportKind, databaseUrl: string, label: string): Transport {
   const id = uniqueName(label);
   return kind === 'redis'
-    ? createTransport({ redisUrl: REDIS_URL, databaseUrl, prefix: `t_${id}` })
+    ? createTransport({ redisUrl: REDIS_URL, databaseUrl, prefix: usesRedisPrefix(`t_${id}`) })
     : createTransport({ databaseUrl, schema: `bq_${id}` });
 }
 
@@ -53,14 +85,7 @@ export function createTestTransport(kind: TransportKind, databaseUrl: string, la
  */
 export async function wipeQueues(t: Transport, queues: Queue[]): Promise<void> {
   if (t.kind === 'redis') {
-    const r = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${t.prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await r.del(...keys);
-    } while (cursor !== '0');
-    await r.quit();
+    await deleteRedisKeys(t.prefix);
   } else {
     for (const q of queues) await q.obliterate({ force: true });
   }
