@@ -26,7 +26,7 @@ import { silentLogger } from '../src/logger.js';
 import type { SocialPost } from '../src/types.js';
 import { startService } from '../src/workers/main.js';
 import { enqueuePosts } from '../src/workers/poll.worker.js';
-import { closeTransport, createTransport, openQueue, openWorker, POSTS_QUEUE, type CaptureJobData, type Transport } from '../src/workers/queues.js';
+import { closeTransport, createTransport, deleteQueueKeys, openQueue, openWorker, POSTS_QUEUE, type CaptureJobData, type Transport } from '../src/workers/queues.js';
 
 const { values } = parseArgs({
   options: {
@@ -88,14 +88,7 @@ async function freshDatabase(): Promise<{ url: string; database: Database; drop(
 
 /** Delete the run's queue keys (a bench run leaves no keys on the shared Redis), then close. */
 async function dropTransport(transport: Transport): Promise<void> {
-  if (transport.kind === 'redis') {
-    const redis = transport.connection;
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${transport.prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      if ((cursor = next) === '0') break;
-    }
-  }
+  if (transport.kind === 'redis') await deleteQueueKeys(transport.connection, transport.prefix);
   await closeTransport(transport);
 }
 

@@ -90,6 +90,18 @@ export function createTransport(opts: TransportOptions): Transport {
   return { kind: 'postgres', url: opts.databaseUrl, schema: opts.schema ?? 'bullmq' };
 }
 
+/**
+ * Delete every key under a queue prefix (all of its queues, jobs and schedulers): for benchmarks and
+ * tests that share a Redis. Unlike obliterate, it needs no Queue object per queue name.
+ */
+export async function deleteQueueKeys(redis: Redis | Cluster, prefix: string): Promise<void> {
+  for (let cursor = '0'; ; ) {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    if ((cursor = next) === '0') return;
+  }
+}
+
 export async function closeTransport(t: Transport): Promise<void> {
   if (t.kind === 'redis') await t.connection.quit().catch(() => t.connection.disconnect());
 }

@@ -6,7 +6,7 @@ import { parseRuleset, type Ruleset } from '../../src/classifier/index.js';
 import type { Config } from '../../src/config.js';
 import { createDatabase, type Database } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
-import { closeTransport, createTransport, type Transport } from '../../src/workers/queues.js';
+import { closeTransport, createTransport, deleteQueueKeys, type Transport } from '../../src/workers/queues.js';
 
 /** The machine's services; override with TEST_PG_URL / TEST_REDIS_URL. */
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -60,12 +60,7 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
   const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await r.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await r.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteQueueKeys(r, prefix);
   } finally {
     r.disconnect();
   }
