@@ -236,6 +236,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
   // Start and end are read off the database's clock: the end is the commit that decided the last
   // post, so how often this loop polls (a count that costs the server too) does not change the figure.
   const [{ startedAt }] = [...(await db.database.sql<{ startedAt: string }[]>`select clock_timestamp()::text as "startedAt"`)] as [{ startedAt: string }];
+  say(`  ${n} posts flowing …`);
   let lastReport = performance.now();
   for (let i = 0; i < n; i += BATCH) {
     const page = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => post(i + k));
@@ -261,6 +262,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+  say('  all decided');
   const [span] = await db.database.sql<{ seconds: number }[]>`
     select extract(epoch from max(processed_at) - ${startedAt}::timestamptz)::float8 as seconds from social_posts`;
   const seconds = span!.seconds;

@@ -346,23 +346,26 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
     touchLeads(tx, leadTouches),
     touchCases(tx, caseTouches),
     reopenCases(tx, reopened, opts),
+    // The decisions go as one jsonb document: each decision is stored as it is, with no second
+    // escaping into an array literal, and Postgres parses the batch once.
     tx`
     update social_posts p set
       status = 'processed', attempts = p.attempts + 1, error = null,
       label = u.label, score = u.score, priority = u.priority, decision = u.decision,
-      ruleset_version = u.ruleset_version, contact_id = u.contact_id, lead_id = u.lead_id, case_id = u.case_id,
+      ruleset_version = u.decision->>'rulesetVersion', contact_id = u.contact_id, lead_id = u.lead_id, case_id = u.case_id,
       processed_at = clock_timestamp()
-    from unnest(
-      ${tx.array(outcomes.map((o) => o.row.id))}::bigint[],
-      ${tx.array(outcomes.map((o) => o.decision.label))}::label[],
-      ${tx.array(outcomes.map((o) => o.decision.score))}::real[],
-      ${tx.array(outcomes.map((o) => o.decision.priority) as string[])}::case_priority[],
-      ${tx.array(outcomes.map((o) => JSON.stringify(o.decision)))}::jsonb[],
-      ${tx.array(outcomes.map((o) => o.decision.rulesetVersion))}::text[],
-      ${tx.array(outcomes.map((o) => o.outcome.contactId) as number[])}::bigint[],
-      ${tx.array(outcomes.map((o) => o.outcome.leadId) as number[])}::bigint[],
-      ${tx.array(outcomes.map((o) => o.outcome.caseId) as number[])}::bigint[]
-    ) as u(id, label, score, priority, decision, ruleset_version, contact_id, lead_id, case_id)
+    from jsonb_to_recordset(${JSON.stringify(
+      outcomes.map((o) => ({
+        id: o.row.id,
+        label: o.decision.label,
+        score: o.decision.score,
+        priority: o.decision.priority,
+        decision: o.decision,
+        contact_id: o.outcome.contactId,
+        lead_id: o.outcome.leadId,
+        case_id: o.outcome.caseId,
+      })),
+    )}::jsonb) as u(id bigint, label label, score real, priority case_priority, decision jsonb, contact_id bigint, lead_id bigint, case_id bigint)
     where p.id = u.id`,
   ]);
   for (const o of outcomes) results.set(postKey(o.row), o.outcome);

@@ -21,7 +21,7 @@ export async function storePage(
   nextCursor: string | null,
 ): Promise<StorePageResult> {
   return sql.begin(async (tx) => {
-    const inserted = posts.length > 0 ? await insertPosts(tx, sourceId, posts.map(storable)) : [];
+    const inserted = posts.length > 0 ? await insertPosts(tx, sourceId, storable(posts)) : [];
     if (nextCursor !== null || posts.length > 0) {
       await tx`
         insert into source_cursors (source_id, cursor, last_success_at, posts_fetched, healthy)
@@ -37,22 +37,26 @@ export async function storePage(
   }) as Promise<StorePageResult>;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** A string Postgres can store in text and jsonb: no U+0000, no lone UTF-16 surrogate (→ U+FFFD). */
-function clean(value: string): string {
-  return value.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
-}
+/**
+ * The two things Postgres refuses in text and jsonb, as JSON.stringify writes them: U+0000 and a
+ * lone UTF-16 surrogate are the only characters it writes as `\u0000` and `\udXXX` escapes (paired
+ * surrogates it writes as they are). An escape counts only after an even run of backslashes: `\\u0000`
+ * is a backslash and "u0000".
+ */
+const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(0000|d[89a-f][0-9a-f]{2})/gi;
 
 /**
- * Every source's posts pass here, so one post with a NUL or a broken surrogate pair (which
- * Postgres refuses in text and jsonb) cannot fail the page it came in.
+ * Every source's posts pass here, so one post with a NUL or a broken surrogate pair cannot fail the
+ * page it came in: NULs are dropped, lone surrogates become U+FFFD. Returns the page as the JSON
+ * the insert sends, and as objects for the identities (the same objects unless something was cleaned).
  */
-function storable(post: SocialPost): SocialPost {
-  return JSON.parse(JSON.stringify(post, (_k, v: unknown) => (typeof v === 'string' ? clean(v) : v))) as SocialPost;
+function storable(posts: readonly SocialPost[]): { json: string; posts: readonly SocialPost[] } {
+  const raw = JSON.stringify(posts);
+  const json = raw.replace(UNSTORABLE_ESCAPE, (_m, evenBackslashes: string, code: string) => `${evenBackslashes}${code === '0000' ? '' : '\\ufffd'}`);
+  return { json, posts: json === raw ? posts : (JSON.parse(json) as SocialPost[]) };
 }
 
-async function insertPosts(tx: Tx, sourceId: string, posts: readonly SocialPost[]): Promise<PostRef[]> {
+async function insertPosts(tx: Tx, sourceId: string, { json, posts }: { json: string; posts: readonly SocialPost[] }): Promise<PostRef[]> {
   // One row per author. Existing identities are not locked unless their handle or name changed,
   // and then in id order, the order the capture worker locks them in: no deadlock between them.
   const authors = new Map<string, SocialPost>();
@@ -79,22 +83,19 @@ async function insertPosts(tx: Tx, sourceId: string, posts: readonly SocialPost[
     update identities i set handle = coalesce(c.handle, i.handle), name = coalesce(c.name, i.name), last_seen_at = now()
     from changed c where i.id = c.id`;
 
+  // The page goes as one jsonb document rather than a column array per field: Postgres parses it
+  // once, each post's payload is its element as it is, and nothing is escaped twice on the way.
   const rows = await tx<PostRef[]>`
     insert into social_posts (platform, external_id, source_id, identity_id, author_external_id, text,
                               posted_at, in_reply_to, conversation_id, lang, payload)
     select p.platform, p.external_id, ${sourceId}, i.id, p.author_id, p.text, p.posted_at, p.in_reply_to,
            p.conversation_id, p.lang, p.payload
-    from unnest(
-      ${tx.array(posts.map((p) => p.platform) as string[])}::platform[],
-      ${tx.array(posts.map((p) => p.id) as string[])}::text[],
-      ${tx.array(posts.map((p) => p.author.id) as string[])}::text[],
-      ${tx.array(posts.map((p) => p.text) as string[])}::text[],
-      ${tx.array(posts.map((p) => p.created_at) as string[])}::timestamptz[],
-      ${tx.array(posts.map((p) => p.in_reply_to ?? null) as string[])}::text[],
-      ${tx.array(posts.map((p) => p.conversation_id ?? null) as string[])}::text[],
-      ${tx.array(posts.map((p) => p.lang ?? null) as string[])}::text[],
-      ${tx.array(posts.map((p) => JSON.stringify(p)) as string[])}::jsonb[]
-    ) as p(platform, external_id, author_id, text, posted_at, in_reply_to, conversation_id, lang, payload)
+    from (
+      select (e.payload->>'platform')::platform as platform, e.payload->>'id' as external_id, e.payload->'author'->>'id' as author_id,
+             e.payload->>'text' as text, (e.payload->>'created_at')::timestamptz as posted_at, e.payload->>'in_reply_to' as in_reply_to,
+             e.payload->>'conversation_id' as conversation_id, e.payload->>'lang' as lang, e.payload
+      from jsonb_array_elements(${json}::jsonb) as e(payload)
+    ) p
     left join identities i on i.platform = p.platform and i.external_user_id = p.author_id
     on conflict (platform, external_id) do nothing
     returning platform, external_id as "externalId", author_external_id as "authorId"`;

@@ -103,4 +103,23 @@ describe.each(TRANSPORTS)('polling sources on the %s transport', (kind) => {
     expect(m!.n).toBe(0);
     expect(await cursorOf('atomic-x')).toBe('1');
   });
+
+  it('stores what Postgres can hold: NULs dropped, lone surrogates replaced, a typed backslash-u and emoji kept', async () => {
+    transport = createTestTransport(kind, db.url, 'clean');
+    const opts = { sourceId: 'clean-x', platform: 'twitter' as const, seed: 6, idBase: '1790000000300000000' };
+    const typed = String.raw`C:\u0000 and \\u0000 and \ud800 typed`;
+    const posts = [
+      { ...sandboxPost(opts, 1), text: 'nul\u0000here', author: { ...sandboxPost(opts, 1).author, name: 'A\u0000B' } },
+      { ...sandboxPost(opts, 2), text: 'lone \ud800 high, \udc00 low, pair 😡' },
+      { ...sandboxPost(opts, 3), text: typed },
+    ];
+    await storePage(db.database.sql, 'clean-x', posts, null);
+    const rows = await db.database.sql<{ externalId: string; text: string; payloadText: string }[]>`
+      select external_id as "externalId", text, payload->>'text' as "payloadText" from social_posts
+      where source_id = 'clean-x' order by external_id`;
+    expect(rows.map((r) => r.text)).toEqual(['nulhere', 'lone \ufffd high, \ufffd low, pair 😡', typed]);
+    expect(rows.map((r) => r.payloadText)).toEqual(rows.map((r) => r.text));
+    const [who] = await db.database.sql`select name from identities where external_user_id = ${posts[0]!.author.id}`;
+    expect(who!.name).toBe('AB');
+  });
 });
