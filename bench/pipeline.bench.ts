@@ -2,7 +2,7 @@
  * End-to-end throughput of the capture pipeline on this machine's Redis (or BullMQ's PostgreSQL
  * backend) and PostgreSQL, against the same-run floor of BullMQ with a no-op processor.
  *
- *   npm run bench -- [--posts 50000] [--transport redis|postgres] [--concurrency 512] [--batch-size 128] [--no-scale] [--no-processes] [--json]
+ *   npm run bench -- [--posts 50000] [--transport redis|postgres] [--concurrency 512] [--batch-size 256] [--no-scale] [--no-processes] [--json]
  *
  * The real path: inbox insert (storePage) → enqueue (jobId = post key) → capture worker →
  * Postgres. Latency is from the inbox insert (received_at, just before the enqueue) to the commit
@@ -33,7 +33,7 @@ const { values } = parseArgs({
     posts: { type: 'string', default: '50000' },
     transport: { type: 'string', default: 'redis' },
     concurrency: { type: 'string', default: '512' },
-    'batch-size': { type: 'string', default: '128' },
+    'batch-size': { type: 'string', default: '256' },
     'no-scale': { type: 'boolean', default: false },
     'no-processes': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -198,7 +198,7 @@ async function startConsumers(db: { url: string; database: Database }, transport
   );
   const { REDIS_URL: _r, ...env } = process.env;
   const children = Array.from({ length: processes }, () =>
-    spawn(process.execPath, ['bin/capture.js', 'start', '--role', 'worker'], {
+    spawn(process.execPath, ['--max-semi-space-size=32', 'bin/capture.js', 'start', '--role', 'worker'], {
       env: { ...env, DATABASE_URL: db.url, ...(transport.kind === 'redis' ? { REDIS_URL } : {}), CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), LOG_LEVEL: 'warn', PORT: '0' },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),

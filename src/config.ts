@@ -84,7 +84,7 @@ const fileSchema = z.strictObject({
        */
       concurrency: z.number().int().positive().max(1024).default(512),
       /** Most posts decided in one transaction. */
-      batch_size: z.number().int().positive().max(500).default(128),
+      batch_size: z.number().int().positive().max(500).default(256),
       /** Tries before a post is quarantined as failed. */
       attempts: z.number().int().positive().max(50).default(5),
       /** A pending post older than this with no job is re-enqueued. */
@@ -96,7 +96,7 @@ const fileSchema = z.strictObject({
       reopen_window: 3 * 86_400_000,
       sla: {},
       concurrency: 512,
-      batch_size: 128,
+      batch_size: 256,
       attempts: 5,
       reconcile_grace: 60_000,
       reconcile_every: 30_000,
