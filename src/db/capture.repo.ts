@@ -347,25 +347,18 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
     touchCases(tx, caseTouches),
     reopenCases(tx, reopened, opts),
     // The decisions go as one jsonb document: each decision is stored as it is, with no second
-    // escaping into an array literal, and Postgres parses the batch once.
+    // escaping into an array literal, and Postgres parses the batch once. Label, score, priority and
+    // ruleset version are read off the decision, so the row cannot disagree with its explanation.
     tx`
     update social_posts p set
       status = 'processed', attempts = p.attempts + 1, error = null,
-      label = u.label, score = u.score, priority = u.priority, decision = u.decision,
+      label = (u.decision->>'label')::label, score = (u.decision->>'score')::real,
+      priority = (u.decision->>'priority')::case_priority, decision = u.decision,
       ruleset_version = u.decision->>'rulesetVersion', contact_id = u.contact_id, lead_id = u.lead_id, case_id = u.case_id,
       processed_at = clock_timestamp()
     from jsonb_to_recordset(${JSON.stringify(
-      outcomes.map((o) => ({
-        id: o.row.id,
-        label: o.decision.label,
-        score: o.decision.score,
-        priority: o.decision.priority,
-        decision: o.decision,
-        contact_id: o.outcome.contactId,
-        lead_id: o.outcome.leadId,
-        case_id: o.outcome.caseId,
-      })),
-    )}::jsonb) as u(id bigint, label label, score real, priority case_priority, decision jsonb, contact_id bigint, lead_id bigint, case_id bigint)
+      outcomes.map((o) => ({ id: o.row.id, decision: o.decision, contact_id: o.outcome.contactId, lead_id: o.outcome.leadId, case_id: o.outcome.caseId })),
+    )}::jsonb) as u(id bigint, decision jsonb, contact_id bigint, lead_id bigint, case_id bigint)
     where p.id = u.id`,
   ]);
   for (const o of outcomes) results.set(postKey(o.row), o.outcome);

@@ -71,6 +71,26 @@ describe.each(TRANSPORTS)('capture pipeline on the %s transport', (kind) => {
     return (s.processed ?? 0) + (s.failed ?? 0) === posts.length ? s : null;
   };
 
+  it('records on the post row the label, score, priority and ruleset version of the decision it stores', async () => {
+    const svc = await startWorker();
+    const posts = [
+      makePost({ text: 'internet not working, outage again' }),
+      makePost({ text: 'I was charged twice, refund please' }),
+      makePost({ text: 'how much is the premium plan?' }),
+      makePost({ text: 'lovely weather today' }),
+    ];
+    await ingest(posts, svc);
+    await waitFor(allDecided(posts));
+    const rows = await database.sql<{ label: string; score: number; priority: string | null; version: string; decision: Record<string, unknown> }[]>`
+      select label::text as label, score, priority::text as priority, ruleset_version as version, decision from social_posts
+      where external_id = any(${posts.map((p) => p.id)}) order by external_id`;
+    expect(rows.map((r) => [r.label, r.priority])).toEqual([['case', 'high'], ['case', 'normal'], ['lead', null], ['none', null]]);
+    for (const r of rows) {
+      expect([r.label, r.priority, r.version]).toEqual([r.decision.label, r.decision.priority, r.decision.rulesetVersion]);
+      expect(r.score).toBeCloseTo(r.decision.score as number, 5);
+    }
+  });
+
   it('stores and decides the same post fetched, enqueued and processed twice once (invariant 1)', async () => {
     const svc = await startWorker();
     const post = makePost({ text: 'my internet is not working since this morning' });

@@ -94,17 +94,10 @@ describe('normalizeText', () => {
     ];
     let seed = 42;
     const next = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-    let differing = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const length = 1 + Math.floor(next() * 12);
-      const text = Array.from({ length }, () => pieces[Math.floor(next() * pieces.length)]).join('');
-      const fast = normalizeText(text);
-      const reference = normalizeTextByRegex(text);
-      if (JSON.stringify(fast) !== JSON.stringify(reference)) {
-        differing += 1;
-        expect({ text, tokens: fast }).toEqual({ text, tokens: reference });
-      }
-    }
-    expect(differing).toBe(0);
+    const texts = Array.from({ length: 20_000 }, () =>
+      Array.from({ length: 1 + Math.floor(next() * 12) }, () => pieces[Math.floor(next() * pieces.length)]).join(''),
+    );
+    const differing = texts.filter((t) => JSON.stringify(normalizeText(t)) !== JSON.stringify(normalizeTextByRegex(t)));
+    expect(differing.slice(0, 5)).toEqual([]);
   });
 });
