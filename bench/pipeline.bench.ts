@@ -105,7 +105,7 @@ function transportFor(url: string): Transport {
  * N varied posts like a busy brand's: sandbox templates over many authors (a few post a lot),
  * replies into earlier conversations; the authors of about 30% of the posts are made contacts first.
  */
-function makeWorkload(n: number, run: number): { post(i: number): SocialPost; knownAuthors: SocialPost['author'][] } {
+function makeWorkload(n: number, run: number): { page(i: number): SocialPost[]; knownAuthors: SocialPost['author'][]; dispose(): void } {
   const opts = {
     sourceId: 'bench',
     platform: 'twitter' as const,
@@ -114,15 +114,22 @@ function makeWorkload(n: number, run: number): { post(i: number): SocialPost; kn
     replyRate: 0.15,
     idBase: (1_790_000_000_000_000_000n + BigInt(run) * 10_000_000_000n).toString(),
   };
-  // Posts are made when they are sent, never all held at once: the peak RSS measured is the
-  // pipeline's, not the workload's.
-  const post = (i: number) => sandboxPost(opts, i + 1);
+  // The posts are made before the clock starts, as the floor's jobs are, and written out a page
+  // (BATCH posts) per file: the run reads and parses each page as a poller parses an API response,
+  // and never holds them all, so the peak RSS measured is the pipeline's, not the workload's.
+  const dir = mkdtempSync(join(tmpdir(), 'capture-bench-posts-'));
+  const dispose = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', dispose); // a run that fails half-way leaves no files either
+  const file = (i: number) => join(dir, `${i / BATCH}.json`);
   const byAuthor = new Map<string, { author: SocialPost['author']; count: number }>();
-  for (let i = 0; i < n; i++) {
-    const p = post(i);
-    const e = byAuthor.get(p.author.id) ?? { author: p.author, count: 0 };
-    e.count += 1;
-    byAuthor.set(p.author.id, e);
+  for (let i = 0; i < n; i += BATCH) {
+    const page = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => sandboxPost(opts, i + k + 1));
+    for (const p of page) {
+      const e = byAuthor.get(p.author.id) ?? { author: p.author, count: 0 };
+      e.count += 1;
+      byAuthor.set(p.author.id, e);
+    }
+    writeFileSync(file(i), JSON.stringify(page));
   }
   const knownAuthors: SocialPost['author'][] = [];
   let covered = 0;
@@ -132,7 +139,12 @@ function makeWorkload(n: number, run: number): { post(i: number): SocialPost; kn
     knownAuthors.push(authors[i]!.author);
     covered += authors[i]!.count;
   }
-  return { post, knownAuthors };
+  return {
+    /** The page of posts that starts at post i (i a multiple of BATCH). */
+    page: (i: number) => JSON.parse(readFileSync(file(i), 'utf8')) as SocialPost[],
+    knownAuthors,
+    dispose,
+  };
 }
 
 async function seedContacts(database: Database, authors: SocialPost['author'][]): Promise<void> {
@@ -231,7 +243,7 @@ async function startConsumers(db: { url: string; database: Database }, transport
 async function runPipeline(n: number, run: number, processes = 0): Promise<PipelineResult> {
   const db = await freshDatabase();
   const transport = transportFor(db.url);
-  const { post, knownAuthors } = makeWorkload(n, run);
+  const { page: pageAt, knownAuthors, dispose } = makeWorkload(n, run);
   await seedContacts(db.database, knownAuthors);
   const consumers = await startConsumers(db, transport, processes);
   const peakRss = rssSampler();
@@ -241,7 +253,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
   say(`  ${n} posts flowing …`);
   let lastReport = performance.now();
   for (let i = 0; i < n; i += BATCH) {
-    const page = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => post(i + k));
+    const page = pageAt(i);
     const stored = await storePage(db.database.sql, 'bench', page, null);
     await enqueuePosts(consumers.queue, stored.inserted, 5);
     if (performance.now() - lastReport > 2000) {
@@ -249,6 +261,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
       say(`  enqueued ${Math.min(i + BATCH, n)}/${n}`);
     }
   }
+  dispose();
   // Wait on the queue's counters (cheap), then on the inbox itself (a count of pending posts reads
   // the whole inbox: polling it would load the server the run measures, the more the bigger N).
   for (;;) {
@@ -305,11 +318,12 @@ async function runFloor(n: number): Promise<number> {
     done += 1;
   }, { concurrency: CONCURRENCY });
   await queue.waitUntilReady();
-  const { post } = makeWorkload(n, 0);
-  const refs = Array.from({ length: n }, (_, i) => {
-    const p = post(i);
-    return { platform: p.platform, externalId: p.id, authorId: p.author.id };
-  });
+  const workload = makeWorkload(n, 0);
+  const refs: CaptureJobData[] = [];
+  for (let i = 0; i < n; i += BATCH) {
+    for (const p of workload.page(i)) refs.push({ platform: p.platform, externalId: p.id, authorId: p.author.id });
+  }
+  workload.dispose();
   const started = performance.now();
   for (let i = 0; i < n; i += BATCH) {
     await enqueuePosts(queue, refs.slice(i, i + BATCH), 5);
