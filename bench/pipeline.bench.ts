@@ -2,7 +2,7 @@
  * End-to-end throughput of the capture pipeline on this machine's Redis (or BullMQ's PostgreSQL
  * backend) and PostgreSQL, against the same-run floor of BullMQ with a no-op processor.
  *
- *   npm run bench -- [--posts 50000] [--transport redis|postgres] [--concurrency 512] [--batch-size 256] [--no-scale] [--no-processes] [--json]
+ *   npm run bench -- [--posts 50000] [--transport redis|postgres] [--concurrency 1024] [--batch-size 256] [--no-scale] [--no-processes] [--json]
  *
  * The real path: inbox insert (storePage) → enqueue (jobId = post key) → capture worker →
  * Postgres. Latency is from the inbox insert (received_at, just before the enqueue) to the commit
@@ -32,7 +32,7 @@ const { values } = parseArgs({
   options: {
     posts: { type: 'string', default: '50000' },
     transport: { type: 'string', default: 'redis' },
-    concurrency: { type: 'string', default: '512' },
+    concurrency: { type: 'string', default: '1024' },
     'batch-size': { type: 'string', default: '256' },
     'no-scale': { type: 'boolean', default: false },
     'no-processes': { type: 'boolean', default: false },

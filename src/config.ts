@@ -80,9 +80,10 @@ const fileSchema = z.strictObject({
       sla: priorityDurations,
       /**
        * Concurrent capture jobs per worker process. Every 2 × batch_size of them is a lane with one
-       * batch committing while its next one fills, so a lane never waits for jobs to arrive.
+       * batch committing while its next one fills, so a lane never waits for jobs to arrive. Two
+       * lanes (the default) keep deciding while the same process stores and enqueues a burst.
        */
-      concurrency: z.number().int().positive().max(1024).default(512),
+      concurrency: z.number().int().positive().max(4096).default(1024),
       /** Most posts decided in one transaction. */
       batch_size: z.number().int().positive().max(500).default(256),
       /** Tries before a post is quarantined as failed. */
@@ -95,7 +96,7 @@ const fileSchema = z.strictObject({
       case_window: 7 * 86_400_000,
       reopen_window: 3 * 86_400_000,
       sla: {},
-      concurrency: 512,
+      concurrency: 1024,
       batch_size: 256,
       attempts: 5,
       reconcile_grace: 60_000,
