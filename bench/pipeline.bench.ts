@@ -118,8 +118,11 @@ function makeWorkload(n: number, run: number): { page(i: number): SocialPost[]; 
   // (BATCH posts) per file: the run reads and parses each page as a poller parses an API response,
   // and never holds them all, so the peak RSS measured is the pipeline's, not the workload's.
   const dir = mkdtempSync(join(tmpdir(), 'capture-bench-posts-'));
-  const dispose = () => rmSync(dir, { recursive: true, force: true });
-  process.once('exit', dispose); // a run that fails half-way leaves no files either
+  const dispose = () => {
+    process.off('exit', dispose);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', dispose); // a run that fails half-way leaves no files either
   const file = (i: number) => join(dir, `${i / BATCH}.json`);
   const byAuthor = new Map<string, { author: SocialPost['author']; count: number }>();
   for (let i = 0; i < n; i += BATCH) {
