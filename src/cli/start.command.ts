@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadRuleset } from '../classifier/index.js';
 import { inboxSummary } from '../db/queries.js';
 import { ConfigError, describeError, UsageError } from '../errors.js';
-import { startService, type Role } from '../workers/main.js';
+import { startService, type Role } from '../service.js';
 import { closeTransport } from '../workers/queues.js';
 import { watchRuleset } from '../workers/ruleset-watcher.js';
 import { openContext, openTransport } from './context.js';

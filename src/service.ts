@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Queue, Worker } from 'bullmq';
-import { classify, type ClassifierInput, type Ruleset } from '../classifier/index.js';
-import type { Config, SourceConfig } from '../config.js';
+import { classify, type ClassifierInput, type Ruleset } from './classifier/index.js';
+import type { Config, SourceConfig } from './config.js';
 import type { FastifyInstance } from 'fastify';
-import { buildApiServer, resolveApiToken } from '../api/server.js';
-import { createFacebookConnector, createGraphClient } from '../connectors/facebook.connector.js';
-import { createSandboxConnector } from '../connectors/sandbox.connector.js';
-import { createTwitterConnector, createXClient } from '../connectors/twitter.connector.js';
-import type { Connector } from '../connectors/types.js';
-import { startLiveSandbox, type LiveSandbox } from '../sandbox/live.js';
-import type { Database } from '../db/client.js';
-import type { Logger } from '../logger.js';
-import { createCaptureProcessor } from './capture.worker.js';
-import { createPollProcessor } from './poll.worker.js';
+import { buildApiServer, resolveApiToken } from './api/server.js';
+import { createFacebookConnector, createGraphClient } from './connectors/facebook.connector.js';
+import { createSandboxConnector } from './connectors/sandbox.connector.js';
+import { createTwitterConnector, createXClient } from './connectors/twitter.connector.js';
+import type { Connector } from './connectors/types.js';
+import { startLiveSandbox, type LiveSandbox } from './sandbox/live.js';
+import type { Database } from './db/client.js';
+import type { Logger } from './logger.js';
+import { createCaptureProcessor } from './workers/capture.worker.js';
+import { createPollProcessor } from './workers/poll.worker.js';
 import {
   openQueue,
   openWorker,
@@ -24,7 +24,7 @@ import {
   type CaptureJobData,
   type PollJobData,
   type Transport,
-} from './queues.js';
+} from './workers/queues.js';
 
 export type Role = 'all' | 'poller' | 'worker' | 'api';
 
