@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { enqueuePosts } from '../workers/poll.worker.js';
 import type { CaptureJobData } from '../workers/queues.js';
 import { crmRoutes } from './crm.routes.js';
+import { feedbackRoutes } from './feedback.routes.js';
 import { renderMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 
@@ -64,6 +65,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
   });
 
   app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
+  app.register(feedbackRoutes, { prefix: '/api', sql, apiToken: deps.apiToken, log });
 
   app.get('/openapi.json', async () => openApiDocument(routes));
 
