@@ -377,7 +377,6 @@ function planCase<P extends CapturePost>(s: Planning<P>, l: LivePost<P>, thread:
   if (resolved !== undefined) {
     const ref: RecordRef = { kind: 'existing', id: resolved };
     plan.reopened.add(resolved);
-    s.resolvedOf.delete(key);
     plan.caseTouches.set(resolved, moreUrgent(plan.caseTouches.get(resolved) ?? null, decision));
     s.caseOf.set(key, ref);
     s.threadOf.set(conversation, { ref, contactId });
@@ -414,7 +413,7 @@ function planOther<P extends CapturePost>(s: Planning<P>, l: LivePost<P>, thread
   const { post, decision } = l;
   const { plan } = s;
   const contactId = l.identity.contactId;
-  if (thread && contactId !== null && thread.contactId === contactId) {
+  if (thread && thread.contactId === contactId) {
     // A customer's own follow-up in their case's thread ("any update?") belongs on the case even
     // when it carries no problem words of its own.
     if (thread.ref.kind === 'existing') plan.caseTouches.set(thread.ref.id, plan.caseTouches.get(thread.ref.id) ?? null);
