@@ -90,7 +90,7 @@ export async function backtest(sql: Sql, ruleset: Ruleset, opts: BacktestOptions
       order by id limit ${batch}`;
     if (rows.length === 0) break;
     for (const row of rows) {
-      // The same input the capture worker builds (src/db/capture.repo.ts).
+      // The same input the capture worker builds (classifierInput in src/capture/planner.ts).
       const isReply = row.inReplyTo !== null || (row.conversationId !== null && row.conversationId !== row.externalId);
       const followers = row.payload?.author?.followers;
       const d = classify(

@@ -11,6 +11,7 @@ const SRC = join(import.meta.dirname, '../../src');
 
 const FORBIDDEN: Record<string, string[]> = {
   connectors: ['workers', 'api', 'cli', 'service.ts', 'console'],
+  capture: ['workers', 'api', 'cli', 'service.ts', 'console', 'db', 'connectors'],
   classifier: ['workers', 'api', 'cli', 'service.ts', 'console', 'db', 'connectors'],
   db: ['workers', 'api', 'cli', 'service.ts', 'console'],
   sandbox: ['workers', 'api', 'cli', 'service.ts', 'console'],
