@@ -14,11 +14,7 @@ import {
   getLead,
   getOpportunity,
   listAccounts,
-  listCases,
-  listContacts,
-  listLeads,
   listOpportunities,
-  listPosts,
   loseOpportunity,
   mergeContacts,
   mergeSuggestions,
@@ -31,6 +27,11 @@ import {
   type CaseAction,
   type ErasureMode,
 } from '../db/crm.repo.js';
+import { listCases } from '../db/read-models/cases.read.js';
+import { ENUMS } from '../db/read-models/common.js';
+import { listContacts } from '../db/read-models/contacts.read.js';
+import { listLeads } from '../db/read-models/leads.read.js';
+import { listPosts } from '../db/read-models/posts.read.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -56,7 +57,7 @@ export function sameToken(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-const PLATFORM = { type: 'string', enum: ['twitter', 'facebook'] } as const;
+const PLATFORM = { type: 'string', enum: ENUMS.platform } as const;
 const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
 const LIMIT = { type: 'integer', minimum: 1, maximum: 500, default: 50 } as const;
 const ERROR = { type: 'object', properties: { error: { type: 'string' } } } as const;
@@ -102,7 +103,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { status: { type: 'string', enum: ['open', 'qualified', 'disqualified'] }, source: PLATFORM, contactId: { type: 'integer' }, limit: LIMIT },
+          properties: { status: { type: 'string', enum: ENUMS.leadStatus }, source: PLATFORM, contactId: { type: 'integer' }, limit: LIMIT },
         },
         response: listResponse,
       },
@@ -198,7 +199,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
   );
 
   // ------------------------------------------------------------ cases
-  app.get<{ Querystring: { status?: 'new' | 'in_progress' | 'resolved' | 'cancelled'; origin?: 'twitter' | 'facebook'; priority?: string; contactId?: number; limit: number } }>(
+  app.get<{ Querystring: { status?: 'new' | 'in_progress' | 'resolved' | 'cancelled'; origin?: 'twitter' | 'facebook'; priority?: 'low' | 'normal' | 'high' | 'urgent'; contactId?: number; limit: number } }>(
     '/cases',
     {
       schema: {
@@ -207,9 +208,9 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
           type: 'object',
           additionalProperties: false,
           properties: {
-            status: { type: 'string', enum: ['new', 'in_progress', 'resolved', 'cancelled'] },
+            status: { type: 'string', enum: ENUMS.caseStatus },
             origin: PLATFORM,
-            priority: { type: 'string', enum: ['low', 'normal', 'high', 'urgent'] },
+            priority: { type: 'string', enum: ENUMS.priority },
             contactId: { type: 'integer' },
             limit: LIMIT,
           },
@@ -363,8 +364,8 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
           type: 'object',
           additionalProperties: false,
           properties: {
-            status: { type: 'string', enum: ['pending', 'processed', 'failed'] },
-            label: { type: 'string', enum: ['lead', 'case', 'none'] },
+            status: { type: 'string', enum: ENUMS.postStatus },
+            label: { type: 'string', enum: ENUMS.label },
             platform: PLATFORM,
             limit: LIMIT,
           },

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadRuleset } from '../classifier/index.js';
-import { inboxSummary } from '../db/queries.js';
+import { inboxSummary } from '../db/read-models/posts.read.js';
 import { ConfigError, describeError, UsageError } from '../errors.js';
 import { startService, type Role } from '../workers/main.js';
 import { closeTransport } from '../workers/queues.js';
@@ -50,7 +50,7 @@ export async function startCommand(args: string[]): Promise<number> {
   const rules = role === 'poller' ? null : watchRuleset({ path: ctx.config.rulesPath, current: ruleset, apply: (r) => service.setRuleset(r), log });
 
   const summary = setInterval(() => {
-    inboxSummary(ctx.database.db)
+    inboxSummary(ctx.database.sql)
       .then((s) => log.info(s, 'inbox summary'))
       .catch((err) => log.warn({ err: (err as Error).message }, 'inbox summary failed'));
   }, 30_000);

@@ -1,6 +1,9 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Platform } from '../types.js';
 import type { Sql, Tx } from './client.js';
+import { caseColumns } from './read-models/cases.read.js';
+import { contactColumns } from './read-models/contacts.read.js';
+import { leadColumns } from './read-models/leads.read.js';
 
 /**
  * The CRM side: the transitions people make on leads, opportunities and cases, and the records they
@@ -20,62 +23,17 @@ const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 
 // ---------------------------------------------------------------- reads
 
-const LEAD_COLUMNS = (tx: Sql | Tx) => tx`
-  l.id, l.status, l.source, l.contact_id as "contactId", l.account_id as "accountId", l.subject, l.score,
-  l.ruleset_version as "rulesetVersion", l.rules, l.disqualify_reason as "disqualifyReason",
-  to_char(l.created_at at time zone 'UTC', ${ISO}) as "createdAt", to_char(l.updated_at at time zone 'UTC', ${ISO}) as "updatedAt", to_char(l.last_activity_at at time zone 'UTC', ${ISO}) as "lastActivityAt",
-  (select o.id from opportunities o where o.lead_id = l.id) as "opportunityId",
-  (select count(*)::int from social_posts p where p.lead_id = l.id) as posts`;
-
-export interface LeadFilter {
-  status?: LeadStatus | undefined;
-  source?: Platform | undefined;
-  contactId?: number | undefined;
-  limit: number;
-}
-
-export async function listLeads(sql: Sql, f: LeadFilter) {
-  return sql`
-    select ${LEAD_COLUMNS(sql)} from leads l
-    where true ${f.status ? sql`and l.status = ${f.status}` : none(sql)} ${f.source ? sql`and l.source = ${f.source}` : none(sql)}
-      ${f.contactId !== undefined ? sql`and l.contact_id = ${f.contactId}` : none(sql)}
-    order by l.id desc limit ${f.limit}`;
-}
-
 /** A lead with the posts that made it (and their decisions). */
 export async function getLead(sql: Sql, id: number) {
-  const [lead] = await sql`select ${LEAD_COLUMNS(sql)} from leads l where l.id = ${id}`;
+  const [lead] = await sql`select ${leadColumns(sql)} from leads l where l.id = ${id}`;
   if (!lead) throw new NotFoundError(`no lead ${id}`);
   return { ...lead, postList: await postsOf(sql, sql`p.lead_id = ${id}`) };
-}
-
-const CASE_COLUMNS = (tx: Sql | Tx) => tx`
-  c.id, c.status, c.origin, c.priority, c.priority_reason as "priorityReason", c.contact_id as "contactId", c.title,
-  to_char(c.resolve_by at time zone 'UTC', ${ISO}) as "resolveBy", to_char(c.resolved_at at time zone 'UTC', ${ISO}) as "resolvedAt", c.reopen_count as "reopenCount",
-  c.conversation_id as "conversationId", c.ruleset_version as "rulesetVersion", c.rules,
-  to_char(c.created_at at time zone 'UTC', ${ISO}) as "createdAt", to_char(c.updated_at at time zone 'UTC', ${ISO}) as "updatedAt", to_char(c.last_activity_at at time zone 'UTC', ${ISO}) as "lastActivityAt",
-  (select count(*)::int from social_posts p where p.case_id = c.id) as posts`;
-
-export interface CaseFilter {
-  status?: CaseStatus | undefined;
-  origin?: Platform | undefined;
-  priority?: string | undefined;
-  contactId?: number | undefined;
-  limit: number;
-}
-
-export async function listCases(sql: Sql, f: CaseFilter) {
-  return sql`
-    select ${CASE_COLUMNS(sql)} from cases c
-    where true ${f.status ? sql`and c.status = ${f.status}` : none(sql)} ${f.origin ? sql`and c.origin = ${f.origin}` : none(sql)}
-      ${f.priority ? sql`and c.priority = ${f.priority}` : none(sql)} ${f.contactId !== undefined ? sql`and c.contact_id = ${f.contactId}` : none(sql)}
-    order by c.id desc limit ${f.limit}`;
 }
 
 /** A case with its posts, the time left to resolve it and the customer's other cases of the last 90 days. */
 export async function getCase(sql: Sql, id: number) {
   const [row] = await sql`
-    select ${CASE_COLUMNS(sql)}, (extract(epoch from c.resolve_by - now()) * 1000)::float8 as "msToResolveBy" from cases c where c.id = ${id}`;
+    select ${caseColumns(sql)}, (extract(epoch from c.resolve_by - now()) * 1000)::float8 as "msToResolveBy" from cases c where c.id = ${id}`;
   if (!row) throw new NotFoundError(`no case ${id}`);
   const [postList, otherRecentCases, entitlements] = await Promise.all([
     postsOf(sql, sql`p.case_id = ${id}`),
@@ -96,42 +54,8 @@ async function postsOf(sql: Sql, where: ReturnType<Sql>) {
     from social_posts p where ${where} order by p.id`;
 }
 
-export interface PostFilter {
-  status?: 'pending' | 'processed' | 'failed' | undefined;
-  label?: 'lead' | 'case' | 'none' | undefined;
-  platform?: Platform | undefined;
-  limit: number;
-}
-
-/** Posts with their decision trace (rules, matched terms, scores). */
-export async function listPosts(sql: Sql, f: PostFilter) {
-  return sql`
-    select p.id, p.platform, p.external_id as "externalId", p.source_id as "sourceId", p.status, p.error, p.label,
-           p.score, p.priority, p.text, p.decision, p.ruleset_version as "rulesetVersion", p.contact_id as "contactId",
-           p.lead_id as "leadId", p.case_id as "caseId", coalesce('@' || i.handle, i.name) as author,
-           to_char(p.received_at at time zone 'UTC', ${ISO}) as "receivedAt", to_char(p.processed_at at time zone 'UTC', ${ISO}) as "processedAt"
-    from social_posts p left join identities i on i.id = p.identity_id
-    where true ${f.status ? sql`and p.status = ${f.status}` : none(sql)} ${f.label ? sql`and p.label = ${f.label}` : none(sql)}
-      ${f.platform ? sql`and p.platform = ${f.platform}` : none(sql)}
-    order by p.id desc limit ${f.limit}`;
-}
-
-const CONTACT_COLUMNS = (tx: Sql | Tx) => tx`
-  k.id, k.name, k.email, k.account_id as "accountId", k.merged_into_id as "mergedIntoId", to_char(k.created_at at time zone 'UTC', ${ISO}) as "createdAt",
-  coalesce((select json_agg(json_build_object('id', i.id, 'platform', i.platform, 'userId', i.external_user_id, 'handle', i.handle) order by i.id)
-            from identities i where i.contact_id = k.id), '[]'::json) as identities,
-  (select count(*)::int from leads l where l.contact_id = k.id and l.status = 'open') as "openLeads",
-  (select count(*)::int from cases c where c.contact_id = k.id and c.status in ('new', 'in_progress')) as "openCases"`;
-
-export async function listContacts(sql: Sql, f: { limit: number; includeMerged?: boolean }) {
-  return sql`
-    select ${CONTACT_COLUMNS(sql)} from contacts k
-    where k.erased_at is null ${f.includeMerged ? none(sql) : sql`and k.merged_into_id is null`}
-    order by k.id desc limit ${f.limit}`;
-}
-
 export async function getContact(sql: Sql, id: number) {
-  const [row] = await sql`select ${CONTACT_COLUMNS(sql)} from contacts k where k.id = ${id} and k.erased_at is null`;
+  const [row] = await sql`select ${contactColumns(sql)} from contacts k where k.id = ${id} and k.erased_at is null`;
   if (!row) throw new NotFoundError(`no contact ${id}`);
   return row;
 }
@@ -363,7 +287,7 @@ export async function transitionCase(sql: Sql, id: number, action: CaseAction) {
       update cases set status = ${t.to}, updated_at = now(),
         resolved_at = ${t.to === 'resolved' ? tx`now()` : tx`resolved_at`}
       where id = ${id}`;
-    const [row] = await tx`select ${CASE_COLUMNS(tx)} from cases c where c.id = ${id}`;
+    const [row] = await tx`select ${caseColumns(tx)} from cases c where c.id = ${id}`;
     return row!;
   });
 }
