@@ -357,7 +357,44 @@ export async function mergeContacts(sql: Sql, survivorId: number, mergedId: numb
   });
 }
 
-/** Undo a merge: what moved (and still sits on the survivor) goes back; the merged contact is itself again. */
+const MOVED_TABLES = [
+  ['identities', 'identities'],
+  ['handles', 'contact_handles'],
+  ['posts', 'social_posts'],
+  ['leads', 'leads'],
+  ['cases', 'cases'],
+  ['opportunities', 'opportunities'],
+  ['entitlements', 'entitlements'],
+] as const satisfies readonly (readonly [keyof Moved, string])[];
+
+/**
+ * An undo is exact only while every row the merge moved still sits on its survivor. A later merge of the
+ * survivor into another contact moved them on: that merge must be undone first, and the error names it.
+ */
+async function assertUndoIsExact(tx: Tx, mergeId: number, m: { survivorId: number; mergedId: number; moved: Moved }): Promise<void> {
+  const [later] = await tx<{ id: number; survivorId: number }[]>`
+    select id, survivor_id as "survivorId" from contact_merges
+    where id > ${mergeId} and undone_at is null and merged_id = ${m.survivorId} order by id desc limit 1`;
+  if (later) {
+    throw new ConflictError(
+      `merge ${mergeId} cannot be undone exactly: contact ${m.survivorId} was merged into contact ${later.survivorId} later (merge ${later.id}); undo merge ${later.id} first`,
+    );
+  }
+  for (const [key, table] of MOVED_TABLES) {
+    const list = m.moved[key];
+    if (list.length === 0) continue;
+    const [gone] = await tx<{ n: number }[]>`
+      select count(*)::int as n from ${tx(table)} where id = any(${tx.array(list)}::bigint[]) and contact_id is distinct from ${m.survivorId}`;
+    if (gone!.n > 0) {
+      throw new ConflictError(`merge ${mergeId} cannot be undone exactly: ${gone!.n} of the ${table} it moved no longer belong to contact ${m.survivorId}`);
+    }
+  }
+}
+
+/**
+ * Undo a merge: what moved goes back; the merged contact is itself again. Refused (409) when it can no
+ * longer be exact: see {@link assertUndoIsExact}.
+ */
 export async function undoMerge(sql: Sql, mergeId: number) {
   return sql.begin(async (tx) => {
     const [m] = await tx<{ survivorId: number; mergedId: number; moved: Moved; undoneAt: Date | null }[]>`
@@ -367,6 +404,7 @@ export async function undoMerge(sql: Sql, mergeId: number) {
     await lockPeople(tx, [m.survivorId, m.mergedId].sort((a, b) => a - b));
     const [c] = await tx`select id from contacts where id in (${m.survivorId}, ${m.mergedId}) and erased_at is null order by id for update`;
     if (!c) throw new ConflictError(`merge ${mergeId} cannot be undone: the contact was erased`);
+    await assertUndoIsExact(tx, mergeId, m);
     const back = (table: string, list: number[]) =>
       list.length === 0
         ? Promise.resolve()
