@@ -33,6 +33,7 @@ import { listContacts } from '../db/read-models/contacts.read.js';
 import { listLeads } from '../db/read-models/leads.read.js';
 import { listPosts } from '../db/read-models/posts.read.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { bodyProblem, stringPartProblem } from './strict-input.js';
 import type { Logger } from '../logger.js';
 
 declare module 'fastify' {
@@ -58,7 +59,11 @@ export function sameToken(given: string, expected: string): boolean {
 }
 
 const PLATFORM = { type: 'string', enum: ENUMS.platform } as const;
-const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
+/** A record id: a positive integer JavaScript holds exactly (bigint ids are far below 2^53). */
+const ID = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
+const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: ID } } as const;
+/** Money fits `numeric(14, 2)`. */
+const MONEY = { type: 'number', minimum: 0, maximum: 999_999_999_999.99 } as const;
 const LIMIT = { type: 'integer', minimum: 1, maximum: 500, default: 50 } as const;
 const ERROR = { type: 'object', properties: { error: { type: 'string' } } } as const;
 const RELATIONSHIP = { type: 'string', enum: ['prospect', 'customer', 'vendor', 'partner'] } as const;
@@ -81,12 +86,21 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
     }
   });
 
+  app.addHook('preValidation', async (req: FastifyRequest, reply: FastifyReply) => {
+    const schema = req.routeOptions.schema as Record<string, Parameters<typeof bodyProblem>[0]> | undefined;
+    const problem =
+      stringPartProblem('params', schema?.params, req.params) ??
+      stringPartProblem('querystring', schema?.querystring, req.query) ??
+      bodyProblem(schema?.body, req.body);
+    if (problem) return reply.code(400).send({ error: problem });
+  });
+
   app.setErrorHandler((err: Error & { validation?: unknown; validationContext?: string; statusCode?: number }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: err.message });
     if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
     if (err instanceof ConflictError) return reply.code(409).send({ error: err.message });
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
-    log.error({ err: err.message, route: req.routeOptions.url, method: req.method }, 'api request failed');
+    log.error({ err, route: req.routeOptions.url, method: req.method }, 'api request failed');
     return reply.code(500).send({ error: 'internal error' });
   });
 
@@ -103,7 +117,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { status: { type: 'string', enum: ENUMS.leadStatus }, source: PLATFORM, contactId: { type: 'integer' }, limit: LIMIT },
+          properties: { status: { type: 'string', enum: ENUMS.leadStatus }, source: PLATFORM, contactId: ID, limit: LIMIT },
         },
         response: listResponse,
       },
@@ -126,7 +140,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
             account: {
               type: 'object',
               additionalProperties: false,
-              properties: { id: { type: 'integer', minimum: 1 }, name: { type: 'string', minLength: 1, maxLength: 200 } },
+              properties: { id: ID, name: { type: 'string', minLength: 1, maxLength: 200 } },
             },
             contact: {
               type: 'object',
@@ -136,7 +150,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
             opportunity: {
               type: 'object',
               additionalProperties: false,
-              properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, estimatedValue: { type: 'number', minimum: 0 } },
+              properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, estimatedValue: MONEY },
             },
           },
         },
@@ -179,7 +193,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
       schema: {
         summary: 'Win an open opportunity; a prospect account becomes a customer',
         params: ID_PARAMS,
-        body: { type: 'object', additionalProperties: false, properties: { actualValue: { type: 'number', minimum: 0 } } },
+        body: { type: 'object', additionalProperties: false, properties: { actualValue: MONEY } },
         response: transitionResponse,
       },
     },
@@ -211,7 +225,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
             status: { type: 'string', enum: ENUMS.caseStatus },
             origin: PLATFORM,
             priority: { type: 'string', enum: ENUMS.priority },
-            contactId: { type: 'integer' },
+            contactId: ID,
             limit: LIMIT,
           },
         },
@@ -255,7 +269,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
       schema: {
         summary: 'Put a contact under an account (null: none)',
         params: ID_PARAMS,
-        body: { type: 'object', required: ['accountId'], additionalProperties: false, properties: { accountId: { type: ['integer', 'null'], minimum: 1 } } },
+        body: { type: 'object', required: ['accountId'], additionalProperties: false, properties: { accountId: { ...ID, type: ['integer', 'null'] } } },
         response: oneResponse,
       },
     },
@@ -273,7 +287,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
           type: 'object',
           required: ['survivorId', 'mergedId'],
           additionalProperties: false,
-          properties: { survivorId: { type: 'integer', minimum: 1 }, mergedId: { type: 'integer', minimum: 1 } },
+          properties: { survivorId: ID, mergedId: ID },
         },
         response: transitionResponse,
       },
@@ -341,8 +355,8 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
           additionalProperties: false,
           oneOf: [{ required: ['accountId'] }, { required: ['contactId'] }],
           properties: {
-            accountId: { type: 'integer', minimum: 1 },
-            contactId: { type: 'integer', minimum: 1 },
+            accountId: ID,
+            contactId: ID,
             name: { type: 'string', minLength: 1, maxLength: 200 },
             startsAt: { type: 'string', format: 'date-time' },
             endsAt: { type: 'string', format: 'date-time' },

@@ -63,6 +63,13 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
     routes.push(route);
   });
 
+  // Outside /api (webhook, metrics): a 4xx keeps its message, anything else is logged with its stack.
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    log.error({ err, route: req.routeOptions.url, method: req.method }, 'request failed');
+    return reply.code(500).send({ error: 'internal error' });
+  });
+
   app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
 
   app.get('/openapi.json', async () => openApiDocument(routes));
