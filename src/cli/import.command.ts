@@ -1,5 +1,6 @@
 import { readImportFile } from '../connectors/import.js';
 import { storePage } from '../db/inbox.repo.js';
+import { queueEpoch } from '../db/settings.repo.js';
 import { UsageError } from '../errors.js';
 import { enqueuePosts } from '../workers/poll.worker.js';
 import { openQueue, closeTransport, POSTS_QUEUE, type CaptureJobData } from '../workers/queues.js';
@@ -34,7 +35,7 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
         posts += batch.posts.length;
         const stored = await storePage(ctx.database.sql, IMPORT_SOURCE, batch.posts.map((p) => p.post), null);
         inserted += stored.inserted.length;
-        await enqueuePosts(queue, stored.inserted, ctx.config.capture.attempts);
+        await enqueuePosts(queue, stored.inserted, ctx.config.capture.attempts, await queueEpoch(ctx.database.sql));
       }
     } finally {
       progress.done();

@@ -2,7 +2,8 @@ import type { Job, Queue } from 'bullmq';
 import type { Connector } from '../connectors/types.js';
 import type { Sql } from '../db/client.js';
 import { findStalePending, recordPollSuccess, recordSourceError, sourceGate, storePage } from '../db/inbox.repo.js';
-import { postKey, type PostRef } from '../db/post-key.js';
+import { captureJobId, type PostRef } from '../db/post-key.js';
+import { queueEpoch } from '../db/settings.repo.js';
 import type { Logger } from '../logger.js';
 import { decidePollError } from './error-policy.js';
 import {
@@ -14,15 +15,18 @@ import {
   type PollJobData,
 } from './queues.js';
 
-/** Enqueue one capture job per post; the job id is the post key, so a second add is a no-op. */
-export async function enqueuePosts(queue: Queue<CaptureJobData>, refs: readonly PostRef[], attempts: number) {
+/**
+ * Enqueue one capture job per post; the job id is the post key (with the database's queue epoch, see
+ * `queueEpoch`), so a second add is a no-op.
+ */
+export async function enqueuePosts(queue: Queue<CaptureJobData>, refs: readonly PostRef[], attempts: number, epoch?: string) {
   if (refs.length === 0) return;
   const opts = captureJobOptions(attempts);
   await queue.addBulk(
     refs.map((r) => ({
       name: CAPTURE_JOB,
       data: { platform: r.platform, externalId: r.externalId, ...(r.authorId ? { authorId: r.authorId } : {}) },
-      opts: { ...opts, jobId: postKey(r) },
+      opts: { ...opts, jobId: captureJobId(r, epoch) },
     })),
   );
 }
@@ -50,7 +54,7 @@ export async function pollSource(
   const result: PollResult = { pages: 0, fetched: 0, inserted: 0 };
   for await (const page of connector.fetchPages(row?.cursor ?? null, signal)) {
     const stored = await storePage(sql, connector.sourceId, page.posts, page.nextCursor);
-    await enqueuePosts(queue, stored.inserted, attempts);
+    await enqueuePosts(queue, stored.inserted, attempts, await queueEpoch(sql));
     result.pages += 1;
     result.fetched += page.posts.length;
     result.inserted += stored.inserted.length;
@@ -60,7 +64,8 @@ export async function pollSource(
 
 /**
  * Re-enqueue pending posts whose job is gone (Redis flushed or restarted without persistence) or
- * ended without deciding them. Postgres is the truth; the queue is only transport (invariant 3).
+ * ended without deciding them: a completed or failed job under the post's id (a database restored
+ * from a backup meets the jobs it already ran) is removed first, or BullMQ would ignore the new one. Postgres is the truth; the queue is only transport (invariant 3).
  */
 export async function reconcileInbox(
   sql: Sql,
@@ -70,9 +75,10 @@ export async function reconcileInbox(
   limit = 5000,
 ): Promise<number> {
   const stale = await findStalePending(sql, graceMs, limit);
+  const epoch = await queueEpoch(sql);
   const missing: PostRef[] = [];
   for (const ref of stale) {
-    const job = await queue.getJob(postKey(ref));
+    const job = await queue.getJob(captureJobId(ref, epoch));
     if (job) {
       const state = await job.getState();
       if (state !== 'completed' && state !== 'failed') continue; // still on its way
@@ -80,7 +86,7 @@ export async function reconcileInbox(
     }
     missing.push(ref);
   }
-  await enqueuePosts(queue, missing, attempts);
+  await enqueuePosts(queue, missing, attempts, epoch);
   return missing.length;
 }
 
