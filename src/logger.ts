@@ -25,6 +25,7 @@ export const REDACT_PATHS = [
   '*.appSecret',
   '*.verifyToken',
   '*.apiToken',
+  '*.erasureKey',
 ];
 
 export interface LoggerOptions {

@@ -1,4 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
@@ -7,7 +8,6 @@ import {
   createAccount,
   DISQUALIFY_REASONS,
   disqualifyLead,
-  forgetPerson,
   getAccount,
   getCase,
   getContact,
@@ -35,6 +35,8 @@ import { listPosts } from '../db/read-models/posts.read.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { bodyProblem, stringPartProblem } from './strict-input.js';
 import type { Logger } from '../logger.js';
+import { erasePerson } from '../workers/erasure.js';
+import type { CaptureJobData } from '../workers/queues.js';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -48,6 +50,8 @@ export interface CrmRoutesOptions {
   config: Config;
   /** The bearer token every `/api` request must carry. */
   apiToken: string;
+  /** The capture queue: an erasure removes the person's queued jobs. */
+  postsQueue: Queue<CaptureJobData>;
   log: Logger;
 }
 
@@ -311,7 +315,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
         response: oneResponse,
       },
     },
-    async (req) => forgetPerson(sql, req.body.platform, req.body.userId, req.body.mode ?? config.erasureMode ?? 'anonymize'),
+    async (req) => erasePerson(sql, opts.postsQueue, req.body.platform, req.body.userId, req.body.mode ?? config.erasureMode ?? 'anonymize'),
   );
 
   // ------------------------------------------------------------ accounts

@@ -71,7 +71,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
     return reply.code(500).send({ error: 'internal error' });
   });
 
-  app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
+  app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log, postsQueue });
 
   app.get('/openapi.json', async () => openApiDocument(routes));
 

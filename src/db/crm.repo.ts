@@ -1,6 +1,8 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Platform } from '../types.js';
 import type { Sql, Tx } from './client.js';
+import { erasureKey, recordErasedAuthors } from './erasure.repo.js';
+import type { PostRef } from './post-key.js';
 import { caseColumns } from './read-models/cases.read.js';
 import { contactColumns } from './read-models/contacts.read.js';
 import { leadColumns } from './read-models/leads.read.js';
@@ -475,7 +477,8 @@ export interface ErasureReport {
  * and handle of their contact (and of contacts merged into it), the contact's personal data and its
  * merge history; their leads, cases and opportunities are deleted or anonymized (`mode`).
  */
-export async function forgetPerson(sql: Sql, platform: Platform, userId: string, mode: ErasureMode): Promise<ErasureReport> {
+export async function forgetPerson(sql: Sql, platform: Platform, userId: string, mode: ErasureMode): Promise<ErasureReport & { removedPosts: PostRef[] }> {
+  const key = await erasureKey(sql);
   return sql.begin(async (tx) => {
     const [found] = await tx<{ id: number; contactId: number | null }[]>`
       select id, contact_id as "contactId" from identities where platform = ${platform} and external_user_id = ${userId}`;
@@ -498,7 +501,11 @@ export async function forgetPerson(sql: Sql, platform: Platform, userId: string,
         ? [ident.id]
         : ids(await tx<{ id: number }[]>`select id from identities where contact_id = any(${tx.array(contactIds)}::bigint[]) or id = ${ident.id}`);
     const c = tx.array(contactIds);
-    const posts = await tx`delete from social_posts where identity_id = any(${tx.array(identityIds)}::bigint[]) returning id`;
+    // Kept as keyed hashes: a source that re-reads their old posts stores none of them again.
+    await recordErasedAuthors(tx, key, await tx<{ platform: string; userId: string }[]>`
+      select platform::text, external_user_id as "userId" from identities where id = any(${tx.array(identityIds)}::bigint[])`);
+    const posts = await tx<PostRef[]>`
+      delete from social_posts where identity_id = any(${tx.array(identityIds)}::bigint[]) returning platform, external_id as "externalId"`;
     const leads = ids(await tx<{ id: number }[]>`select id from leads where contact_id = any(${c}::bigint[])`);
     const cases = ids(await tx<{ id: number }[]>`select id from cases where contact_id = any(${c}::bigint[])`);
     const opps = ids(await tx<{ id: number }[]>`select id from opportunities where contact_id = any(${c}::bigint[]) or lead_id = any(${tx.array(leads)}::bigint[])`);
@@ -535,6 +542,7 @@ export async function forgetPerson(sql: Sql, platform: Platform, userId: string,
       cases: cases.length,
       opportunities: opps.length,
       merges: merges.length,
+      removedPosts: [...posts],
     };
   });
 }
