@@ -10,7 +10,8 @@ import type { Logger } from '../logger.js';
 import { enqueuePosts } from '../workers/poll.worker.js';
 import type { CaptureJobData } from '../workers/queues.js';
 import { crmRoutes } from './crm.routes.js';
-import { renderMetrics } from './metrics.js';
+import { metrics } from '../metrics.js';
+import { createMetricsRenderer, METRICS_CONTENT_TYPE } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 
 /** Source id the inbox records for posts that came by Facebook webhook. */
@@ -75,9 +76,14 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
 
   app.get('/openapi.json', async () => openApiDocument(routes));
 
-  app.get('/metrics', async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics({ sql, postsQueue, config })),
-  );
+  const renderMetrics = createMetricsRenderer({ sql, postsQueue, config });
+  app.get('/metrics', async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(await renderMetrics()));
+  // Route patterns, not URLs, as labels: ids in paths would make a series per record.
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.apiRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics.apiDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -113,6 +119,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const header = req.headers['x-hub-signature-256'];
       if (!secret || !validWebhookSignature(raw, typeof header === 'string' ? header : undefined, secret)) {
+        metrics.webhookRequests.inc({ platform: 'facebook', result: 'refused' });
         log.warn({ signed: typeof header === 'string', secretSet: Boolean(secret) }, 'facebook webhook refused: bad or missing signature');
         return reply.code(401).send({ error: secret ? 'invalid signature' : 'FACEBOOK_APP_SECRET is not set: webhooks cannot be verified' });
       }
@@ -120,6 +127,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
       try {
         payload = JSON.parse(raw.toString('utf8'));
       } catch {
+        metrics.webhookRequests.inc({ platform: 'facebook', result: 'bad' });
         return reply.code(400).send({ error: 'body is not JSON' });
       }
       const { posts, rejected, ignored } = mapFbWebhook(payload);
@@ -127,6 +135,8 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
       // Meta delivers more than once and out of order: the inbox's unique key makes that harmless.
       const stored = await storePage(sql, FACEBOOK_WEBHOOK_SOURCE, posts, null);
       await enqueuePosts(postsQueue, stored.inserted, config.capture.attempts, await queueEpoch(sql));
+      metrics.webhookRequests.inc({ platform: 'facebook', result: 'stored' });
+      metrics.postsStored.inc({ source: FACEBOOK_WEBHOOK_SOURCE }, stored.inserted.length);
       if (stored.inserted.length > 0) log.info({ received: posts.length, new: stored.inserted.length, ignored }, 'facebook webhook stored');
       return { received: posts.length, new: stored.inserted.length, ignored, rejected: rejected.length };
     });

@@ -5,6 +5,7 @@ import { findStalePending, recordPollSuccess, recordSourceError, sourceGate, sto
 import { captureJobId, type PostRef } from '../db/post-key.js';
 import { queueEpoch } from '../db/settings.repo.js';
 import type { Logger } from '../logger.js';
+import { metrics } from '../metrics.js';
 import { decidePollError } from './error-policy.js';
 import {
   CAPTURE_JOB,
@@ -55,6 +56,7 @@ export async function pollSource(
   for await (const page of connector.fetchPages(row?.cursor ?? null, signal)) {
     const stored = await storePage(sql, connector.sourceId, page.posts, page.nextCursor);
     await enqueuePosts(queue, stored.inserted, attempts, await queueEpoch(sql));
+    metrics.postsStored.inc({ source: connector.sourceId }, stored.inserted.length);
     result.pages += 1;
     result.fetched += page.posts.length;
     result.inserted += stored.inserted.length;
@@ -126,9 +128,11 @@ export function createPollProcessor(deps: PollProcessorDeps) {
       return { skipped: 'blocked', until: gate.blockedUntil.toISOString() };
     }
     const every = deps.everyMs?.get(connector.sourceId);
+    const timer = metrics.pollDuration.startTimer({ source: connector.sourceId });
     for (let attempt = 0; ; attempt++) {
       try {
         const r = await pollSource(deps.sql, deps.postsQueue, connector, deps.attempts);
+        timer({ result: 'ok' });
         await recordPollSuccess(deps.sql, connector.sourceId, every === undefined ? null : new Date(Date.now() + every));
         if (r.inserted > 0) log.info({ fetched: r.fetched, new: r.inserted, pages: r.pages }, 'source polled');
         return r;
@@ -139,6 +143,9 @@ export function createPollProcessor(deps: PollProcessorDeps) {
           await (deps.sleep ?? sleepFor)(d.retryInMs);
           continue;
         }
+        timer({ result: 'error' });
+        metrics.pollErrors.inc({ source: connector.sourceId, code: d.code });
+        if (d.action === 'wait-for-reset') metrics.rateLimitWaits.inc({ source: connector.sourceId });
         const until = d.blockMs > 0 ? new Date(Date.now() + d.blockMs) : null;
         await recordSourceError(deps.sql, connector.sourceId, d.message, d.healthy, until).catch(() => {});
         const fields = { err: d.message, code: d.code, action: d.action, healthy: d.healthy, blockedUntil: until?.toISOString() };
