@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { mapFbWebhook } from '../connectors/facebook.connector.js';
 import type { Sql } from '../db/client.js';
+import type { DatabaseHealth } from '../db/embedded.js';
 import { storePage } from '../db/inbox.repo.js';
 import { queueEpoch } from '../db/settings.repo.js';
 import type { Logger } from '../logger.js';
@@ -24,6 +25,8 @@ export interface ApiServerDeps {
   log: Logger;
   /** The bearer token of `/api`; see {@link resolveApiToken}. */
   apiToken: string;
+  /** The database server's health (embedded and supervised, or not), reported by `/readyz`. */
+  databaseHealth?: () => DatabaseHealth;
 }
 
 /** CAPTURE_API_TOKEN, or a random token for this run, logged once so that an operator can use it. */
@@ -87,13 +90,20 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
+  // Says which database server this is and, when embedded, whether it is being restarted or is down
+  // for good (the process then exits non-zero for its supervisor).
   app.get('/readyz', async (_req, reply) => {
+    const database = deps.databaseHealth?.() ?? { mode: 'external', state: 'up', restarts: 0 };
+    if (database.state !== 'up') {
+      const error = database.state === 'restarting' ? 'the embedded PostgreSQL died and is being restarted' : 'the embedded PostgreSQL is down; exiting';
+      return reply.code(503).send({ status: 'not ready', database, error });
+    }
     try {
       await sql`select 1`;
       await postsQueue.count();
-      return { status: 'ready' };
+      return { status: 'ready', database };
     } catch (err) {
-      return reply.code(503).send({ status: 'not ready', error: (err as Error).message });
+      return reply.code(503).send({ status: 'not ready', database, error: (err as Error).message });
     }
   });
 

@@ -39,7 +39,12 @@ export async function startCommand(args: string[]): Promise<number> {
     await ctx.close();
     throw err;
   });
-  const service = await startService({ config: ctx.config, database: ctx.database, transport, ruleset, log, role });
+  const service = await startService({ config: ctx.config, database: ctx.database, transport, ruleset, log, role, databaseHealth: () => ctx.handle.health() });
+  // An embedded PostgreSQL that dies is started again; if it cannot be, exit non-zero so a supervisor restarts us.
+  ctx.handle.supervise(log, (err) => {
+    log.fatal({ err }, 'the embedded PostgreSQL could not be restarted; exiting');
+    process.exit(1);
+  });
   log.info(
     { role, transport: transport.kind, database: ctx.handle.embedded ? 'embedded' : 'DATABASE_URL', rules: ruleset.version },
     'social capture started',
