@@ -8,6 +8,7 @@ import { importCommand } from './import.command.js';
 import { migrateCommand } from './migrate.command.js';
 import { recordsCommand, recordsUsage, type RecordKind } from './records.command.js';
 import { startCommand } from './start.command.js';
+import { VERIFY_USAGE, verifyCommand } from './verify.command.js';
 
 const HELP = `usage: capture <command> [options] [--json]
 
@@ -26,6 +27,7 @@ const HELP = `usage: capture <command> [options] [--json]
                                      re-decide stored posts (writes nothing)
   forget --platform P --user-id ID [--mode delete|anonymize]
                                      erase a person: posts, identities, contact data (one transaction)
+  verify [--grace SECONDS]           check the invariants on the database and the queue (exit 1 if broken)
 
 Every command takes --json. Exit 0 on success, 1 on failure, 2 on bad usage.`;
 
@@ -42,6 +44,7 @@ const USAGE: Readonly<Record<string, string>> = {
   diff: 'usage: capture diff --rules OLD --against NEW [--map FILE.json] [--limit N] [--json] DATA.jsonl',
   backtest: 'usage: capture backtest --rules FILE [--since 7d|all] [--json]',
   forget: 'usage: capture forget --platform twitter|facebook --user-id ID [--mode delete|anonymize] [--json]',
+  verify: VERIFY_USAGE,
 };
 
 /** Run one CLI command; returns the exit code. Errors become one line on stderr, never a stack. */
@@ -77,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
         return await backtestCommand(args, json);
       case 'forget':
         return await forgetCommand(args, json);
+      case 'verify':
+        return await verifyCommand(args, json);
       case undefined:
       case 'help':
       case '--help':
