@@ -8,7 +8,7 @@ import { makePost } from '../support/posts.js';
 import { createTestDatabase } from '../support/services.js';
 
 const BIN = join(import.meta.dirname, '../../bin/capture.js');
-const COMMANDS = ['start', 'migrate', 'import', 'posts', 'leads', 'cases', 'contacts', 'sources', 'classify', 'eval', 'diff', 'backtest', 'forget'];
+const COMMANDS = ['start', 'migrate', 'import', 'posts', 'leads', 'cases', 'contacts', 'sources', 'classify', 'eval', 'diff', 'backtest', 'forget', 'verify'];
 
 /** Issue 17, item 7: a CLI a script can use. */
 describe('the CLI for scripts', () => {
