@@ -212,6 +212,7 @@ const envSchema = z.object({
   FACEBOOK_APP_SECRET: z.string().optional(),
   FACEBOOK_VERIFY_TOKEN: z.string().optional(),
   CAPTURE_API_TOKEN: z.string().optional(),
+  CAPTURE_ERASURE_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   TWITTER_API_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://api.x.com' }).optional(),
   FACEBOOK_GRAPH_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://graph.facebook.com/v25.0' }).optional(),
 });
@@ -226,6 +227,8 @@ export interface Secrets {
   facebookAppSecret?: string | undefined;
   facebookVerifyToken?: string | undefined;
   apiToken?: string | undefined;
+  /** HMAC key of the erased-author hashes; unset: one is made and kept in the database. */
+  erasureKey?: string | undefined;
 }
 
 /** Read the environment and the config file once. Throws ConfigError with a message naming the field. */
@@ -266,6 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       facebookAppSecret: e.data.FACEBOOK_APP_SECRET,
       facebookVerifyToken: e.data.FACEBOOK_VERIFY_TOKEN,
       apiToken: e.data.CAPTURE_API_TOKEN,
+      erasureKey: e.data.CAPTURE_ERASURE_KEY,
     }),
     twitterApiBaseUrl: e.data.TWITTER_API_BASE_URL,
     facebookGraphBaseUrl: e.data.FACEBOOK_GRAPH_BASE_URL,

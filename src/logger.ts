@@ -25,6 +25,7 @@ export const REDACT_PATHS = [
   '*.appSecret',
   '*.verifyToken',
   '*.apiToken',
+  '*.erasureKey',
 ];
 
 export interface LoggerOptions {
@@ -32,7 +33,7 @@ export interface LoggerOptions {
   level?: string;
   /** Pretty, human lines instead of JSON. @defaultValue stdout is a TTY */
   pretty?: boolean;
-  /** Where lines go. @defaultValue stdout */
+  /** Where lines go. @defaultValue stderr (stdout is for what a command prints: `--json` output) */
   destination?: pino.DestinationStream;
 }
 
@@ -41,14 +42,14 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? process.env.LOG_LEVEL ?? 'info';
   const base = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   if (opts.destination) return pino(base, opts.destination);
-  const pretty = opts.pretty ?? process.stdout.isTTY === true;
+  const pretty = opts.pretty ?? process.stderr.isTTY === true;
   if (pretty) {
     return pino({
       ...base,
-      transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } },
+      transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname', destination: 2 } },
     });
   }
-  return pino(base);
+  return pino(base, pino.destination({ dest: 2, sync: true }));
 }
 
 /** A logger that writes nothing, for tests. */

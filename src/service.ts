@@ -10,6 +10,7 @@ import { createTwitterConnector, createXClient } from './connectors/twitter.conn
 import type { Connector } from './connectors/types.js';
 import { startLiveSandbox, type LiveSandbox } from './sandbox/live.js';
 import type { Database } from './db/client.js';
+import type { DatabaseHealth } from './db/embedded.js';
 import type { Logger } from './logger.js';
 import { createCaptureProcessor } from './workers/capture.worker.js';
 import { createPollProcessor } from './workers/poll.worker.js';
@@ -85,6 +86,8 @@ export interface ServiceDeps {
   connectors?: ReadonlyMap<string, Connector>;
   /** Override where the X and Facebook connectors built from config send requests (tests). */
   endpoints?: PlatformEndpoints;
+  /** The database server's health, for `/readyz` (see DatabaseHandle). */
+  databaseHealth?: () => DatabaseHealth;
 }
 
 export interface Service {
@@ -200,7 +203,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   if (deps.role === 'all' || deps.role === 'api') {
     const apiLog = log.child({ component: 'api' });
     const token = resolveApiToken(config, apiLog);
-    const app = buildApiServer({ sql: database.sql, postsQueue, config, log: apiLog, apiToken: token });
+    const app = buildApiServer({ sql: database.sql, postsQueue, config, log: apiLog, apiToken: token, ...(deps.databaseHealth ? { databaseHealth: deps.databaseHealth } : {}) });
     try {
       const url = await app.listen({ port: config.port, host: '0.0.0.0' });
       api = { app, url, token };

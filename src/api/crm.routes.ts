@@ -1,4 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
@@ -7,18 +8,13 @@ import {
   createAccount,
   DISQUALIFY_REASONS,
   disqualifyLead,
-  forgetPerson,
   getAccount,
   getCase,
   getContact,
   getLead,
   getOpportunity,
   listAccounts,
-  listCases,
-  listContacts,
-  listLeads,
   listOpportunities,
-  listPosts,
   loseOpportunity,
   mergeContacts,
   mergeSuggestions,
@@ -31,8 +27,16 @@ import {
   type CaseAction,
   type ErasureMode,
 } from '../db/crm.repo.js';
+import { listCases } from '../db/read-models/cases.read.js';
+import { ENUMS } from '../db/read-models/common.js';
+import { listContacts } from '../db/read-models/contacts.read.js';
+import { listLeads } from '../db/read-models/leads.read.js';
+import { listPosts } from '../db/read-models/posts.read.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { bodyProblem, stringPartProblem } from './strict-input.js';
 import type { Logger } from '../logger.js';
+import { erasePerson } from '../workers/erasure.js';
+import type { CaptureJobData } from '../workers/queues.js';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -46,6 +50,8 @@ export interface CrmRoutesOptions {
   config: Config;
   /** The bearer token every `/api` request must carry. */
   apiToken: string;
+  /** The capture queue: an erasure removes the person's queued jobs. */
+  postsQueue: Queue<CaptureJobData>;
   log: Logger;
 }
 
@@ -56,8 +62,12 @@ export function sameToken(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-const PLATFORM = { type: 'string', enum: ['twitter', 'facebook'] } as const;
-const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
+const PLATFORM = { type: 'string', enum: ENUMS.platform } as const;
+/** A record id: a positive integer JavaScript holds exactly (bigint ids are far below 2^53). */
+const ID = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
+const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: ID } } as const;
+/** Money fits `numeric(14, 2)`. */
+const MONEY = { type: 'number', minimum: 0, maximum: 999_999_999_999.99 } as const;
 const LIMIT = { type: 'integer', minimum: 1, maximum: 500, default: 50 } as const;
 const ERROR = { type: 'object', properties: { error: { type: 'string' } } } as const;
 const RELATIONSHIP = { type: 'string', enum: ['prospect', 'customer', 'vendor', 'partner'] } as const;
@@ -80,12 +90,21 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
     }
   });
 
+  app.addHook('preValidation', async (req: FastifyRequest, reply: FastifyReply) => {
+    const schema = req.routeOptions.schema as Record<string, Parameters<typeof bodyProblem>[0]> | undefined;
+    const problem =
+      stringPartProblem('params', schema?.params, req.params) ??
+      stringPartProblem('querystring', schema?.querystring, req.query) ??
+      bodyProblem(schema?.body, req.body);
+    if (problem) return reply.code(400).send({ error: problem });
+  });
+
   app.setErrorHandler((err: Error & { validation?: unknown; validationContext?: string; statusCode?: number }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: err.message });
     if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
     if (err instanceof ConflictError) return reply.code(409).send({ error: err.message });
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
-    log.error({ err: err.message, route: req.routeOptions.url, method: req.method }, 'api request failed');
+    log.error({ err, route: req.routeOptions.url, method: req.method }, 'api request failed');
     return reply.code(500).send({ error: 'internal error' });
   });
 
@@ -102,7 +121,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { status: { type: 'string', enum: ['open', 'qualified', 'disqualified'] }, source: PLATFORM, contactId: { type: 'integer' }, limit: LIMIT },
+          properties: { status: { type: 'string', enum: ENUMS.leadStatus }, source: PLATFORM, contactId: ID, limit: LIMIT },
         },
         response: listResponse,
       },
@@ -125,7 +144,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
             account: {
               type: 'object',
               additionalProperties: false,
-              properties: { id: { type: 'integer', minimum: 1 }, name: { type: 'string', minLength: 1, maxLength: 200 } },
+              properties: { id: ID, name: { type: 'string', minLength: 1, maxLength: 200 } },
             },
             contact: {
               type: 'object',
@@ -135,7 +154,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
             opportunity: {
               type: 'object',
               additionalProperties: false,
-              properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, estimatedValue: { type: 'number', minimum: 0 } },
+              properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, estimatedValue: MONEY },
             },
           },
         },
@@ -178,7 +197,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
       schema: {
         summary: 'Win an open opportunity; a prospect account becomes a customer',
         params: ID_PARAMS,
-        body: { type: 'object', additionalProperties: false, properties: { actualValue: { type: 'number', minimum: 0 } } },
+        body: { type: 'object', additionalProperties: false, properties: { actualValue: MONEY } },
         response: transitionResponse,
       },
     },
@@ -198,7 +217,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
   );
 
   // ------------------------------------------------------------ cases
-  app.get<{ Querystring: { status?: 'new' | 'in_progress' | 'resolved' | 'cancelled'; origin?: 'twitter' | 'facebook'; priority?: string; contactId?: number; limit: number } }>(
+  app.get<{ Querystring: { status?: 'new' | 'in_progress' | 'resolved' | 'cancelled'; origin?: 'twitter' | 'facebook'; priority?: 'low' | 'normal' | 'high' | 'urgent'; contactId?: number; limit: number } }>(
     '/cases',
     {
       schema: {
@@ -207,10 +226,10 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
           type: 'object',
           additionalProperties: false,
           properties: {
-            status: { type: 'string', enum: ['new', 'in_progress', 'resolved', 'cancelled'] },
+            status: { type: 'string', enum: ENUMS.caseStatus },
             origin: PLATFORM,
-            priority: { type: 'string', enum: ['low', 'normal', 'high', 'urgent'] },
-            contactId: { type: 'integer' },
+            priority: { type: 'string', enum: ENUMS.priority },
+            contactId: ID,
             limit: LIMIT,
           },
         },
@@ -254,7 +273,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
       schema: {
         summary: 'Put a contact under an account (null: none)',
         params: ID_PARAMS,
-        body: { type: 'object', required: ['accountId'], additionalProperties: false, properties: { accountId: { type: ['integer', 'null'], minimum: 1 } } },
+        body: { type: 'object', required: ['accountId'], additionalProperties: false, properties: { accountId: { ...ID, type: ['integer', 'null'] } } },
         response: oneResponse,
       },
     },
@@ -272,7 +291,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
           type: 'object',
           required: ['survivorId', 'mergedId'],
           additionalProperties: false,
-          properties: { survivorId: { type: 'integer', minimum: 1 }, mergedId: { type: 'integer', minimum: 1 } },
+          properties: { survivorId: ID, mergedId: ID },
         },
         response: transitionResponse,
       },
@@ -296,7 +315,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
         response: oneResponse,
       },
     },
-    async (req) => forgetPerson(sql, req.body.platform, req.body.userId, req.body.mode ?? config.erasureMode ?? 'anonymize'),
+    async (req) => erasePerson(sql, opts.postsQueue, req.body.platform, req.body.userId, req.body.mode ?? config.erasureMode ?? 'anonymize'),
   );
 
   // ------------------------------------------------------------ accounts
@@ -340,8 +359,8 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
           additionalProperties: false,
           oneOf: [{ required: ['accountId'] }, { required: ['contactId'] }],
           properties: {
-            accountId: { type: 'integer', minimum: 1 },
-            contactId: { type: 'integer', minimum: 1 },
+            accountId: ID,
+            contactId: ID,
             name: { type: 'string', minLength: 1, maxLength: 200 },
             startsAt: { type: 'string', format: 'date-time' },
             endsAt: { type: 'string', format: 'date-time' },
@@ -363,8 +382,8 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
           type: 'object',
           additionalProperties: false,
           properties: {
-            status: { type: 'string', enum: ['pending', 'processed', 'failed'] },
-            label: { type: 'string', enum: ['lead', 'case', 'none'] },
+            status: { type: 'string', enum: ENUMS.postStatus },
+            label: { type: 'string', enum: ENUMS.label },
             platform: PLATFORM,
             limit: LIMIT,
           },

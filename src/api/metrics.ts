@@ -1,6 +1,8 @@
 import type { Queue } from 'bullmq';
+import { Gauge, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
+import { registry } from '../metrics.js';
 import type { CaptureJobData } from '../workers/queues.js';
 
 export interface MetricsDeps {
@@ -9,74 +11,50 @@ export interface MetricsDeps {
   config: Config;
 }
 
-type Sample = { labels?: Record<string, string>; value: number };
-
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-
-function family(name: string, type: 'counter' | 'gauge', help: string, samples: Sample[]): string {
-  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
-  for (const s of samples) {
-    const labels = s.labels ? Object.entries(s.labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',') : '';
-    lines.push(`${name}${labels ? `{${labels}}` : ''} ${Number.isFinite(s.value) ? s.value : 0}`);
-  }
-  return lines.join('\n');
+/** Gauges of the truth (Postgres) and the queue, read at each scrape, in a registry of their own per server. */
+function stateGauges() {
+  const r = new Registry();
+  const g = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [r] });
+  return {
+    registry: r,
+    pending: g('capture_posts_pending', 'Posts in the inbox not decided yet, per source.', ['source']),
+    lag: g('capture_lag_seconds', 'Age of the oldest pending post in the inbox: how far capture is behind.'),
+    queueJobs: g('capture_queue_jobs', 'Capture jobs in the queue, per state.', ['state']),
+    lastSuccessAge: g('capture_source_last_success_age_seconds', 'Time since each polled source last polled successfully.', ['source']),
+    healthy: g('capture_source_healthy', 'Whether each polled source is healthy (1) or not (0).', ['source']),
+  };
 }
 
 /**
- * The Prometheus text exposition, read from the truth (Postgres) and the queue at scrape time: counts
- * survive restarts and agree across processes, at the cost of a few aggregate queries per scrape.
+ * The Prometheus text exposition: this process's counters and histograms (prom-client, with the default
+ * process metrics) and gauges read from Postgres and the queue now. Staleness and health are for polled
+ * sources only: the webhook and imports have no schedule to fall behind.
  */
-export async function renderMetrics({ sql, postsQueue }: MetricsDeps): Promise<string> {
-  const [fetched, byStatus, byLabel, [lag], counts, oldest] = await Promise.all([
-    sql<{ source: string; n: number; lastSuccessAge: number | null; healthy: boolean }[]>`
-      select source_id as source, posts_fetched::float8 as n, healthy,
-             extract(epoch from now() - last_success_at)::float8 as "lastSuccessAge" from source_cursors`,
-    sql<{ source: string; status: string; n: number }[]>`
-      select source_id as source, status, count(*)::float8 as n from social_posts group by 1, 2`,
-    sql<{ label: string; n: number }[]>`select label, count(*)::float8 as n from social_posts where label is not null group by 1`,
-    sql<{ pendingAge: number | null }[]>`
-      select coalesce(extract(epoch from now() - min(received_at)), 0)::float8 as "pendingAge" from social_posts where status = 'pending'`,
-    postsQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
-    postsQueue.getJobs(['waiting'], 0, 0, true).catch(() => []),
-  ]);
-  const oldestJob = oldest[0]?.timestamp;
-  return `${[
-    family('capture_posts_fetched_total', 'counter', 'Posts stored from each source (new ones only).', fetched.map((r) => ({ labels: { source: r.source }, value: r.n }))),
-    family(
-      'capture_posts_processed_total',
-      'counter',
-      'Posts decided, per source.',
-      byStatus.filter((r) => r.status === 'processed').map((r) => ({ labels: { source: r.source }, value: r.n })),
-    ),
-    family(
-      'capture_posts_failed_total',
-      'counter',
-      'Posts quarantined as failed, per source.',
-      byStatus.filter((r) => r.status === 'failed').map((r) => ({ labels: { source: r.source }, value: r.n })),
-    ),
-    family(
-      'capture_posts_pending',
-      'gauge',
-      'Posts in the inbox not decided yet, per source.',
-      byStatus.filter((r) => r.status === 'pending').map((r) => ({ labels: { source: r.source }, value: r.n })),
-    ),
-    family('capture_decisions_total', 'counter', 'Decided posts per label.', byLabel.map((r) => ({ labels: { label: r.label }, value: r.n }))),
-    family(
-      'capture_queue_jobs',
-      'gauge',
-      'Capture jobs in the queue, per state.',
-      Object.entries(counts).map(([state, n]) => ({ labels: { state }, value: n })),
-    ),
-    family('capture_queue_oldest_waiting_seconds', 'gauge', 'Age of the oldest waiting capture job.', [
-      { value: oldestJob ? Math.max(0, (Date.now() - oldestJob) / 1000) : 0 },
-    ]),
-    family('capture_lag_seconds', 'gauge', 'Age of the oldest pending post in the inbox: how far capture is behind.', [{ value: lag?.pendingAge ?? 0 }]),
-    family(
-      'capture_source_last_success_age_seconds',
-      'gauge',
-      'Time since each source last polled successfully.',
-      fetched.filter((r) => r.lastSuccessAge !== null).map((r) => ({ labels: { source: r.source }, value: r.lastSuccessAge! })),
-    ),
-    family('capture_source_healthy', 'gauge', 'Whether each source is healthy (1) or not (0).', fetched.map((r) => ({ labels: { source: r.source }, value: r.healthy ? 1 : 0 }))),
-  ].join('\n')}\n`;
+export function createMetricsRenderer({ sql, postsQueue, config }: MetricsDeps): () => Promise<string> {
+  const s = stateGauges();
+  const polled = config.sources.filter((c) => c.enabled).map((c) => c.id);
+  return async () => {
+    const [pending, [lag], counts, sources] = await Promise.all([
+      sql<{ source: string; n: number }[]>`select source_id as source, count(*)::float8 as n from social_posts where status = 'pending' group by 1`,
+      sql<{ age: number }[]>`select coalesce(extract(epoch from now() - min(received_at)), 0)::float8 as age from social_posts where status = 'pending'`,
+      postsQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
+      sql<{ source: string; age: number | null; healthy: boolean }[]>`
+        select source_id as source, healthy, extract(epoch from now() - last_success_at)::float8 as age
+        from source_cursors where source_id = any(${polled})`,
+    ]);
+    s.pending.reset();
+    for (const r of pending) s.pending.set({ source: r.source }, r.n);
+    s.lag.set(lag?.age ?? 0);
+    for (const [state, n] of Object.entries(counts)) s.queueJobs.set({ state }, n);
+    s.lastSuccessAge.reset();
+    s.healthy.reset();
+    for (const r of sources) {
+      if (r.age !== null) s.lastSuccessAge.set({ source: r.source }, r.age);
+      s.healthy.set({ source: r.source }, r.healthy ? 1 : 0);
+    }
+    return `${await registry.metrics()}\n${await s.registry.metrics()}`;
+  };
 }
+
+/** The content type of the exposition. */
+export const METRICS_CONTENT_TYPE = registry.contentType;

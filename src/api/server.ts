@@ -4,13 +4,16 @@ import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { mapFbWebhook } from '../connectors/facebook.connector.js';
 import type { Sql } from '../db/client.js';
+import type { DatabaseHealth } from '../db/embedded.js';
 import { storePage } from '../db/inbox.repo.js';
+import { queueEpoch } from '../db/settings.repo.js';
 import type { Logger } from '../logger.js';
 import { enqueuePosts } from '../workers/poll.worker.js';
 import type { CaptureJobData } from '../workers/queues.js';
 import { crmRoutes } from './crm.routes.js';
 import { feedbackRoutes } from './feedback.routes.js';
-import { renderMetrics } from './metrics.js';
+import { metrics } from '../metrics.js';
+import { createMetricsRenderer, METRICS_CONTENT_TYPE } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 
 /** Source id the inbox records for posts that came by Facebook webhook. */
@@ -23,6 +26,8 @@ export interface ApiServerDeps {
   log: Logger;
   /** The bearer token of `/api`; see {@link resolveApiToken}. */
   apiToken: string;
+  /** The database server's health (embedded and supervised, or not), reported by `/readyz`. */
+  databaseHealth?: () => DatabaseHealth;
 }
 
 /** CAPTURE_API_TOKEN, or a random token for this run, logged once so that an operator can use it. */
@@ -64,24 +69,43 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
     routes.push(route);
   });
 
-  app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
+  // Outside /api (webhook, metrics): a 4xx keeps its message, anything else is logged with its stack.
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    log.error({ err, route: req.routeOptions.url, method: req.method }, 'request failed');
+    return reply.code(500).send({ error: 'internal error' });
+  });
+
+  app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log, postsQueue });
   app.register(feedbackRoutes, { prefix: '/api', sql, apiToken: deps.apiToken, log });
 
   app.get('/openapi.json', async () => openApiDocument(routes));
 
-  app.get('/metrics', async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics({ sql, postsQueue, config })),
-  );
+  const renderMetrics = createMetricsRenderer({ sql, postsQueue, config });
+  app.get('/metrics', async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(await renderMetrics()));
+  // Route patterns, not URLs, as labels: ids in paths would make a series per record.
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.apiRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics.apiDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
+  // Says which database server this is and, when embedded, whether it is being restarted or is down
+  // for good (the process then exits non-zero for its supervisor).
   app.get('/readyz', async (_req, reply) => {
+    const database = deps.databaseHealth?.() ?? { mode: 'external', state: 'up', restarts: 0 };
+    if (database.state !== 'up') {
+      const error = database.state === 'restarting' ? 'the embedded PostgreSQL died and is being restarted' : 'the embedded PostgreSQL is down; exiting';
+      return reply.code(503).send({ status: 'not ready', database, error });
+    }
     try {
       await sql`select 1`;
       await postsQueue.count();
-      return { status: 'ready' };
+      return { status: 'ready', database };
     } catch (err) {
-      return reply.code(503).send({ status: 'not ready', error: (err as Error).message });
+      return reply.code(503).send({ status: 'not ready', database, error: (err as Error).message });
     }
   });
 
@@ -107,6 +131,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const header = req.headers['x-hub-signature-256'];
       if (!secret || !validWebhookSignature(raw, typeof header === 'string' ? header : undefined, secret)) {
+        metrics.webhookRequests.inc({ platform: 'facebook', result: 'refused' });
         log.warn({ signed: typeof header === 'string', secretSet: Boolean(secret) }, 'facebook webhook refused: bad or missing signature');
         return reply.code(401).send({ error: secret ? 'invalid signature' : 'FACEBOOK_APP_SECRET is not set: webhooks cannot be verified' });
       }
@@ -114,13 +139,16 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
       try {
         payload = JSON.parse(raw.toString('utf8'));
       } catch {
+        metrics.webhookRequests.inc({ platform: 'facebook', result: 'bad' });
         return reply.code(400).send({ error: 'body is not JSON' });
       }
       const { posts, rejected, ignored } = mapFbWebhook(payload);
       for (const r of rejected) log.warn({ id: r.id, reason: r.reason }, 'facebook webhook item skipped: malformed');
       // Meta delivers more than once and out of order: the inbox's unique key makes that harmless.
       const stored = await storePage(sql, FACEBOOK_WEBHOOK_SOURCE, posts, null);
-      await enqueuePosts(postsQueue, stored.inserted, config.capture.attempts);
+      await enqueuePosts(postsQueue, stored.inserted, config.capture.attempts, await queueEpoch(sql));
+      metrics.webhookRequests.inc({ platform: 'facebook', result: 'stored' });
+      metrics.postsStored.inc({ source: FACEBOOK_WEBHOOK_SOURCE }, stored.inserted.length);
       if (stored.inserted.length > 0) log.info({ received: posts.length, new: stored.inserted.length, ignored }, 'facebook webhook stored');
       return { received: posts.length, new: stored.inserted.length, ignored, rejected: rejected.length };
     });

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
 import { createDatabase, type Database } from '../db/client.js';
 import { openDatabaseUrl, type DatabaseHandle } from '../db/embedded.js';
+import { configureErasureKey } from '../db/erasure.repo.js';
 import { runMigrations } from '../db/migrate.js';
 import { ConfigError, describeError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -44,6 +45,7 @@ export async function openContext(opts: OpenOptions = {}): Promise<Context> {
     throw new UnreachableError(`cannot reach Postgres at ${redactUrl(handle.url)}: ${describeError(err)}`);
   }
   await runMigrations(database);
+  if (config.secrets?.erasureKey) configureErasureKey(database.sql, config.secrets.erasureKey);
   return {
     config,
     log,

@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
-import { forgetPerson, type ErasureMode } from '../db/crm.repo.js';
+import type { ErasureMode } from '../db/crm.repo.js';
 import { UsageError } from '../errors.js';
 import { PLATFORMS, type Platform } from '../types.js';
-import { openContext } from './context.js';
+import { erasePerson } from '../workers/erasure.js';
+import { closeTransport, openQueue, POSTS_QUEUE, type CaptureJobData } from '../workers/queues.js';
+import { openContext, openTransport } from './context.js';
 import { printObject } from './output.js';
 
 const USAGE = 'usage: capture forget --platform twitter|facebook --user-id ID [--mode delete|anonymize] [--json]';
 
 /**
- * `capture forget --platform P --user-id ID`: erase a person in one transaction and report what was
- * removed. `--mode` overrides `erasure.mode` of the config for the leads and cases they were on.
+ * `capture forget --platform P --user-id ID`: erase a person in one transaction, take their posts' jobs
+ * off the queue, and report what was removed. `--mode` overrides `erasure.mode` of the config for the leads and cases they were on.
  */
 export async function forgetCommand(args: string[], json: boolean): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -25,10 +27,18 @@ export async function forgetCommand(args: string[], json: boolean): Promise<numb
   const ctx = await openContext();
   try {
     const mode = (values.mode as ErasureMode | undefined) ?? ctx.config.erasureMode ?? 'anonymize';
-    const report = await forgetPerson(ctx.database.sql, values.platform as Platform, values['user-id'], mode);
-    ctx.log.info({ platform: report.platform, mode, posts: report.posts, identities: report.identities }, 'person erased');
-    printObject({ ...report }, json);
-    return 0;
+    const transport = await openTransport(ctx);
+    const queue = openQueue<CaptureJobData>(transport, POSTS_QUEUE);
+    queue.on('error', (err) => ctx.log.warn({ err }, 'queue connection error'));
+    try {
+      const report = await erasePerson(ctx.database.sql, queue, values.platform as Platform, values['user-id'], mode);
+      ctx.log.info({ platform: report.platform, mode, posts: report.posts, identities: report.identities, jobsRemoved: report.jobsRemoved }, 'person erased');
+      printObject({ ...report }, json);
+      return 0;
+    } finally {
+      await queue.close();
+      await closeTransport(transport);
+    }
   } finally {
     await ctx.close();
   }

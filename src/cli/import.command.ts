@@ -1,5 +1,6 @@
 import { readImportFile } from '../connectors/import.js';
 import { storePage } from '../db/inbox.repo.js';
+import { queueEpoch } from '../db/settings.repo.js';
 import { UsageError } from '../errors.js';
 import { enqueuePosts } from '../workers/poll.worker.js';
 import { openQueue, closeTransport, POSTS_QUEUE, type CaptureJobData } from '../workers/queues.js';
@@ -12,7 +13,8 @@ export const IMPORT_SOURCE = 'import';
 
 /**
  * `capture import FILE`: store a JSONL file's posts in the inbox and enqueue the new ones. Lines
- * that do not conform are reported with their line number; importing a file twice changes nothing.
+ * that do not conform are reported with their line number and make the exit status 1; importing a
+ * file twice changes nothing.
  */
 export async function importCommand(args: string[], json: boolean): Promise<number> {
   const file = args[0];
@@ -34,7 +36,7 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
         posts += batch.posts.length;
         const stored = await storePage(ctx.database.sql, IMPORT_SOURCE, batch.posts.map((p) => p.post), null);
         inserted += stored.inserted.length;
-        await enqueuePosts(queue, stored.inserted, ctx.config.capture.attempts);
+        await enqueuePosts(queue, stored.inserted, ctx.config.capture.attempts, await queueEpoch(ctx.database.sql));
       }
     } finally {
       progress.done();
@@ -43,7 +45,8 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
     }
     if (!json) for (const e of errors) process.stderr.write(`${file}:${e.line}: ${e.reason}\n`);
     printObject({ file, posts, new: inserted, duplicates: posts - inserted, invalid: errors.length, ...(json ? { errors } : {}) }, json);
-    return 0;
+    // The good lines are stored either way; a script still learns from the status that some were not.
+    return errors.length > 0 ? 1 : 0;
   } finally {
     await ctx.close();
   }

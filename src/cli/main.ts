@@ -6,9 +6,10 @@ import { evalCommand } from './eval.command.js';
 import { forgetCommand } from './forget.command.js';
 import { importCommand } from './import.command.js';
 import { migrateCommand } from './migrate.command.js';
-import { recordsCommand } from './records.command.js';
+import { recordsCommand, recordsUsage, type RecordKind } from './records.command.js';
 import { rulesCommand } from './rules.command.js';
 import { startCommand } from './start.command.js';
+import { VERIFY_USAGE, verifyCommand } from './verify.command.js';
 
 const HELP = `usage: capture <command> [options] [--json]
 
@@ -29,14 +30,35 @@ const HELP = `usage: capture <command> [options] [--json]
                                      per rule: times fired, precision against corrections, posts it got wrong
   forget --platform P --user-id ID [--mode delete|anonymize]
                                      erase a person: posts, identities, contact data (one transaction)
+  verify [--grace SECONDS]           check the invariants on the database and the queue (exit 1 if broken)
 
 Every command takes --json. Exit 0 on success, 1 on failure, 2 on bad usage.`;
+
+const RECORD_KINDS: readonly RecordKind[] = ['posts', 'leads', 'cases', 'contacts', 'sources'];
+
+/** Each command's usage, for `capture <command> --help` and after a usage error. */
+const USAGE: Readonly<Record<string, string>> = {
+  start: 'usage: capture start [--role all|poller|worker|api]',
+  migrate: 'usage: capture migrate [--json]',
+  import: 'usage: capture import FILE [--json]  (exit 1 when a line was rejected)',
+  ...Object.fromEntries(RECORD_KINDS.map((k) => [k, recordsUsage(k)])),
+  classify: 'usage: capture classify [--rules FILE] [--platform twitter|facebook] [--lang L] [--reply] [--json] TEXT',
+  eval: 'usage: capture eval --rules FILE [--map FILE.json] [--predictions OUT.jsonl] [--json] DATA.jsonl',
+  diff: 'usage: capture diff --rules OLD --against NEW [--map FILE.json] [--limit N] [--json] DATA.jsonl',
+  backtest: 'usage: capture backtest --rules FILE [--since 7d|all] [--json]',
+  forget: 'usage: capture forget --platform twitter|facebook --user-id ID [--mode delete|anonymize] [--json]',
+  verify: VERIFY_USAGE,
+};
 
 /** Run one CLI command; returns the exit code. Errors become one line on stderr, never a stack. */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const rest = argv.filter((a) => a !== '--json');
   const [command, ...args] = rest;
+  if (command !== undefined && USAGE[command] && (args.includes('--help') || args.includes('-h'))) {
+    process.stdout.write(`${USAGE[command]}\n`);
+    return 0;
+  }
   try {
     switch (command) {
       case 'start':
@@ -63,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
         return await forgetCommand(args, json);
       case 'rules':
         return await rulesCommand(args, json);
+      case 'verify':
+        return await verifyCommand(args, json);
       case undefined:
       case 'help':
       case '--help':
@@ -74,7 +98,9 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = err instanceof ConfigError || usage ? (err as Error).message : describeError(err);
+    let message = err instanceof ConfigError || usage ? (err as Error).message : describeError(err);
+    // A bad flag says what is wrong, then how the command is used.
+    if (usage && command !== undefined && USAGE[command] && !message.includes('usage:')) message = `${message}\n${USAGE[command]}`;
     if (json) process.stderr.write(`${JSON.stringify({ error: message })}\n`);
     else process.stderr.write(`capture: ${message}\n`);
     return usage ? 2 : 1;

@@ -1,5 +1,6 @@
 /** Print records: a JSON array (one object per record, each with its `id`) or an aligned table. */
-export function printRecords(rows: readonly Record<string, unknown>[], json: boolean, columns?: readonly string[]): void {
+export function printRecords(records: readonly object[], json: boolean, columns?: readonly string[]): void {
+  const rows = records as readonly Record<string, unknown>[];
   if (json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;

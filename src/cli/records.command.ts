@@ -1,52 +1,99 @@
 import { parseArgs } from 'node:util';
-import { listCases, listContacts, listLeads, listPosts, listSources, type PostStatus } from '../db/queries.js';
+import { listCases } from '../db/read-models/cases.read.js';
+import { ENUMS, LIMIT } from '../db/read-models/common.js';
+import { listContacts } from '../db/read-models/contacts.read.js';
+import { listLeads } from '../db/read-models/leads.read.js';
+import { listPosts } from '../db/read-models/posts.read.js';
+import { listSources } from '../db/read-models/sources.read.js';
 import { UsageError } from '../errors.js';
 import { openContext } from './context.js';
 import { printRecords } from './output.js';
 
 export type RecordKind = 'posts' | 'leads' | 'cases' | 'contacts' | 'sources';
 
-const STATUSES = ['pending', 'processed', 'failed'] as const;
+/** The filters each listing takes: the same as its `GET /api/<kind>` query, with enum values from the schema. */
+const FILTERS = {
+  leads: { status: ENUMS.leadStatus, source: ENUMS.platform, 'contact-id': 'id' },
+  cases: { status: ENUMS.caseStatus, origin: ENUMS.platform, priority: ENUMS.priority, 'contact-id': 'id' },
+  contacts: { 'include-merged': 'flag' },
+  posts: { status: ENUMS.postStatus, label: ENUMS.label, platform: ENUMS.platform },
+  sources: {},
+} as const satisfies Record<RecordKind, Record<string, readonly string[] | 'id' | 'flag'>>;
+
+/** One usage line per listing, printed with a usage error and by `--help`. */
+export function recordsUsage(kind: RecordKind): string {
+  const flags = Object.entries(FILTERS[kind]).map(([flag, v]) =>
+    v === 'flag' ? `[--${flag}]` : v === 'id' ? `[--${flag} ID]` : `[--${flag} ${(v as readonly string[]).join('|')}]`,
+  );
+  return `usage: capture ${kind} ${[...flags, '[--limit N]', '[--json]'].join(' ')}`;
+}
+
+/** A whole number in [min, max] from a flag's text, or a UsageError naming the flag. */
+export function parseWholeNumber(flag: string, text: string, min: number, max: number): number {
+  const n = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${flag} takes a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+type Parsed = { limit: number; filters: Record<string, string | number | boolean | undefined> };
+
+function parseRecordArgs(kind: RecordKind, args: string[]): Parsed {
+  const spec = FILTERS[kind] as Record<string, readonly string[] | 'id' | 'flag'>;
+  const options: Record<string, { type: 'string' | 'boolean' }> = { limit: { type: 'string' } };
+  for (const [flag, v] of Object.entries(spec)) options[flag] = { type: v === 'flag' ? 'boolean' : 'string' };
+  const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+  if (positionals.length > 0) throw new UsageError(`capture ${kind} takes no arguments`);
+  const limit = values.limit === undefined ? LIMIT.default : parseWholeNumber('limit', String(values.limit), LIMIT.min, LIMIT.max);
+  const filters: Parsed['filters'] = {};
+  for (const [flag, v] of Object.entries(spec)) {
+    const given = values[flag];
+    if (given === undefined) continue;
+    const key = flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    if (v === 'flag') filters[key] = given === true;
+    else if (v === 'id') filters[key] = parseWholeNumber(flag, String(given), 1, Number.MAX_SAFE_INTEGER);
+    else if (!v.includes(String(given))) throw new UsageError(`--${flag} is one of ${v.join(', ')}`);
+    else filters[key] = String(given);
+  }
+  return { limit, filters };
+}
 
 /** Rule ids of a stored explanation, for the table view. */
 function ruleIds(rules: unknown): string {
   return Array.isArray(rules) ? rules.map((r) => (r as { id?: string }).id).join(',') : '';
 }
 
-/** `capture posts|leads|cases|contacts|sources [--limit N] [--status S] [--json]`. */
+/**
+ * `capture posts|leads|cases|contacts|sources [filters] [--limit N] [--json]`: the same read models as
+ * `GET /api/<kind>`, so `--json` prints exactly what the API returns for the same filters.
+ */
 export async function recordsCommand(kind: RecordKind, args: string[], json: boolean): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { limit: { type: 'string', default: '50' }, status: { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length > 0) throw new UsageError(`capture ${kind} takes no arguments`);
-  const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a whole number ≥ 1');
-  if (values.status !== undefined && (kind !== 'posts' || !STATUSES.includes(values.status as PostStatus))) {
-    throw new UsageError(kind === 'posts' ? '--status is one of pending, processed, failed' : `capture ${kind} takes no --status`);
+  let parsed: Parsed;
+  try {
+    parsed = parseRecordArgs(kind, args);
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${recordsUsage(kind)}`);
   }
+  const { limit, filters: f } = parsed;
   const ctx = await openContext();
   try {
-    const db = ctx.database.db;
+    const sql = ctx.database.sql;
     switch (kind) {
       case 'leads': {
-        const rows = await listLeads(db, limit);
+        const rows = await listLeads(sql, { ...f, limit });
         printRecords(json ? rows : rows.map((r) => ({ ...r, rules: ruleIds(r.rules) })), json, [
           'id', 'status', 'source', 'author', 'score', 'posts', 'rules', 'text',
         ]);
         break;
       }
       case 'cases': {
-        const rows = await listCases(db, limit);
+        const rows = await listCases(sql, { ...f, limit });
         printRecords(json ? rows : rows.map((r) => ({ ...r, rules: ruleIds(r.rules) })), json, [
           'id', 'status', 'priority', 'origin', 'author', 'posts', 'rules', 'text',
         ]);
         break;
       }
       case 'contacts': {
-        const rows = await listContacts(db, limit);
+        const rows = await listContacts(sql, { ...f, limit });
         printRecords(
           json ? rows : rows.map((r) => ({ ...r, identities: r.identities.map((i) => `${i.platform}:${i.handle ?? i.userId}`).join(' ') })),
           json,
@@ -55,7 +102,7 @@ export async function recordsCommand(kind: RecordKind, args: string[], json: boo
         break;
       }
       case 'posts': {
-        const rows = await listPosts(db, limit, values.status as PostStatus | undefined);
+        const rows = await listPosts(sql, { ...f, limit });
         printRecords(
           json ? rows : rows.map((r) => ({ ...r, rules: ruleIds((r.decision as { rules?: unknown } | null)?.rules) })),
           json,
@@ -64,8 +111,8 @@ export async function recordsCommand(kind: RecordKind, args: string[], json: boo
         break;
       }
       case 'sources': {
-        const rows = (await listSources(db)).map((r) => ({ id: r.sourceId, ...r }));
-        printRecords(rows, json, ['id', 'healthy', 'postsFetched', 'lastSuccessAt', 'lastErrorAt', 'lastError', 'blockedUntil', 'nextPollAt', 'cursor']);
+        const rows = (await listSources(sql, ctx.config.sources)).slice(0, limit);
+        printRecords(rows, json, ['id', 'platform', 'kind', 'healthy', 'postsFetched', 'lastSuccessAt', 'lastError', 'blockedUntil', 'nextPollAt', 'cursor']);
         break;
       }
     }

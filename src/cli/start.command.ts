@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadRuleset } from '../classifier/index.js';
-import { inboxSummary } from '../db/queries.js';
+import { inboxSummary } from '../db/read-models/posts.read.js';
 import { ConfigError, describeError, UsageError } from '../errors.js';
 import { startService, type Role } from '../service.js';
 import { closeTransport } from '../workers/queues.js';
@@ -39,7 +39,12 @@ export async function startCommand(args: string[]): Promise<number> {
     await ctx.close();
     throw err;
   });
-  const service = await startService({ config: ctx.config, database: ctx.database, transport, ruleset, log, role });
+  const service = await startService({ config: ctx.config, database: ctx.database, transport, ruleset, log, role, databaseHealth: () => ctx.handle.health() });
+  // An embedded PostgreSQL that dies is started again; if it cannot be, exit non-zero so a supervisor restarts us.
+  ctx.handle.supervise(log, (err) => {
+    log.fatal({ err }, 'the embedded PostgreSQL could not be restarted; exiting');
+    process.exit(1);
+  });
   log.info(
     { role, transport: transport.kind, database: ctx.handle.embedded ? 'embedded' : 'DATABASE_URL', rules: ruleset.version },
     'social capture started',
@@ -50,7 +55,7 @@ export async function startCommand(args: string[]): Promise<number> {
   const rules = role === 'poller' ? null : watchRuleset({ path: ctx.config.rulesPath, current: ruleset, apply: (r) => service.setRuleset(r), log });
 
   const summary = setInterval(() => {
-    inboxSummary(ctx.database.db)
+    inboxSummary(ctx.database.sql)
       .then((s) => log.info(s, 'inbox summary'))
       .catch((err) => log.warn({ err }, 'inbox summary failed'));
   }, 30_000);

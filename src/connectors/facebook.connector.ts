@@ -83,7 +83,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** Graph reads say `2025-03-14T09:26:53+0000`, webhooks epoch seconds; both → ISO 8601 UTC. */
 export function fbTime(value: unknown): string | undefined {
   const ms = typeof value === 'number' ? value * 1000 : typeof value === 'string' ? Date.parse(value.replace(/([+-]\d\d)(\d\d)$/, '$1:$2')) : NaN;
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+  // Beyond ±8.64e15 ms a Date is invalid and toISOString throws: such a time is no time (the item is rejected).
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : undefined;
 }
 
 function toPost(

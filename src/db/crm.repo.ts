@@ -1,6 +1,11 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Platform } from '../types.js';
 import type { Sql, Tx } from './client.js';
+import { erasureKey, recordErasedAuthors } from './erasure.repo.js';
+import type { PostRef } from './post-key.js';
+import { caseColumns } from './read-models/cases.read.js';
+import { contactColumns } from './read-models/contacts.read.js';
+import { leadColumns } from './read-models/leads.read.js';
 
 /**
  * The CRM side: the transitions people make on leads, opportunities and cases, and the records they
@@ -20,62 +25,17 @@ const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 
 // ---------------------------------------------------------------- reads
 
-const LEAD_COLUMNS = (tx: Sql | Tx) => tx`
-  l.id, l.status, l.source, l.contact_id as "contactId", l.account_id as "accountId", l.subject, l.score,
-  l.ruleset_version as "rulesetVersion", l.rules, l.disqualify_reason as "disqualifyReason",
-  to_char(l.created_at at time zone 'UTC', ${ISO}) as "createdAt", to_char(l.updated_at at time zone 'UTC', ${ISO}) as "updatedAt", to_char(l.last_activity_at at time zone 'UTC', ${ISO}) as "lastActivityAt",
-  (select o.id from opportunities o where o.lead_id = l.id) as "opportunityId",
-  (select count(*)::int from social_posts p where p.lead_id = l.id) as posts`;
-
-export interface LeadFilter {
-  status?: LeadStatus | undefined;
-  source?: Platform | undefined;
-  contactId?: number | undefined;
-  limit: number;
-}
-
-export async function listLeads(sql: Sql, f: LeadFilter) {
-  return sql`
-    select ${LEAD_COLUMNS(sql)} from leads l
-    where true ${f.status ? sql`and l.status = ${f.status}` : none(sql)} ${f.source ? sql`and l.source = ${f.source}` : none(sql)}
-      ${f.contactId !== undefined ? sql`and l.contact_id = ${f.contactId}` : none(sql)}
-    order by l.id desc limit ${f.limit}`;
-}
-
 /** A lead with the posts that made it (and their decisions). */
 export async function getLead(sql: Sql, id: number) {
-  const [lead] = await sql`select ${LEAD_COLUMNS(sql)} from leads l where l.id = ${id}`;
+  const [lead] = await sql`select ${leadColumns(sql)} from leads l where l.id = ${id}`;
   if (!lead) throw new NotFoundError(`no lead ${id}`);
   return { ...lead, postList: await postsOf(sql, sql`p.lead_id = ${id}`) };
-}
-
-const CASE_COLUMNS = (tx: Sql | Tx) => tx`
-  c.id, c.status, c.origin, c.priority, c.priority_reason as "priorityReason", c.contact_id as "contactId", c.title,
-  to_char(c.resolve_by at time zone 'UTC', ${ISO}) as "resolveBy", to_char(c.resolved_at at time zone 'UTC', ${ISO}) as "resolvedAt", c.reopen_count as "reopenCount",
-  c.conversation_id as "conversationId", c.ruleset_version as "rulesetVersion", c.rules,
-  to_char(c.created_at at time zone 'UTC', ${ISO}) as "createdAt", to_char(c.updated_at at time zone 'UTC', ${ISO}) as "updatedAt", to_char(c.last_activity_at at time zone 'UTC', ${ISO}) as "lastActivityAt",
-  (select count(*)::int from social_posts p where p.case_id = c.id) as posts`;
-
-export interface CaseFilter {
-  status?: CaseStatus | undefined;
-  origin?: Platform | undefined;
-  priority?: string | undefined;
-  contactId?: number | undefined;
-  limit: number;
-}
-
-export async function listCases(sql: Sql, f: CaseFilter) {
-  return sql`
-    select ${CASE_COLUMNS(sql)} from cases c
-    where true ${f.status ? sql`and c.status = ${f.status}` : none(sql)} ${f.origin ? sql`and c.origin = ${f.origin}` : none(sql)}
-      ${f.priority ? sql`and c.priority = ${f.priority}` : none(sql)} ${f.contactId !== undefined ? sql`and c.contact_id = ${f.contactId}` : none(sql)}
-    order by c.id desc limit ${f.limit}`;
 }
 
 /** A case with its posts, the time left to resolve it and the customer's other cases of the last 90 days. */
 export async function getCase(sql: Sql, id: number) {
   const [row] = await sql`
-    select ${CASE_COLUMNS(sql)}, (extract(epoch from c.resolve_by - now()) * 1000)::float8 as "msToResolveBy" from cases c where c.id = ${id}`;
+    select ${caseColumns(sql)}, (extract(epoch from c.resolve_by - now()) * 1000)::float8 as "msToResolveBy" from cases c where c.id = ${id}`;
   if (!row) throw new NotFoundError(`no case ${id}`);
   const [postList, otherRecentCases, entitlements] = await Promise.all([
     postsOf(sql, sql`p.case_id = ${id}`),
@@ -96,42 +56,8 @@ async function postsOf(sql: Sql, where: ReturnType<Sql>) {
     from social_posts p where ${where} order by p.id`;
 }
 
-export interface PostFilter {
-  status?: 'pending' | 'processed' | 'failed' | undefined;
-  label?: 'lead' | 'case' | 'none' | undefined;
-  platform?: Platform | undefined;
-  limit: number;
-}
-
-/** Posts with their decision trace (rules, matched terms, scores). */
-export async function listPosts(sql: Sql, f: PostFilter) {
-  return sql`
-    select p.id, p.platform, p.external_id as "externalId", p.source_id as "sourceId", p.status, p.error, p.label,
-           p.score, p.priority, p.text, p.decision, p.ruleset_version as "rulesetVersion", p.contact_id as "contactId",
-           p.lead_id as "leadId", p.case_id as "caseId", coalesce('@' || i.handle, i.name) as author,
-           to_char(p.received_at at time zone 'UTC', ${ISO}) as "receivedAt", to_char(p.processed_at at time zone 'UTC', ${ISO}) as "processedAt"
-    from social_posts p left join identities i on i.id = p.identity_id
-    where true ${f.status ? sql`and p.status = ${f.status}` : none(sql)} ${f.label ? sql`and p.label = ${f.label}` : none(sql)}
-      ${f.platform ? sql`and p.platform = ${f.platform}` : none(sql)}
-    order by p.id desc limit ${f.limit}`;
-}
-
-const CONTACT_COLUMNS = (tx: Sql | Tx) => tx`
-  k.id, k.name, k.email, k.account_id as "accountId", k.merged_into_id as "mergedIntoId", to_char(k.created_at at time zone 'UTC', ${ISO}) as "createdAt",
-  coalesce((select json_agg(json_build_object('id', i.id, 'platform', i.platform, 'userId', i.external_user_id, 'handle', i.handle) order by i.id)
-            from identities i where i.contact_id = k.id), '[]'::json) as identities,
-  (select count(*)::int from leads l where l.contact_id = k.id and l.status = 'open') as "openLeads",
-  (select count(*)::int from cases c where c.contact_id = k.id and c.status in ('new', 'in_progress')) as "openCases"`;
-
-export async function listContacts(sql: Sql, f: { limit: number; includeMerged?: boolean }) {
-  return sql`
-    select ${CONTACT_COLUMNS(sql)} from contacts k
-    where k.erased_at is null ${f.includeMerged ? none(sql) : sql`and k.merged_into_id is null`}
-    order by k.id desc limit ${f.limit}`;
-}
-
 export async function getContact(sql: Sql, id: number) {
-  const [row] = await sql`select ${CONTACT_COLUMNS(sql)} from contacts k where k.id = ${id} and k.erased_at is null`;
+  const [row] = await sql`select ${contactColumns(sql)} from contacts k where k.id = ${id} and k.erased_at is null`;
   if (!row) throw new NotFoundError(`no contact ${id}`);
   return row;
 }
@@ -363,7 +289,7 @@ export async function transitionCase(sql: Sql, id: number, action: CaseAction) {
       update cases set status = ${t.to}, updated_at = now(),
         resolved_at = ${t.to === 'resolved' ? tx`now()` : tx`resolved_at`}
       where id = ${id}`;
-    const [row] = await tx`select ${CASE_COLUMNS(tx)} from cases c where c.id = ${id}`;
+    const [row] = await tx`select ${caseColumns(tx)} from cases c where c.id = ${id}`;
     return row!;
   });
 }
@@ -433,7 +359,44 @@ export async function mergeContacts(sql: Sql, survivorId: number, mergedId: numb
   });
 }
 
-/** Undo a merge: what moved (and still sits on the survivor) goes back; the merged contact is itself again. */
+const MOVED_TABLES = [
+  ['identities', 'identities'],
+  ['handles', 'contact_handles'],
+  ['posts', 'social_posts'],
+  ['leads', 'leads'],
+  ['cases', 'cases'],
+  ['opportunities', 'opportunities'],
+  ['entitlements', 'entitlements'],
+] as const satisfies readonly (readonly [keyof Moved, string])[];
+
+/**
+ * An undo is exact only while every row the merge moved still sits on its survivor. A later merge of the
+ * survivor into another contact moved them on: that merge must be undone first, and the error names it.
+ */
+async function assertUndoIsExact(tx: Tx, mergeId: number, m: { survivorId: number; mergedId: number; moved: Moved }): Promise<void> {
+  const [later] = await tx<{ id: number; survivorId: number }[]>`
+    select id, survivor_id as "survivorId" from contact_merges
+    where id > ${mergeId} and undone_at is null and merged_id = ${m.survivorId} order by id desc limit 1`;
+  if (later) {
+    throw new ConflictError(
+      `merge ${mergeId} cannot be undone exactly: contact ${m.survivorId} was merged into contact ${later.survivorId} later (merge ${later.id}); undo merge ${later.id} first`,
+    );
+  }
+  for (const [key, table] of MOVED_TABLES) {
+    const list = m.moved[key];
+    if (list.length === 0) continue;
+    const [gone] = await tx<{ n: number }[]>`
+      select count(*)::int as n from ${tx(table)} where id = any(${tx.array(list)}::bigint[]) and contact_id is distinct from ${m.survivorId}`;
+    if (gone!.n > 0) {
+      throw new ConflictError(`merge ${mergeId} cannot be undone exactly: ${gone!.n} of the ${table} it moved no longer belong to contact ${m.survivorId}`);
+    }
+  }
+}
+
+/**
+ * Undo a merge: what moved goes back; the merged contact is itself again. Refused (409) when it can no
+ * longer be exact: see {@link assertUndoIsExact}.
+ */
 export async function undoMerge(sql: Sql, mergeId: number) {
   return sql.begin(async (tx) => {
     const [m] = await tx<{ survivorId: number; mergedId: number; moved: Moved; undoneAt: Date | null }[]>`
@@ -443,6 +406,7 @@ export async function undoMerge(sql: Sql, mergeId: number) {
     await lockPeople(tx, [m.survivorId, m.mergedId].sort((a, b) => a - b));
     const [c] = await tx`select id from contacts where id in (${m.survivorId}, ${m.mergedId}) and erased_at is null order by id for update`;
     if (!c) throw new ConflictError(`merge ${mergeId} cannot be undone: the contact was erased`);
+    await assertUndoIsExact(tx, mergeId, m);
     const back = (table: string, list: number[]) =>
       list.length === 0
         ? Promise.resolve()
@@ -513,7 +477,8 @@ export interface ErasureReport {
  * and handle of their contact (and of contacts merged into it), the contact's personal data and its
  * merge history; their leads, cases and opportunities are deleted or anonymized (`mode`).
  */
-export async function forgetPerson(sql: Sql, platform: Platform, userId: string, mode: ErasureMode): Promise<ErasureReport> {
+export async function forgetPerson(sql: Sql, platform: Platform, userId: string, mode: ErasureMode): Promise<ErasureReport & { removedPosts: PostRef[] }> {
+  const key = await erasureKey(sql);
   return sql.begin(async (tx) => {
     const [found] = await tx<{ id: number; contactId: number | null }[]>`
       select id, contact_id as "contactId" from identities where platform = ${platform} and external_user_id = ${userId}`;
@@ -536,7 +501,11 @@ export async function forgetPerson(sql: Sql, platform: Platform, userId: string,
         ? [ident.id]
         : ids(await tx<{ id: number }[]>`select id from identities where contact_id = any(${tx.array(contactIds)}::bigint[]) or id = ${ident.id}`);
     const c = tx.array(contactIds);
-    const posts = await tx`delete from social_posts where identity_id = any(${tx.array(identityIds)}::bigint[]) returning id`;
+    // Kept as keyed hashes: a source that re-reads their old posts stores none of them again.
+    await recordErasedAuthors(tx, key, await tx<{ platform: string; userId: string }[]>`
+      select platform::text, external_user_id as "userId" from identities where id = any(${tx.array(identityIds)}::bigint[])`);
+    const posts = await tx<PostRef[]>`
+      delete from social_posts where identity_id = any(${tx.array(identityIds)}::bigint[]) returning platform, external_id as "externalId"`;
     const leads = ids(await tx<{ id: number }[]>`select id from leads where contact_id = any(${c}::bigint[])`);
     const cases = ids(await tx<{ id: number }[]>`select id from cases where contact_id = any(${c}::bigint[])`);
     const opps = ids(await tx<{ id: number }[]>`select id from opportunities where contact_id = any(${c}::bigint[]) or lead_id = any(${tx.array(leads)}::bigint[])`);
@@ -573,6 +542,7 @@ export async function forgetPerson(sql: Sql, platform: Platform, userId: string,
       cases: cases.length,
       opportunities: opps.length,
       merges: merges.length,
+      removedPosts: [...posts],
     };
   });
 }

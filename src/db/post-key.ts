@@ -19,6 +19,14 @@ export function postKey(ref: PostRef): string {
   return `${PREFIX[ref.platform]}-${ref.externalId}`;
 }
 
+/**
+ * The capture job id of a post: its key, then the database's queue epoch (see `queueEpoch`) when given,
+ * `x-<id>-<epoch>`. Without an epoch, the bare key.
+ */
+export function captureJobId(ref: PostRef, epoch?: string): string {
+  return epoch ? `${postKey(ref)}-${epoch}` : postKey(ref);
+}
+
 /** The inverse of {@link postKey}; null for anything that is not a post key. */
 export function parsePostKey(key: string): PostRef | null {
   const dash = key.indexOf('-');

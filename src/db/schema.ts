@@ -8,6 +8,7 @@ import {
   numeric,
   pgEnum,
   pgTable,
+  primaryKey,
   real,
   text,
   timestamp,
@@ -291,4 +292,31 @@ export const labelFeedback = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('label_feedback_post_idx').on(t.postId, t.id)],
+);
+
+// --- truth: per-database settings, erased authors ---
+
+/**
+ * Values one database holds for every process that uses it: the queue epoch (job ids of this database,
+ * never of another that used the same queue prefix), the key of the erased-author hashes.
+ */
+export const captureSettings = pgTable('capture_settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * Authors erased with `capture forget`: a keyed hash (HMAC-SHA256) of their platform user id, never the
+ * id, so that their posts are not captured again when a source re-reads them.
+ */
+export const erasedAuthors = pgTable(
+  'erased_authors',
+  {
+    platform: platformEnum('platform').notNull(),
+    /** HMAC-SHA256 of the platform user id, hex, keyed with the `erasure_key` setting. */
+    userHash: text('user_hash').notNull(),
+    erasedAt: timestamp('erased_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.userHash] })],
 );

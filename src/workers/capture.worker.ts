@@ -5,6 +5,7 @@ import { markFailed, type CaptureOptions, type CaptureOutcome } from '../db/capt
 import { postKey } from '../db/post-key.js';
 import { describeError, PostError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { metrics } from '../metrics.js';
 import { createCaptureBatcher, type CaptureBatcherOptions } from './capture.batcher.js';
 import type { CaptureJobData } from './queues.js';
 
@@ -34,6 +35,11 @@ export function createCaptureProcessor(deps: CaptureProcessorDeps) {
     const key = postKey(ref);
     try {
       const outcome = await batcher.submit(ref, ref.authorId === undefined ? undefined : `${ref.platform}/${ref.authorId}`);
+      if (outcome.label) {
+        // decided by this job (not found already decided by an earlier one)
+        metrics.postsDecided.inc({ label: outcome.label });
+        metrics.enqueueToCommit.observe(Math.max(0, Date.now() - job.timestamp) / 1000);
+      }
       if (outcome.action === 'lead-created' || outcome.action === 'case-created' || outcome.action === 'case-reopened') {
         deps.log.info(
           {
@@ -56,6 +62,7 @@ export function createCaptureProcessor(deps: CaptureProcessorDeps) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (err instanceof PostError || lastAttempt) {
         const quarantined = await markFailed(deps.sql, ref, reason, job.attemptsMade + 1).catch(() => false);
+        if (quarantined) metrics.postsFailed.inc();
         deps.log.warn({ postKey: key, reason, attempts: job.attemptsMade + 1, quarantined }, 'post failed');
         throw new UnrecoverableError(reason);
       }

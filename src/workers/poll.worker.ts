@@ -2,8 +2,10 @@ import type { Job, Queue } from 'bullmq';
 import type { Connector } from '../connectors/types.js';
 import type { Sql } from '../db/client.js';
 import { findStalePending, recordPollSuccess, recordSourceError, sourceGate, storePage } from '../db/inbox.repo.js';
-import { postKey, type PostRef } from '../db/post-key.js';
+import { captureJobId, type PostRef } from '../db/post-key.js';
+import { queueEpoch } from '../db/settings.repo.js';
 import type { Logger } from '../logger.js';
+import { metrics } from '../metrics.js';
 import { decidePollError } from './error-policy.js';
 import {
   CAPTURE_JOB,
@@ -14,15 +16,18 @@ import {
   type PollJobData,
 } from './queues.js';
 
-/** Enqueue one capture job per post; the job id is the post key, so a second add is a no-op. */
-export async function enqueuePosts(queue: Queue<CaptureJobData>, refs: readonly PostRef[], attempts: number) {
+/**
+ * Enqueue one capture job per post; the job id is the post key (with the database's queue epoch, see
+ * `queueEpoch`), so a second add is a no-op.
+ */
+export async function enqueuePosts(queue: Queue<CaptureJobData>, refs: readonly PostRef[], attempts: number, epoch?: string) {
   if (refs.length === 0) return;
   const opts = captureJobOptions(attempts);
   await queue.addBulk(
     refs.map((r) => ({
       name: CAPTURE_JOB,
       data: { platform: r.platform, externalId: r.externalId, ...(r.authorId ? { authorId: r.authorId } : {}) },
-      opts: { ...opts, jobId: postKey(r) },
+      opts: { ...opts, jobId: captureJobId(r, epoch) },
     })),
   );
 }
@@ -50,7 +55,8 @@ export async function pollSource(
   const result: PollResult = { pages: 0, fetched: 0, inserted: 0 };
   for await (const page of connector.fetchPages(row?.cursor ?? null, signal)) {
     const stored = await storePage(sql, connector.sourceId, page.posts, page.nextCursor);
-    await enqueuePosts(queue, stored.inserted, attempts);
+    await enqueuePosts(queue, stored.inserted, attempts, await queueEpoch(sql));
+    metrics.postsStored.inc({ source: connector.sourceId }, stored.inserted.length);
     result.pages += 1;
     result.fetched += page.posts.length;
     result.inserted += stored.inserted.length;
@@ -60,7 +66,8 @@ export async function pollSource(
 
 /**
  * Re-enqueue pending posts whose job is gone (Redis flushed or restarted without persistence) or
- * ended without deciding them. Postgres is the truth; the queue is only transport (invariant 3).
+ * ended without deciding them: a completed or failed job under the post's id (a database restored
+ * from a backup meets the jobs it already ran) is removed first, or BullMQ would ignore the new one. Postgres is the truth; the queue is only transport (invariant 3).
  */
 export async function reconcileInbox(
   sql: Sql,
@@ -70,9 +77,10 @@ export async function reconcileInbox(
   limit = 5000,
 ): Promise<number> {
   const stale = await findStalePending(sql, graceMs, limit);
+  const epoch = await queueEpoch(sql);
   const missing: PostRef[] = [];
   for (const ref of stale) {
-    const job = await queue.getJob(postKey(ref));
+    const job = await queue.getJob(captureJobId(ref, epoch));
     if (job) {
       const state = await job.getState();
       if (state !== 'completed' && state !== 'failed') continue; // still on its way
@@ -80,7 +88,7 @@ export async function reconcileInbox(
     }
     missing.push(ref);
   }
-  await enqueuePosts(queue, missing, attempts);
+  await enqueuePosts(queue, missing, attempts, epoch);
   return missing.length;
 }
 
@@ -120,9 +128,11 @@ export function createPollProcessor(deps: PollProcessorDeps) {
       return { skipped: 'blocked', until: gate.blockedUntil.toISOString() };
     }
     const every = deps.everyMs?.get(connector.sourceId);
+    const timer = metrics.pollDuration.startTimer({ source: connector.sourceId });
     for (let attempt = 0; ; attempt++) {
       try {
         const r = await pollSource(deps.sql, deps.postsQueue, connector, deps.attempts);
+        timer({ result: 'ok' });
         await recordPollSuccess(deps.sql, connector.sourceId, every === undefined ? null : new Date(Date.now() + every));
         if (r.inserted > 0) log.info({ fetched: r.fetched, new: r.inserted, pages: r.pages }, 'source polled');
         return r;
@@ -133,6 +143,9 @@ export function createPollProcessor(deps: PollProcessorDeps) {
           await (deps.sleep ?? sleepFor)(d.retryInMs);
           continue;
         }
+        timer({ result: 'error' });
+        metrics.pollErrors.inc({ source: connector.sourceId, code: d.code });
+        if (d.action === 'wait-for-reset') metrics.rateLimitWaits.inc({ source: connector.sourceId });
         const until = d.blockMs > 0 ? new Date(Date.now() + d.blockMs) : null;
         await recordSourceError(deps.sql, connector.sourceId, d.message, d.healthy, until).catch(() => {});
         const fields = { err: d.message, code: d.code, action: d.action, healthy: d.healthy, blockedUntil: until?.toISOString() };

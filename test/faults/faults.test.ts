@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TransportKind } from '../support/services.js';
-import { waitFor } from '../support/services.js';
+import { usesRedisPrefix, waitFor } from '../support/services.js';
 import { sandboxPost } from '../../src/connectors/sandbox.connector.js';
 import { startTwitterSimulator } from '../../src/sandbox/twitter.simulator.js';
-import { counts, scenario, sleep, startOwnServices, violations } from './support.js';
+import { captureVerify, counts, scenario, sleep, startOwnServices, violations } from './support.js';
 
 /**
  * Each scenario runs real `capture start` processes against the suite's own PostgreSQL and Redis,
@@ -28,7 +28,8 @@ async function setup(kind: TransportKind, label: string) {
   return { sql: database.sql, database, s };
 }
 
-async function settle(sql: Parameters<typeof counts>[0], what: string) {
+/** Wait until every post is decided, then check the database, and `capture verify` on it and the queue. */
+async function settle(sql: Parameters<typeof counts>[0], what: string, env: NodeJS.ProcessEnv) {
   await waitFor(async () => {
     const c = await counts(sql).catch(() => null);
     return c !== null && c.posts === TOTAL && c.pending === 0 ? c : null;
@@ -36,6 +37,7 @@ async function settle(sql: Parameters<typeof counts>[0], what: string) {
   const c = await counts(sql);
   expect(c).toEqual({ posts: TOTAL, distinct: TOTAL, processed: TOTAL, failed: 0, pending: 0 });
   expect(await violations(sql)).toEqual([]);
+  expect(captureVerify(env)).toEqual({ code: 0, problems: [] });
 }
 
 const processedAtLeast = (sql: Parameters<typeof counts>[0], n: number) => async () => {
@@ -55,7 +57,7 @@ describe.each<TransportKind>(['redis', 'postgres'])('faults on the %s transport'
       const before = await counts(sql);
       expect(before.processed).toBeLessThan(TOTAL); // it really died mid-stream
       s.start('worker');
-      await settle(sql, 'every post decided after the restart');
+      await settle(sql, 'every post decided after the restart', s.env);
     } finally {
       await s.cleanup();
       await database.close();
@@ -68,7 +70,7 @@ describe.each<TransportKind>(['redis', 'postgres'])('faults on the %s transport'
       const proc = s.start('all');
       await waitFor(processedAtLeast(sql, TOTAL / 5), { what: 'a fifth decided', timeoutMs: 60_000 });
       await services.restartPostgres();
-      await settle(sql, 'every post decided after the restart');
+      await settle(sql, 'every post decided after the restart', s.env);
       expect(proc.child.exitCode).toBeNull(); // the service rode it out
     } finally {
       await s.cleanup();
@@ -83,7 +85,7 @@ describe.each<TransportKind>(['redis', 'postgres'])('faults on the %s transport'
       s.start('poller');
       s.start('worker');
       s.start('worker');
-      await settle(sql, 'every post decided by two workers');
+      await settle(sql, 'every post decided by two workers', s.env);
       // the source's cursor covers exactly what it emitted, once
       const [cursor] = await sql<{ cursor: string; fetched: number }[]>`
         select cursor, posts_fetched::int as fetched from source_cursors where source_id = 'burst'`;
@@ -102,7 +104,7 @@ describe('faults on the redis transport only', () => {
       const proc = s.start('all');
       await waitFor(processedAtLeast(sql, TOTAL / 5), { what: 'a fifth decided', timeoutMs: 60_000 });
       await services.crashPostgres();
-      await settle(sql, 'every post decided after the crash');
+      await settle(sql, 'every post decided after the crash', s.env);
       expect(proc.child.exitCode).toBeNull();
     } finally {
       await s.cleanup();
@@ -136,7 +138,7 @@ describe('faults on the redis transport only', () => {
         publish(from, Math.min(TOTAL, from + 249));
         await sleep(400);
       }
-      await settle(database.sql, 'every published post decided');
+      await settle(database.sql, 'every published post decided', s.env);
       expect(sim.faults).toEqual([]); // every fault fired
       expect(proc.child.exitCode).toBeNull();
     } finally {
@@ -152,7 +154,7 @@ describe('faults on the redis transport only', () => {
       const proc = s.start('all');
       await waitFor(processedAtLeast(sql, TOTAL / 5), { what: 'a fifth decided', timeoutMs: 60_000 });
       services.flushRedis();
-      await settle(sql, 'every post decided after FLUSHALL');
+      await settle(sql, 'every post decided after FLUSHALL', s.env);
       expect(proc.output()).toContain('job schedulers were missing');
     } finally {
       await s.cleanup();
@@ -176,10 +178,26 @@ describe('faults on the redis transport only', () => {
       await sleep(300);
       expect((await counts(sql)).processed).toBe(mid.processed); // nothing moves with the worker gone
       s.start('worker');
-      await settle(sql, 'every post decided after the restart');
+      await settle(sql, 'every post decided after the restart', s.env);
     } finally {
       await s.cleanup();
       await database.close();
+    }
+  });
+
+  it('two fresh databases, one Redis prefix, the same posts: the second decides every post too (issue 17, item 2)', async () => {
+    const prefix = usesRedisPrefix(`faults_epoch_${process.pid}_${Date.now()}`);
+    for (const label of ['epoch_first', 'epoch_second']) {
+      const { url, database } = await services.database(`${label}_redis`);
+      // the same sandbox stream (seed) each time: the same post ids, so the same job ids but for the epoch
+      const s = scenario('redis', url, services.redisUrl, TOTAL, { sandbox: true }, prefix);
+      try {
+        s.start('all');
+        await settle(database.sql, `every post of ${label} decided`, s.env);
+      } finally {
+        await s.cleanup();
+        await database.close();
+      }
     }
   });
 });

@@ -25,10 +25,17 @@ export interface ServiceProcess {
 /** Where a scenario's posts come from: the built-in sandbox stream, or an X API simulator the test runs. */
 export type ScenarioSource = { sandbox: true } | { twitterSimulator: string; query: string };
 
-export function scenario(kind: TransportKind, databaseUrl: string, redisUrl: string, total: number, source: ScenarioSource = { sandbox: true }) {
+export function scenario(
+  kind: TransportKind,
+  databaseUrl: string,
+  redisUrl: string,
+  total: number,
+  source: ScenarioSource = { sandbox: true },
+  queuePrefix?: string,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'capture-faults-'));
   chmodSync(dir, 0o755);
-  const prefix = usesRedisPrefix(`faults_${process.pid}_${Date.now()}`);
+  const prefix = queuePrefix ?? usesRedisPrefix(`faults_${process.pid}_${Date.now()}`);
   writeFileSync(
     join(dir, 'capture.config.yaml'),
     `sources:
@@ -68,6 +75,18 @@ queue: { prefix: ${prefix} }
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `capture verify --json` on a scenario's database and queue: its exit code and the problems it lists. */
+export function captureVerify(env: NodeJS.ProcessEnv): { code: number | null; problems: unknown[] } {
+  const r = spawnSync(process.execPath, [BIN, 'verify', '--json'], { env, encoding: 'utf8', timeout: 120_000 });
+  let problems: unknown[] = [r.stderr];
+  try {
+    problems = (JSON.parse(r.stdout) as { problems: unknown[] }).problems;
+  } catch {
+    // not JSON: the stderr line above says why
+  }
+  return { code: r.status, problems };
 }
 
 export async function counts(sql: Sql) {

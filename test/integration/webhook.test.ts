@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FACEBOOK_WEBHOOK_SOURCE } from '../../src/api/server.js';
 import { createFacebookConnector, createGraphClient } from '../../src/connectors/facebook.connector.js';
 import { sandboxPost } from '../../src/connectors/sandbox.connector.js';
+import { queueEpoch } from '../../src/db/settings.repo.js';
 import { silentLogger } from '../../src/logger.js';
 import { fbWebhookBody, fbWebhookSignature, startFacebookSimulator, type FacebookSimulator } from '../../src/sandbox/facebook.simulator.js';
 import { startService, type Service } from '../../src/service.js';
@@ -88,7 +89,8 @@ describe('the api role: health and the Facebook Page webhook', () => {
       select external_id as id, source_id as source from social_posts where external_id = any(${db.database.sql.array(items.map((i) => i.id))})`;
     expect(rows.map((r) => r.id).sort()).toEqual(items.map((i) => i.id).sort());
     expect(new Set(rows.map((r) => r.source))).toEqual(new Set([FACEBOOK_WEBHOOK_SOURCE]));
-    for (const i of items) expect(await service.postsQueue.getJob(`fb-${i.id}`)).toBeTruthy();
+    const epoch = await queueEpoch(db.database.sql);
+    for (const i of items) expect(await service.postsQueue.getJob(`fb-${i.id}-${epoch}`)).toBeTruthy();
   });
 
   it('a post pushed by webhook and then polled is stored once, the same post', async () => {
