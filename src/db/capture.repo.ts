@@ -1,4 +1,15 @@
-import { contactsWanted, planContacts, planWork, triage, type CaptureAction, type CaptureOptions, type Decide } from '../capture/planner.js';
+import {
+  contactsWanted,
+  planContacts,
+  planWork,
+  triage,
+  type CaptureAction,
+  type CaptureIdentity,
+  type CaptureOptions,
+  type ContactPlan,
+  type Decide,
+  type LivePost,
+} from '../capture/planner.js';
 import type { Decision } from '../classifier/index.js';
 import { PostError } from '../errors.js';
 import type { Label } from '../types.js';
@@ -68,18 +79,24 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
   for (const { post, reason } of rejected) results.set(postKey(post), new PostError(reason));
   if (live.length === 0) return results;
 
-  if (needContact.length > 0) {
-    const wanted = contactsWanted(needContact);
-    const { handleRows, emailRows } = await readContactMatches(tx, wanted);
-    await writeContacts(tx, planContacts(wanted, handleRows, emailRows), identities);
-  }
+  if (needContact.length > 0) await resolveContacts(tx, needContact, identities);
   const plan = planWork(live, await lockOpenWork(tx, live, nowUs, opts), opts);
   const written = await writeWork(tx, plan, opts);
+  // Here, still inside the transaction, `plan` and `written` hold all the batch decided and wrote (and
+  // resolveContacts returns the contacts it made): the place for anything that must commit with them.
   plan.posts.forEach((p, i) => {
     const { leadId, caseId } = written.posts[i]!;
     results.set(postKey(p.post), { action: p.action, label: p.decision.label, contactId: p.contactId, leadId, caseId, decision: p.decision });
   });
   return results;
+}
+
+/** Give the authors who need one a contact, as the planner matches them; updates `identities` in place. */
+async function resolveContacts(tx: Tx, needContact: readonly LivePost[], identities: Map<number, CaptureIdentity>): Promise<{ plan: ContactPlan; ids: number[] }> {
+  const wanted = contactsWanted(needContact);
+  const { handleRows, emailRows } = await readContactMatches(tx, wanted);
+  const plan = planContacts(wanted, handleRows, emailRows);
+  return { plan, ids: await writeContacts(tx, plan, identities) };
 }
 
 /** Quarantine a post that cannot be processed: visible as `failed` with its reason. */
