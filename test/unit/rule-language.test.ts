@@ -222,7 +222,7 @@ describe('the rules reference example (docs/rules.md)', () => {
   it('is a valid ruleset that does what its comments say', async () => {
     const { readFileSync } = await import('node:fs');
     const readme = readFileSync(new URL('../../docs/rules.md', import.meta.url), 'utf8');
-    const yamlText = /## Rules[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    const yamlText = /## The rules file[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     const ruleset = parseRuleset(yamlText ?? '', 'docs/rules.md');
     const ids = (text: string, extra: Partial<ClassifierInput> = {}) => classify(post(text, extra), ruleset).rules.map((r) => [r.id, r.weight]);
     expect(ids('how much is the plan?')).toEqual([['price-question', 1]]);
