@@ -20,3 +20,13 @@ export {
   type LabeledPost,
   type Prediction,
 } from './evaluate.js';
+export {
+  applyFit,
+  crossValidate,
+  fitRuleset,
+  foldsOf,
+  type CrossValidation,
+  type Fit,
+  type FitOptions,
+  type FoldScores,
+} from './tune.js';
