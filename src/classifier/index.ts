@@ -25,8 +25,10 @@ export {
   crossValidate,
   fitRuleset,
   foldsOf,
+  suggestTerms,
   type CrossValidation,
   type Fit,
   type FitOptions,
   type FoldScores,
+  type SuggestedTerm,
 } from './tune.js';

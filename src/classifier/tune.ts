@@ -7,6 +7,7 @@ import { isMap, isSeq, parseDocument } from 'yaml';
 import type { Label } from '../types.js';
 import { classify } from './classify.js';
 import { evaluate, scoreDecisions, type EvalReport, type LabeledPost } from './evaluate.js';
+import { normalizeText } from './normalize.js';
 import { parseRuleset, type Ruleset } from './ruleset.js';
 import type { Decision } from './types.js';
 
@@ -244,4 +245,81 @@ export function crossValidate(posts: readonly LabeledPost[], yamlText: string, o
     },
     pooled: scoreDecisions(pooled, base),
   };
+}
+
+/** A term mined from labeled posts for a person to consider adding to a rule. */
+export interface SuggestedTerm {
+  term: string;
+  label: 'lead' | 'case';
+  /** Posts of the label that hold it, and posts of other labels that do. */
+  inLabel: number;
+  elsewhere: number;
+  /** The folds (domains) whose posts of the label hold it: a term from one domain's wording is not suggested. */
+  folds: number;
+  /** Smoothed log-odds of the label given the term, against the label's base rate. */
+  score: number;
+}
+
+const STOP = new Set(['the', 'a', 'an', 'and', 'or', 'to', 'of', 'in', 'on', 'for', 'is', 'it', 'my', 'i', 'you', 'your', 'me', 'we', 'this', 'that', 'with', 'at', 'be', 'de', 'la', 'el', 'le', 'die', 'der', 'und']);
+
+/** The ruleset's phrases as token sequences, to leave out of suggestions. */
+function knownTerms(ruleset: Ruleset): Set<string> {
+  const known = new Set<string>();
+  const add = (list: readonly string[] | Readonly<Record<string, readonly string[]>> | undefined) => {
+    const terms = list === undefined ? [] : Array.isArray(list) ? list : Object.values(list).flat();
+    for (const t of terms as string[]) known.add(normalizeText(t).tokens.map((x) => x.value).join(' '));
+  };
+  for (const r of ruleset.rules) {
+    add(r.any);
+    add(r.all);
+  }
+  return known;
+}
+
+/**
+ * Words and two-word phrases that tell a label apart in the posts, found in at least `minFolds` folds and
+ * `minCount` posts of the label, not already in a rule: candidates for a person to accept, never added by
+ * themselves.
+ *
+ * @param top - most suggestions per label. @defaultValue 15
+ */
+export function suggestTerms(posts: readonly LabeledPost[], ruleset: Ruleset, opts: { top?: number; minCount?: number; minFolds?: number } = {}): SuggestedTerm[] {
+  const top = opts.top ?? 15;
+  const minCount = opts.minCount ?? 4;
+  const minFolds = opts.minFolds ?? 2;
+  const known = knownTerms(ruleset);
+  const stats = new Map<string, { lead: number; case: number; none: number; folds: Record<'lead' | 'case', Set<string>> }>();
+  const totals = { lead: 0, case: 0, none: 0 };
+  for (const p of posts) {
+    if (p.label === null) continue;
+    totals[p.label]++;
+    const values = normalizeText(p.input.text).tokens.map((t) => t.value);
+    const grams = new Set<string>();
+    values.forEach((v, i) => {
+      if (!STOP.has(v) && v.length > 2 && !/^\d+$/.test(v)) grams.add(v);
+      const next = values[i + 1];
+      if (next !== undefined && !(STOP.has(v) && STOP.has(next))) grams.add(`${v} ${next}`);
+    });
+    for (const g of grams) {
+      let s = stats.get(g);
+      if (s === undefined) stats.set(g, (s = { lead: 0, case: 0, none: 0, folds: { lead: new Set(), case: new Set() } }));
+      s[p.label]++;
+      if (p.label !== 'none') s.folds[p.label].add(p.group ?? '');
+    }
+  }
+  const all = totals.lead + totals.case + totals.none;
+  const out: SuggestedTerm[] = [];
+  for (const label of ['lead', 'case'] as const) {
+    const prior = Math.log((totals[label] + 1) / (all - totals[label] + 1));
+    const found: SuggestedTerm[] = [];
+    for (const [term, s] of stats) {
+      const elsewhere = s.lead + s.case + s.none - s[label];
+      if (s[label] < minCount || s.folds[label].size < minFolds || known.has(term)) continue;
+      const score = Math.log((s[label] + 0.5) / (elsewhere + 0.5)) - prior;
+      if (score > 1) found.push({ term, label, inLabel: s[label], elsewhere, folds: s.folds[label].size, score: Math.round(score * 100) / 100 });
+    }
+    found.sort((a, b) => b.score - a.score || b.inLabel - a.inLabel || a.term.localeCompare(b.term));
+    out.push(...found.slice(0, top));
+  }
+  return out;
 }
