@@ -81,4 +81,19 @@ describe('capture tune', () => {
     expect((await run('tune', '--rules', path('rules.yaml'))).code).toBe(2);
     expect((await run('tune', '--help')).code).toBe(0);
   });
+
+  it('capture eval --folds domain reports each held-out fold, and --fit fits on the others', async () => {
+    const asWritten = await run('eval', '--rules', path('rules.yaml'), '--folds', 'domain', '--json', path('disagree.jsonl'));
+    expect(asWritten.code).toBe(0);
+    const a = JSON.parse(asWritten.stdout);
+    expect(a.folds.map((f: { fold: string; posts: number }) => [f.fold, f.posts])).toEqual([['a', 10], ['b', 10]]);
+    expect(a.folds[0].lead).toEqual({ precision: 1, recall: 1, f1: 1 });
+    const fitted = JSON.parse((await run('eval', '--rules', path('rules.yaml'), '--folds', 'domain', '--fit', '--json', path('disagree.jsonl'))).stdout);
+    // Fitted on b alone, where "price" never made a lead, fold a's leads are missed.
+    expect(fitted.folds[0].lead.recall).toBe(0);
+    expect((await run('eval', '--rules', path('rules.yaml'), '--fit', path('disagree.jsonl'))).code).toBe(2);
+    const table = await run('eval', '--rules', path('rules.yaml'), '--folds', 'domain', path('disagree.jsonl'));
+    expect(table.stdout).toMatch(/^a\s+10\s/m);
+    expect(table.stdout).toMatch(/^mean\s/m);
+  });
 });

@@ -99,6 +99,10 @@ describe('crossValidate', () => {
   it('lists the folds in the order they first appear', () => {
     expect(foldsOf(SETS)).toEqual(['a', 'b']);
     expect(() => foldsOf(posts([['', 'x', 'none']]))).toThrow(/p0.*no fold/);
+    // dev/ names its folds `industry`; another field can be named.
+    const rows = [{ id: 'x', industry: 'telecom', source: 's1', text: 't', label: 'none' }].map((r) => JSON.stringify(r)).join('\n');
+    expect(foldsOf(readLabeledJsonl(rows).posts)).toEqual(['telecom']);
+    expect(foldsOf(readLabeledJsonl(rows, { groupBy: 'source' }).posts)).toEqual(['s1']);
   });
 
   it('scores each fold with rules fitted on the other folds only', () => {
