@@ -86,6 +86,7 @@ function vaderLexicon(): Map<string, number> {
     const [word, valence] = line.split('\t');
     if (word && valence) map.set(word.replace(/'/g, ''), Number(valence));
   }
+  for (const [emoji, valence] of Object.entries(EMOJI_VALENCE)) map.set(emoji, valence);
   lexicon = map;
   return map;
 }
@@ -104,19 +105,23 @@ const ANGRY = new Set(['😡', '😠', '🤬', '😤', '💢', '👎', '😒', '
 /** VADER's compound score over the post's tokens, with negation and intensifiers from {@link negationAndIntensity}. */
 export function sentimentOf(text: string, tokens: readonly Token[]): number {
   const lex = vaderLexicon();
+  // Most words carry no sentiment: find the ones that do first, and work out negation only for a post that has some.
+  let hits: number[] | null = null;
+  for (let i = 0; i < tokens.length; i++) if (lex.has(tokens[i]!.value)) (hits ??= []).push(i);
+  if (hits === null) return 0;
   const { negated, boosted } = negationAndIntensity(text, tokens);
   let sum = 0;
-  for (let i = 0; i < tokens.length; i++) {
-    const value = tokens[i]!.value;
-    let v = lex.get(value) ?? EMOJI_VALENCE[value] ?? 0;
-    if (v === 0) continue;
+  for (const i of hits) {
+    let v = lex.get(tokens[i]!.value)!;
     if (boosted[i]) v += v > 0 ? BOOST : -BOOST;
     if (negated[i]) v *= NEGATION_SCALAR;
     sum += v;
   }
+  if (sum === 0) return 0;
   // Exclamation marks strengthen the whole post, as in VADER (at most four count).
-  const bangs = Math.min((text.match(/!/g) ?? []).length, 4);
-  if (sum !== 0) sum += (sum > 0 ? 1 : -1) * bangs * 0.292;
+  let bangs = 0;
+  for (let i = text.indexOf('!'); i !== -1 && bangs < 4; i = text.indexOf('!', i + 1)) bangs++;
+  sum += (sum > 0 ? 1 : -1) * bangs * 0.292;
   return Math.round((sum / Math.sqrt(sum * sum + ALPHA)) * 10_000) / 10_000;
 }
 
