@@ -112,6 +112,8 @@ rules:
     const calm = classify({ text: '@AcmeHelp thanks, all great now', platform: 'twitter', isReply: false }, rules);
     expect(calm.label).toBe('none');
     expect(calm.rules.map((r) => [r.id, r.weight])).toEqual([['praise-is-not-a-case', -0.5]]);
+    // A question is not_features of that rule: it does not fire.
+    expect(classify({ text: '@AcmeHelp thanks, all great now. Is the new version out?', platform: 'twitter', isReply: false }, rules).rules).toEqual([]);
   });
 
   it('detect the language of a post without one when a rule is scoped by language, and say so', () => {
