@@ -119,7 +119,9 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   let api: Service['api'];
 
   if (deps.role === 'all' || deps.role === 'worker') {
-    const decide = (input: ClassifierInput) => classify(input, ruleset);
+    // The `addressed` features look for the brand's own handles (config own_accounts).
+    const brandHandles = new Set(config.ownAccounts.twitter.map((h) => h.replace(/^@/, '').toLowerCase()));
+    const decide = (input: ClassifierInput) => classify({ ...input, brandHandles }, ruleset);
     const processor = createCaptureProcessor({
       sql: database.sql,
       log: log.child({ component: 'capture' }),

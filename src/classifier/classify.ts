@@ -1,4 +1,5 @@
 import { PRIORITIES, type Priority } from '../types.js';
+import { computeFeatures, detectLanguage, type PostFeatures } from './features.js';
 import { normalizeText, type Token } from './normalize.js';
 import type { Span } from './phrase-trie.js';
 import {
@@ -30,14 +31,47 @@ function blocked(post: Post, rule: CompiledRule): boolean {
   return false;
 }
 
-function conditionsHold(when: CompiledConditions | null, input: ClassifierInput, lang: string | null): boolean {
+function conditionsHold(when: CompiledConditions | null, post: Post): boolean {
   if (when === null) return true;
+  const input = post.input;
   if (when.platforms !== null && !when.platforms.has(input.platform)) return false;
-  if (when.langs !== null && (lang === null || !when.langs.has(lang))) return false;
   if (when.isReply !== null && when.isReply !== input.isReply) return false;
   if (when.followersMin !== null && (input.followers === undefined || input.followers < when.followersMin)) return false;
   if (when.followersMax !== null && (input.followers === undefined || input.followers > when.followersMax)) return false;
+  if (when.langs !== null) {
+    const lang = langOf(post);
+    if (lang === null || !when.langs.has(lang)) return false;
+  }
+  if (when.needsFeatures) {
+    const f = featuresOf(post);
+    for (const name of when.features) if (!f[name]) return false;
+    for (const name of when.notFeatures) if (f[name]) return false;
+    if (when.sentimentMin !== null && f.sentiment < when.sentimentMin) return false;
+    if (when.sentimentMax !== null && f.sentiment > when.sentimentMax) return false;
+  }
   return true;
+}
+
+/** The post's language for `when.lang`: its own tag, else detected once (detection costs more than classifying). */
+function langOf(post: Post): string | null {
+  post.langAsked = true;
+  if (post.lang === null && !post.langDetected) {
+    post.langDetected = true;
+    post.lang = detectLanguage(post.text);
+  }
+  return post.lang;
+}
+
+function featuresOf(post: Post): PostFeatures {
+  return (post.features ??= computeFeatures(post.input, post.text, post.tokens));
+}
+
+/** The features a rule's conditions read, with the post's values: the trace of a feature rule. */
+function featuresRead(when: CompiledConditions, f: PostFeatures): NonNullable<FiredRule['features']> {
+  const read: NonNullable<FiredRule['features']> = {};
+  for (const name of [...when.features, ...when.notFeatures]) read[name] = f[name];
+  if (when.sentimentMin !== null || when.sentimentMax !== null) read.sentiment = f.sentiment;
+  return read;
 }
 
 interface Occurrence extends Span {
@@ -53,6 +87,12 @@ interface Post {
   tokens: readonly Token[];
   hits: Map<number, Span[]>;
   lang: string | null;
+  /** Whether `lang` was detected (the post had no tag); set when a rule first asks. */
+  langDetected: boolean;
+  /** Whether a rule was scoped by language: only then does the decision say which language applied. */
+  langAsked: boolean;
+  /** Computed when a rule first asks. */
+  features: PostFeatures | null;
   /** Where negation cues occur; found when a rule first asks. */
   cues: Span[] | null;
   negationCues: ReadonlySet<number>;
@@ -203,6 +243,9 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
     tokens,
     hits,
     lang: input.lang ? primaryLang(input.lang) : null,
+    langDetected: false,
+    langAsked: false,
+    features: null,
     cues: null,
     negationCues: compiled.negationCues,
     window: compiled.negationWindow,
@@ -228,7 +271,7 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
     if (index === previous) continue;
     previous = index;
     const rule = compiled.rules[index] as CompiledRule;
-    if (!conditionsHold(rule.when, input, post.lang)) continue;
+    if (!conditionsHold(rule.when, post)) continue;
     if (blocked(post, rule)) continue;
     const regexHits = rule.regex.length > 0 ? regexOcc(post, rule) : NO_OCCURRENCES;
 
@@ -249,6 +292,7 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
       terms,
       ...(setsPriority ? { priority: rule.priority } : {}),
       ...(flipped ? { negated: true } : {}),
+      ...(rule.when?.needsFeatures ? { features: featuresRead(rule.when, featuresOf(post)) } : {}),
     });
     if (rule.label === 'lead') {
       leadScore += weight;
@@ -274,5 +318,7 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
     priorityRule: label === 'case' ? priorityRule : null,
     rules: fired,
     rulesetVersion: ruleset.version,
+    ...(post.features !== null ? { features: post.features } : {}),
+    ...(post.langAsked && post.lang !== null ? { lang: { code: post.lang, source: post.langDetected ? 'detected' : 'post' } } : {}),
   };
 }

@@ -17,6 +17,8 @@ export interface LabeledPost {
   /** The label as the file wrote it, before mapping. */
   rawLabel: string | null;
   line: number;
+  /** The post's fold for cross-validation (its `industry` or `domain`, or the field `--folds` names); absent when the row has none. */
+  group?: string;
 }
 
 /**
@@ -41,6 +43,17 @@ export interface ReadOptions {
   map?: LabelMap;
   /** Refuse rows without a usable label. @defaultValue true */
   requireLabels?: boolean;
+  /**
+   * The field that names a row's fold. `domain` reads `domain`, else `industry` (the eval sets use either).
+   * @defaultValue `"domain"`
+   */
+  groupBy?: string;
+}
+
+/** A row's fold: the named field, where `domain` also reads `industry`. */
+function groupOf(row: Record<string, unknown>, field: string): string | undefined {
+  const value = field === 'domain' ? (row.domain ?? row.industry) : row[field];
+  return typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
 }
 
 const isLabel = (x: unknown): x is Label => typeof x === 'string' && (LABELS as readonly string[]).includes(x);
@@ -90,6 +103,7 @@ export function readLabeledJsonl(text: string, opts: ReadOptions = {}): Dataset 
       return void problems.push({ line, reason: `row ${JSON.stringify(id)}: ${reason}` });
     }
 
+    const group = groupOf(row, opts.groupBy ?? 'domain');
     const platform: Platform = PLATFORMS.includes(row.platform as Platform) ? (row.platform as Platform) : 'twitter';
     const followers = (row.author as { followers?: unknown } | undefined)?.followers;
     posts.push({
@@ -104,6 +118,7 @@ export function readLabeledJsonl(text: string, opts: ReadOptions = {}): Dataset 
       label,
       rawLabel,
       line,
+      ...(group !== undefined ? { group } : {}),
     });
   });
   return { posts, skipped, problems };

@@ -20,3 +20,15 @@ export {
   type LabeledPost,
   type Prediction,
 } from './evaluate.js';
+export {
+  applyFit,
+  crossValidate,
+  fitRuleset,
+  foldsOf,
+  suggestTerms,
+  type CrossValidation,
+  type Fit,
+  type FitOptions,
+  type FoldScores,
+  type SuggestedTerm,
+} from './tune.js';

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { PLATFORMS, PRIORITIES, type Platform, type Priority } from '../types.js';
+import { FEATURE_NAMES, type FeatureName } from './features.js';
 import { normalizeText } from './normalize.js';
 import { PhraseTrie } from './phrase-trie.js';
 import { compileSafeRegex } from './safe-regex.js';
@@ -48,6 +49,12 @@ const whenSchema = z.strictObject({
   lang: oneOrMany(z.string().regex(LANG, LANG_MESSAGE)).optional(),
   is_reply: z.boolean().optional(),
   followers: z.strictObject({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() }).optional(),
+  /** Named features that must all hold (src/classifier/features.ts). */
+  features: oneOrMany(z.enum(FEATURE_NAMES)).optional(),
+  /** Named features none of which may hold. */
+  not_features: oneOrMany(z.enum(FEATURE_NAMES)).optional(),
+  /** The post's sentiment (VADER compound, -1 to 1) must lie within these bounds. */
+  sentiment: z.strictObject({ min: z.number().min(-1).max(1).optional(), max: z.number().min(-1).max(1).optional() }).optional(),
 });
 
 const ruleSchema = z.strictObject({
@@ -130,6 +137,12 @@ export interface CompiledConditions {
   isReply: boolean | null;
   followersMin: number | null;
   followersMax: number | null;
+  features: FeatureName[];
+  notFeatures: FeatureName[];
+  sentimentMin: number | null;
+  sentimentMax: number | null;
+  /** Whether the post's features must be computed to check these conditions. */
+  needsFeatures: boolean;
 }
 
 export interface CompiledRule {
@@ -154,7 +167,7 @@ export interface CompiledRuleset {
    * ascending. Rules with a regex are tried on every post: {@link CompiledRuleset.alwaysTry}.
    */
   rulesByPhrase: number[][];
-  /** Rules to try on every post, whatever phrases it holds (those with regexes), ascending. */
+  /** Rules to try on every post, whatever phrases it holds (those with regexes or of features alone), ascending. */
   alwaysTry: number[];
   thresholds: { lead: number; case: number };
   /** Trie ids of the negation cues. */
@@ -301,8 +314,9 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
 
     const count = (list: RuleDefinition['any']) =>
       list === undefined ? 0 : Array.isArray(list) ? list.length : Object.values(list).reduce((n, l) => n + l.length, 0);
-    if (count(rule.any) + count(rule.all) + (rule.near === undefined ? 0 : 1) + (rule.regex?.length ?? 0) === 0) {
-      problems.push(`${where}: field "any": a rule needs at least one phrase in "any" or "all", a "near" or a "regex"`);
+    const byFeatures = rule.when?.features !== undefined || rule.when?.sentiment !== undefined;
+    if (count(rule.any) + count(rule.all) + (rule.near === undefined ? 0 : 1) + (rule.regex?.length ?? 0) === 0 && !byFeatures) {
+      problems.push(`${where}: field "any": a rule needs at least one phrase in "any" or "all", a "near", a "regex", or "when.features" or "when.sentiment"`);
     }
     if (rule.priority !== undefined && rule.label !== 'case') {
       problems.push(`${where}: field "priority": only case rules set a priority`);
@@ -355,6 +369,11 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
             isReply: w.is_reply ?? null,
             followersMin: w.followers?.min ?? null,
             followersMax: w.followers?.max ?? null,
+            features: list(w.features) ?? [],
+            notFeatures: list(w.not_features) ?? [],
+            sentimentMin: w.sentiment?.min ?? null,
+            sentimentMax: w.sentiment?.max ?? null,
+            needsFeatures: w.features !== undefined || w.not_features !== undefined || w.sentiment !== undefined,
           };
     if (w?.followers?.min !== undefined && w.followers.max !== undefined && w.followers.min > w.followers.max) {
       problems.push(`${where}: field "when.followers": min is greater than max`);
@@ -387,7 +406,9 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
   const rulesByPhrase: number[][] = [];
   const alwaysTry: number[] = [];
   rules.forEach((rule, index) => {
-    if (rule.regex.length > 0) alwaysTry.push(index);
+    // A rule of features alone has no phrase to be found by: it is tried on every post.
+    const phraseless = rule.any.length + rule.all.length + rule.near.length === 0;
+    if (rule.regex.length > 0 || phraseless) alwaysTry.push(index);
     for (const { id } of [...rule.any, ...rule.all, ...rule.near.flatMap((n) => [...n.a, ...n.b])]) {
       const list = (rulesByPhrase[id] ??= []);
       if (list[list.length - 1] !== index) list.push(index);

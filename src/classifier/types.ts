@@ -1,4 +1,5 @@
 import type { Label, Platform, Priority } from '../types.js';
+import type { FeatureName, PostFeatures } from './features.js';
 
 /** What the classifier needs to know about a post. */
 export interface ClassifierInput {
@@ -10,6 +11,11 @@ export interface ClassifierInput {
   isReply: boolean;
   /** The author's follower count, when known (`when.followers`). */
   followers?: number;
+  /**
+   * The brand's own handles (config `own_accounts`), lower case without `@`: the `addressed` features look for
+   * them. When absent or empty, any handle a post opens with counts as the brand's.
+   */
+  brandHandles?: ReadonlySet<string>;
 }
 
 /** One occurrence of a rule phrase in a post. */
@@ -36,6 +42,8 @@ export interface FiredRule {
   priority?: Priority;
   /** Present when the rule fired on negated phrases under `negation: flip`: its weight is the rule's, negated. */
   negated?: true;
+  /** The features the rule's conditions read, with the post's values (its weight is their contribution). */
+  features?: Partial<Record<FeatureName, boolean>> & { sentiment?: number };
 }
 
 /** The classifier's verdict on a post and the reasons for it. */
@@ -59,6 +67,10 @@ export interface Decision {
   rules: FiredRule[];
   /** The `version` of the ruleset that decided. */
   rulesetVersion: string;
+  /** The post's features, when a rule asked for them. */
+  features?: PostFeatures;
+  /** The language rules were scoped by: the post's own tag, or detected when it had none and a rule asked. */
+  lang?: { code: string; source: 'post' | 'detected' };
   /**
    * Set by capture, not the classifier: the post would have been a lead or case but is by the brand's
    * own account, or a retweet its source ignores; the label is then `none`.

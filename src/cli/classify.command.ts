@@ -24,8 +24,10 @@ export async function classifyCommand(args: string[], json: boolean): Promise<nu
   else {
     process.stdout.write(`${d.label}  score ${d.score}${d.priority ? `  priority ${d.priority} (${d.priorityRule ?? 'default'})` : ''}  [lead ${d.scores.lead}, case ${d.scores.case}]  rules ${d.rulesetVersion}\n`);
     for (const r of d.rules) {
-      process.stdout.write(`  ${r.label} ${r.weight >= 0 ? '+' : ''}${r.weight}  ${r.id}: ${r.terms.map((t) => JSON.stringify(t.term)).join(', ')}\n`);
+      const why = [...r.terms.map((t) => JSON.stringify(t.term)), ...Object.entries(r.features ?? {}).map(([k, v]) => `${k}=${String(v)}`)];
+      process.stdout.write(`  ${r.label} ${r.weight >= 0 ? '+' : ''}${r.weight}  ${r.id}: ${why.join(', ')}\n`);
     }
+    if (d.lang) process.stdout.write(`  language ${d.lang.code} (${d.lang.source})\n`);
   }
   return 0;
 }

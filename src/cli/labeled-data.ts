@@ -1,5 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { parseLabelMap, readLabeledJsonl, type Dataset, type LabelMap } from '../classifier/index.js';
+import {
+  parseLabelMap,
+  readLabeledJsonl,
+  type CrossValidation,
+  type Dataset,
+  type FoldScores,
+  type LabeledPost,
+  type LabelMap,
+} from '../classifier/index.js';
+import { feedbackExamples } from '../db/feedback.repo.js';
+import { openContext } from './context.js';
 
 // Bad rows listed on stderr before the rest are summed up: a wrong file would otherwise flood the terminal.
 const SHOWN = 10;
@@ -35,7 +45,7 @@ export function loadLabelMap(path: string): LabelMap {
  * Read a labeled JSON Lines file. Rows that cannot be used are written to stderr as `FILE:LINE: reason`
  * (unless `quiet`), and the run is refused: scores on a silently shrunk set would mislead.
  */
-export function loadDataset(path: string, opts: { map?: LabelMap; requireLabels?: boolean; quiet?: boolean }): Dataset {
+export function loadDataset(path: string, opts: { map?: LabelMap; requireLabels?: boolean; quiet?: boolean; groupBy?: string }): Dataset {
   const ds = readLabeledJsonl(readText(path), opts);
   if (ds.problems.length > 0) {
     if (!opts.quiet) {
@@ -48,4 +58,49 @@ export function loadDataset(path: string, opts: { map?: LabelMap; requireLabels?
     );
   }
   return ds;
+}
+
+/**
+ * People's corrections stored in the database (`POST /api/posts/:id/feedback`), as labeled posts of the fold
+ * `feedback`: the post's latest correction is its label.
+ */
+export async function loadFeedbackPosts(): Promise<LabeledPost[]> {
+  const ctx = await openContext();
+  try {
+    const examples = await feedbackExamples(ctx.database.sql);
+    return examples.map((e, i) => ({
+      id: `post-${e.postId}`,
+      input: { text: e.text, platform: e.platform, isReply: e.isReply, ...(e.lang ? { lang: e.lang } : {}) },
+      label: e.label,
+      rawLabel: e.label,
+      line: i + 1,
+      group: 'feedback',
+    }));
+  } finally {
+    await ctx.close();
+  }
+}
+
+const f3 = (x: number) => x.toFixed(3);
+
+/** The per-fold table of a cross-validation: lead and case P/R/F1, macro-F1, case-vs-rest, then the mean and the pooled line. */
+export function formatCrossValidation(cv: CrossValidation, title: string): string {
+  const width = Math.max(6, ...cv.folds.map((f) => f.fold.length));
+  const head = `${'fold'.padEnd(width)}  posts  lead P  lead R  lead F1  case P  case R  case F1  macro-F1  case-vs-rest F1  thresholds`;
+  const row = (name: string, posts: string, s: Omit<FoldScores, 'fold' | 'posts' | 'thresholds'>, thresholds: string) =>
+    `${name.padEnd(width)}  ${posts.padStart(5)}  ${f3(s.lead.precision)}   ${f3(s.lead.recall)}   ${f3(s.lead.f1)}    ${f3(s.case.precision)}   ${f3(s.case.recall)}   ${f3(s.case.f1)}    ${f3(s.macro_f1)}     ${f3(s.case_vs_rest.macro_f1)}            ${thresholds}`;
+  const p = cv.pooled;
+  const pooled = {
+    lead: p.labels.lead,
+    case: p.labels.case,
+    macro_f1: p.macro_f1,
+    case_vs_rest: p.case_vs_rest,
+  };
+  return [
+    title,
+    head,
+    ...cv.folds.map((f) => row(f.fold, String(f.posts), f, `${f.thresholds.lead}/${f.thresholds.case}`)),
+    row('mean', '', cv.mean, ''),
+    row('pooled', String(p.posts), pooled, ''),
+  ].join('\n');
 }

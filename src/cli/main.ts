@@ -10,6 +10,7 @@ import { recordsCommand, recordsUsage, type RecordKind } from './records.command
 import { rulesCommand } from './rules.command.js';
 import { startCommand } from './start.command.js';
 import { VERIFY_USAGE, verifyCommand } from './verify.command.js';
+import { tuneCommand } from './tune.command.js';
 
 const HELP = `usage: capture <command> [options] [--json]
 
@@ -20,8 +21,10 @@ const HELP = `usage: capture <command> [options] [--json]
   leads | cases | contacts [--limit N]
   sources                            each source's cursor and health
   classify [--rules FILE] TEXT       decide one text and explain why
-  eval --rules FILE [--map M.json] [--predictions OUT.jsonl] DATA.jsonl
-                                     score rules on labeled posts
+  eval --rules FILE [--map M.json] [--predictions OUT.jsonl] [--folds domain [--fit]] [--feedback] [DATA.jsonl]
+                                     score rules on labeled posts (per held-out fold with --folds)
+  tune --data A.jsonl [--data B.jsonl] [--feedback] --rules IN --out OUT [--suggest]
+                                     fit rule weights and thresholds; writes OUT only if held-out scores do not drop
   diff --rules OLD --against NEW DATA.jsonl
                                      which posts change label, and why
   backtest --rules FILE [--since 7d|all]
@@ -77,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
         return await classifyCommand(args, json);
       case 'eval':
         return await evalCommand(args, json);
+      case 'tune':
+        return await tuneCommand(args, json);
       case 'diff':
         return await diffCommand(args, json);
       case 'backtest':

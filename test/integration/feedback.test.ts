@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRuleset } from '../../src/classifier/index.js';
 import { feedbackExamples } from '../../src/db/feedback.repo.js';
 import { storePage } from '../../src/db/inbox.repo.js';
 import { silentLogger } from '../../src/logger.js';
@@ -7,9 +8,21 @@ import { startService, type Service } from '../../src/service.js';
 import { enqueuePosts } from '../../src/workers/poll.worker.js';
 import { closeTransport, type Transport } from '../../src/workers/queues.js';
 import { makePost } from '../support/posts.js';
-import { createTestDatabase, createTestTransport, TEST_RULES, testConfig, waitFor } from '../support/services.js';
+import { createTestDatabase, createTestTransport, testConfig, waitFor } from '../support/services.js';
 
 const TOKEN = 'test-feedback-token';
+// The pipeline's test rules plus one rule against a label, so the report's sense of "right" is checked both ways.
+const RULES = parseRuleset(
+  `name: feedback-test
+thresholds: { lead: 1, case: 1 }
+rules:
+  - { id: buying, label: lead, weight: 2, any: ["how much", "price", "demo"] }
+  - { id: outage, label: case, weight: 2, any: ["not working", "outage"] }
+  - { id: refund, label: case, weight: 2, any: ["refund"] }
+  - { id: thanks, label: case, weight: -1, any: ["thanks"] }
+`,
+  'feedback.test.ts',
+);
 
 describe('label feedback and the rules report over HTTP', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -49,7 +62,7 @@ describe('label feedback and the rules report over HTTP', () => {
     db = await createTestDatabase('feedback');
     transport = createTestTransport('redis', db.url, 'feedback');
     const config = { ...testConfig(), port: 0, secrets: { apiToken: TOKEN } };
-    service = await startService({ config, database: db.database, transport, ruleset: TEST_RULES, log: silentLogger, role: 'all' });
+    service = await startService({ config, database: db.database, transport, ruleset: RULES, log: silentLogger, role: 'all' });
     base = service.api!.url.replace('0.0.0.0', '127.0.0.1');
     // One post at a time: the second case post must find the first one's case open to attach to it.
     const named: [string, SocialPost][] = [
@@ -60,6 +73,7 @@ describe('label feedback and the rules report over HTTP', () => {
       ['price', makePost({ text: 'how much is the price for a team?', authorId: '7001' })],
       ['broken', makePost({ text: 'the app is not working since monday', authorId: '7003' })],
       ['chatter', makePost({ text: 'lovely weather today', authorId: '7004' })],
+      ['sarcasm', makePost({ text: 'outage again, thanks', authorId: '7006' })],
     ];
     for (const [name, post] of named) {
       const row = (await capture([post]))![0];
@@ -134,6 +148,7 @@ describe('label feedback and the rules report over HTTP', () => {
   it('the latest correction of a post is its label, for eval and tune and for the report', async () => {
     expect((await api('POST', `/api/posts/${ids.broken}/feedback`, { label: 'none' })).status).toBe(201);
     expect((await api('POST', `/api/posts/${ids.broken}/feedback`, { label: 'case', note: 'no, it is a real outage' })).status).toBe(201);
+    expect((await api('POST', `/api/posts/${ids.sarcasm}/feedback`, { label: 'none', note: 'a joke' })).status).toBe(201);
     const examples = await feedbackExamples(db.database.sql);
     expect(examples.map((e) => [e.postId, e.label])).toEqual([
       [ids.outage, 'none'],
@@ -141,6 +156,7 @@ describe('label feedback and the rules report over HTTP', () => {
       [ids.price, 'none'],
       [ids.broken, 'case'],
       [ids.chatter, 'none'],
+      [ids.sarcasm, 'none'],
     ]);
     expect(examples.find((e) => e.postId === ids.broken)).toMatchObject({ text: 'the app is not working since monday', platform: 'twitter', isReply: false });
 
@@ -151,9 +167,11 @@ describe('label feedback and the rules report over HTTP', () => {
     const fired = await db.database.sql<{ rule: string; n: number }[]>`
       select r->>'id' as rule, count(*)::int as n from social_posts p cross join lateral jsonb_array_elements(p.decision->'rules') r group by 1`;
     for (const f of fired) expect(byRule[f.rule].fired).toBe(f.n);
-    expect(byRule.outage).toMatchObject({ label: 'case', fired: 2, corrected: 2, right: 1, precision: 0.5 });
-    expect(byRule.outage.wrong.map((w: { postId: number }) => w.postId)).toEqual([ids.outage]);
-    expect(byRule.outage.wrong[0]).toMatchObject({ decided: 'case', corrected: 'none', text: 'outage in my street again' });
+    expect(byRule.outage).toMatchObject({ label: 'case', fired: 3, corrected: 3, right: 1, precision: 0.3333 });
+    expect(byRule.outage.wrong.map((w: { postId: number }) => w.postId)).toEqual([ids.sarcasm, ids.outage]);
+    // A rule against case, on a post corrected to none, pointed the right way.
+    expect(byRule.thanks).toMatchObject({ label: 'case', fired: 1, corrected: 1, right: 1, precision: 1, wrong: [] });
+    expect(byRule.outage.wrong[1]).toMatchObject({ decided: 'case', corrected: 'none', text: 'outage in my street again' });
     expect(byRule.buying).toMatchObject({ fired: 2, corrected: 1, right: 0, precision: 0 });
     expect(byRule.refund).toMatchObject({ fired: 1, corrected: 1, right: 0, precision: 0 });
   });
