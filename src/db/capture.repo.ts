@@ -2,6 +2,7 @@ import type { ClassifierInput, Decision } from '../classifier/index.js';
 import { PostError } from '../errors.js';
 import type { Label, Platform, Priority } from '../types.js';
 import type { Sql, Tx } from './client.js';
+import { appendCaptureEvents } from './outbox.repo.js';
 import { postKey, type PostRef } from './post-key.js';
 
 /** How capture attaches posts to open work. */
@@ -360,6 +361,7 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
       outcomes.map((o) => ({ id: o.row.id, decision: o.decision, contact_id: o.outcome.contactId, lead_id: o.outcome.leadId, case_id: o.outcome.caseId })),
     )}::jsonb) as u(id bigint, decision jsonb, contact_id bigint, lead_id bigint, case_id bigint)
     where p.id = u.id`,
+    appendCaptureEvents(tx, outcomes),
   ]);
   for (const o of outcomes) results.set(postKey(o.row), o.outcome);
   return results;

@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Platform } from '../types.js';
 import type { Sql, Tx } from './client.js';
+import { appendEvents, caseStatusChanged, eraseFromEvents } from './outbox.repo.js';
 
 /**
  * The CRM side: the transitions people make on leads, opportunities and cases, and the records they
@@ -20,7 +21,7 @@ const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 
 // ---------------------------------------------------------------- reads
 
-const LEAD_COLUMNS = (tx: Sql | Tx) => tx`
+export const LEAD_COLUMNS = (tx: Sql | Tx) => tx`
   l.id, l.status, l.source, l.contact_id as "contactId", l.account_id as "accountId", l.subject, l.score,
   l.ruleset_version as "rulesetVersion", l.rules, l.disqualify_reason as "disqualifyReason",
   to_char(l.created_at at time zone 'UTC', ${ISO}) as "createdAt", to_char(l.updated_at at time zone 'UTC', ${ISO}) as "updatedAt", to_char(l.last_activity_at at time zone 'UTC', ${ISO}) as "lastActivityAt",
@@ -49,7 +50,7 @@ export async function getLead(sql: Sql, id: number) {
   return { ...lead, postList: await postsOf(sql, sql`p.lead_id = ${id}`) };
 }
 
-const CASE_COLUMNS = (tx: Sql | Tx) => tx`
+export const CASE_COLUMNS = (tx: Sql | Tx) => tx`
   c.id, c.status, c.origin, c.priority, c.priority_reason as "priorityReason", c.contact_id as "contactId", c.title,
   to_char(c.resolve_by at time zone 'UTC', ${ISO}) as "resolveBy", to_char(c.resolved_at at time zone 'UTC', ${ISO}) as "resolvedAt", c.reopen_count as "reopenCount",
   c.conversation_id as "conversationId", c.ruleset_version as "rulesetVersion", c.rules,
@@ -116,7 +117,7 @@ export async function listPosts(sql: Sql, f: PostFilter) {
     order by p.id desc limit ${f.limit}`;
 }
 
-const CONTACT_COLUMNS = (tx: Sql | Tx) => tx`
+export const CONTACT_COLUMNS = (tx: Sql | Tx) => tx`
   k.id, k.name, k.email, k.account_id as "accountId", k.merged_into_id as "mergedIntoId", to_char(k.created_at at time zone 'UTC', ${ISO}) as "createdAt",
   coalesce((select json_agg(json_build_object('id', i.id, 'platform', i.platform, 'userId', i.external_user_id, 'handle', i.handle) order by i.id)
             from identities i where i.contact_id = k.id), '[]'::json) as identities,
@@ -295,6 +296,7 @@ export async function qualifyLead(sql: Sql, id: number, input: QualifyInput) {
       insert into opportunities (lead_id, account_id, contact_id, name, estimated_value)
       values (${id}, ${accountId}, ${contactId}, ${input.opportunity?.name ?? lead.subject}, ${input.opportunity?.estimatedValue ?? null})
       returning id`;
+    await appendEvents(tx, [{ type: 'lead.qualified', aggregateId: id, change: { opportunityId: opp!.id } }]);
     return { leadId: id, status: 'qualified' as const, contactId, accountId, opportunity: await getOpportunity(tx, opp!.id) };
   });
 }
@@ -305,6 +307,7 @@ export async function disqualifyLead(sql: Sql, id: number, reason: DisqualifyRea
     const lead = await lockLead(tx, id);
     if (lead.status !== 'open') throw new ConflictError(`lead ${id} is ${lead.status}: only an open lead can be disqualified`);
     await tx`update leads set status = 'disqualified', disqualify_reason = ${reason}, updated_at = now() where id = ${id}`;
+    await appendEvents(tx, [{ type: 'lead.disqualified', aggregateId: id, change: { reason } }]);
     return { leadId: id, status: 'disqualified' as const, disqualifyReason: reason };
   });
 }
@@ -330,7 +333,9 @@ export async function winOpportunity(sql: Sql, id: number, input: { actualValue?
     if (o.accountId !== null) {
       await tx`update accounts set relationship = 'customer', updated_at = now() where id = ${o.accountId} and relationship = 'prospect'`;
     }
-    return getOpportunity(tx, id);
+    const won = await getOpportunity(tx, id);
+    await appendEvents(tx, [{ type: 'opportunity.won', aggregateId: id, data: won }]);
+    return won;
   });
 }
 
@@ -339,7 +344,9 @@ export async function loseOpportunity(sql: Sql, id: number, input: { reason?: st
   return sql.begin(async (tx) => {
     await lockOpportunity(tx, id);
     await tx`update opportunities set status = 'lost', close_reason = ${input.reason ?? null}, closed_at = now(), updated_at = now() where id = ${id}`;
-    return getOpportunity(tx, id);
+    const lost = await getOpportunity(tx, id);
+    await appendEvents(tx, [{ type: 'opportunity.lost', aggregateId: id, data: lost }]);
+    return lost;
   });
 }
 
@@ -363,6 +370,7 @@ export async function transitionCase(sql: Sql, id: number, action: CaseAction) {
       update cases set status = ${t.to}, updated_at = now(),
         resolved_at = ${t.to === 'resolved' ? tx`now()` : tx`resolved_at`}
       where id = ${id}`;
+    await appendEvents(tx, [caseStatusChanged(id, c.status, t.to)]);
     const [row] = await tx`select ${CASE_COLUMNS(tx)} from cases c where c.id = ${id}`;
     return row!;
   });
@@ -429,6 +437,7 @@ export async function mergeContacts(sql: Sql, survivorId: number, mergedId: numb
     };
     const [m] = await tx<{ id: number }[]>`
       insert into contact_merges (survivor_id, merged_id, moved) values (${survivorId}, ${mergedId}, ${JSON.stringify(moved)}::jsonb) returning id`;
+    await appendEvents(tx, [{ type: 'contact.merged', aggregateId: mergedId, change: { mergeId: m!.id, survivorId, mergedId, moved: { ...moved, email: undefined } } }]);
     return { mergeId: m!.id, survivorId, mergedId, moved };
   });
 }
@@ -463,6 +472,7 @@ export async function undoMerge(sql: Sql, mergeId: number) {
     }
     await tx`update contacts set merged_into_id = null, updated_at = now() where id = ${m.mergedId}`;
     await tx`update contact_merges set undone_at = now() where id = ${mergeId}`;
+    await appendEvents(tx, [{ type: 'contact.unmerged', aggregateId: m.mergedId, change: { mergeId, survivorId: m.survivorId, mergedId: m.mergedId } }]);
     return { mergeId, survivorId: m.survivorId, mergedId: m.mergedId, undone: true };
   });
 }
@@ -561,6 +571,7 @@ export async function forgetPerson(sql: Sql, platform: Platform, userId: string,
       await tx`delete from identities where id = any(${tx.array(identityIds)}::bigint[])`;
       await tx`update contacts set name = null, email = null, erased_at = now(), updated_at = now() where id = any(${c}::bigint[])`;
     }
+    await eraseFromEvents(tx, { contacts: contactIds, leads, cases, opportunities: opps });
     return {
       platform,
       userId,
