@@ -13,6 +13,7 @@ import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { createCaptureProcessor } from './capture.worker.js';
 import { createPollProcessor } from './poll.worker.js';
+import { startWebhookDelivery, type WebhookDelivery } from './webhook-delivery.worker.js';
 import {
   openQueue,
   openWorker,
@@ -114,6 +115,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   let watchdog: NodeJS.Timeout | undefined;
   let sandbox: LiveSandbox | undefined;
   let api: Service['api'];
+  let webhooks: WebhookDelivery | undefined;
 
   if (deps.role === 'all' || deps.role === 'worker') {
     const decide = (input: ClassifierInput) => classify(input, ruleset);
@@ -143,6 +145,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     });
     worker.on('error', (err) => log.error({ err: err.message }, 'capture worker error'));
     workers.push(worker as Worker);
+    webhooks = startWebhookDelivery({ sql: database.sql, transport, log: log.child({ component: 'webhooks' }), settings: config.webhooks });
   }
 
   if (deps.role === 'all' || deps.role === 'poller') {
@@ -206,7 +209,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       api = { app, url, token };
       log.info({ url, port: config.port }, 'api listening');
     } catch (err) {
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([...workers.map((w) => w.close()), webhooks?.close()]);
       await Promise.all([postsQueue.close(), pollQueue.close(), sandbox?.close()]);
       throw new Error(`cannot listen on port ${config.port} (PORT): ${(err as Error).message}`);
     }
@@ -225,7 +228,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       closing ??= (async () => {
         clearInterval(watchdog);
         await api?.app.close();
-        await Promise.all(workers.map((w) => w.close()));
+        await Promise.all([...workers.map((w) => w.close()), webhooks?.close()]);
         await Promise.all([postsQueue.close(), pollQueue.close()]);
         await sandbox?.close();
       })();
