@@ -11,6 +11,7 @@ import type { CaptureJobData } from '../workers/queues.js';
 import { crmRoutes } from './crm.routes.js';
 import { renderMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { webhookRoutes } from './webhooks.routes.js';
 
 /** Source id the inbox records for posts that came by Facebook webhook. */
 export const FACEBOOK_WEBHOOK_SOURCE = 'facebook-webhook';
@@ -64,6 +65,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
   });
 
   app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
+  app.register(webhookRoutes, { prefix: '/api', sql, apiToken: deps.apiToken, log });
 
   app.get('/openapi.json', async () => openApiDocument(routes));
 

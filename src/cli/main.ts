@@ -8,6 +8,7 @@ import { importCommand } from './import.command.js';
 import { migrateCommand } from './migrate.command.js';
 import { recordsCommand } from './records.command.js';
 import { startCommand } from './start.command.js';
+import { eventsCommand, webhooksCommand } from './webhooks.command.js';
 
 const HELP = `usage: capture <command> [options] [--json]
 
@@ -26,6 +27,10 @@ const HELP = `usage: capture <command> [options] [--json]
                                      re-decide stored posts (writes nothing)
   forget --platform P --user-id ID [--mode delete|anonymize]
                                      erase a person: posts, identities, contact data (one transaction)
+  webhooks add URL [--events 'case.*'] | list | disable ID | enable ID | rotate-secret ID | remove ID
+           | deliveries [--endpoint ID] [--failed]   signed webhook subscriptions (docs/webhooks.md)
+  events [--after CURSOR] [--types T] | events replay --endpoint ID --since TIME
+                                     the event feed in commit order; re-send to an endpoint
 
 Every command takes --json. Exit 0 on success, 1 on failure, 2 on bad usage.`;
 
@@ -58,6 +63,10 @@ export async function main(argv: string[]): Promise<number> {
         return await backtestCommand(args, json);
       case 'forget':
         return await forgetCommand(args, json);
+      case 'webhooks':
+        return await webhooksCommand(args, json);
+      case 'events':
+        return await eventsCommand(args, json);
       case undefined:
       case 'help':
       case '--help':

@@ -257,7 +257,12 @@ export interface FeedQuery {
 export async function readFeed(sql: Sql, q: FeedQuery): Promise<{ events: EventMessage[]; next: string }> {
   await sequenceEvents(sql);
   const after = q.after === undefined ? 0 : parseCursor(q.after);
-  const patterns = typePatterns(q.types);
+  let patterns: string[];
+  try {
+    patterns = typePatterns(q.types);
+  } catch (err) {
+    throw new RangeError(`types: ${(err as Error).message}`);
+  }
   // One snapshot for both reads: a pass of the sequencer in between must not move `next` past events this page missed.
   return sql.begin('isolation level repeatable read read only', async (tx) => {
     const rows = await tx<EventMessage[]>`
