@@ -169,7 +169,8 @@ export async function replayEvents(sql: Sql, endpointId: number, since: Date): P
 /**
  * Fan the feed out to one enabled endpoint: a pending delivery per event it subscribes to after its
  * cursor, in feed order, and the cursor moved past them, in one statement. The endpoint row is
- * locked (SKIP LOCKED), so two relays never fan out the same stretch twice. Returns how many.
+ * locked (SKIP LOCKED), so two relays never fan out the same stretch twice. Returns how many
+ * events the cursor moved over.
  */
 export async function fanOut(sql: Sql, endpointId: number, max = 1000): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
@@ -183,7 +184,7 @@ export async function fanOut(sql: Sql, endpointId: number, max = 1000): Promise<
       order by ev.feed_position
       on conflict (endpoint_id, event_id) do nothing returning 1),
     moved as (update webhook_endpoints w set cursor = (select max(feed_position) from ev) from ep where w.id = ep.id and exists (select 1 from ev))
-    select (select count(*)::int from ins) as n`;
+    select (select count(*)::int from ev) as n, (select count(*) from ins) as inserted`;
   return row?.n ?? 0;
 }
 
@@ -279,7 +280,8 @@ export async function finishAttempt(sql: Sql, d: ClaimedDelivery, r: AttemptResu
     const [w] =
       r.outcome === 'delivered'
         ? await tx<{ status: string; disabledNow: boolean }[]>`
-            update webhook_endpoints set failing_since = null where id = ${d.endpointId} returning status, false as "disabledNow"`
+            update webhook_endpoints set failing_since = null where id = ${d.endpointId} and failing_since is not null
+            returning status, false as "disabledNow"`
         : await tx<{ status: string; disabledNow: boolean }[]>`
             update webhook_endpoints w set failing_since = coalesce(w.failing_since, now()),
               status = case when w.failing_since <= now() - ${o.disableAfterMs} * interval '1 millisecond' then 'disabled' else w.status end,

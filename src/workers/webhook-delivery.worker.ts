@@ -160,10 +160,18 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
  * the first due delivery of every stream. Postgres decides what is owed, so a pass after a Redis
  * flush (or a worker killed mid-send, once its lease expires) sends everything again.
  */
-export async function relayOnce(sql: Sql, queue: Queue<DeliveryJobData>): Promise<{ fannedOut: number; nudged: number }> {
-  await sequenceEvents(sql);
+export async function relayOnce(sql: Sql, queue: Queue<DeliveryJobData>, batch = 1000): Promise<{ fannedOut: number; nudged: number }> {
+  // a burst larger than one statement's batch is numbered and fanned out in the same pass
+  let n: number;
+  do n = await sequenceEvents(sql, batch * 10);
+  while (n === batch * 10);
   let fannedOut = 0;
-  for (const id of await enabledEndpointIds(sql)) fannedOut += await fanOut(sql, id);
+  for (const id of await enabledEndpointIds(sql)) {
+    do {
+      n = await fanOut(sql, id, batch);
+      fannedOut += n;
+    } while (n === batch);
+  }
   const due = await dueDeliveries(sql);
   await nudge(queue, due);
   return { fannedOut, nudged: due.length };
