@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Platform } from '../types.js';
 import type { Sql, Tx } from './client.js';
-import { appendEvents, caseStatusChanged, eraseFromEvents } from './outbox.repo.js';
+import { appendEvents, caseStatusChanged, contactMerged, eraseFromEvents } from './outbox.repo.js';
 
 /**
  * The CRM side: the transitions people make on leads, opportunities and cases, and the records they
@@ -437,7 +437,7 @@ export async function mergeContacts(sql: Sql, survivorId: number, mergedId: numb
     };
     const [m] = await tx<{ id: number }[]>`
       insert into contact_merges (survivor_id, merged_id, moved) values (${survivorId}, ${mergedId}, ${JSON.stringify(moved)}::jsonb) returning id`;
-    await appendEvents(tx, [{ type: 'contact.merged', aggregateId: mergedId, change: { mergeId: m!.id, survivorId, mergedId, moved: { ...moved, email: undefined } } }]);
+    await appendEvents(tx, [contactMerged(m!.id, survivorId, mergedId, moved)]);
     return { mergeId: m!.id, survivorId, mergedId, moved };
   });
 }

@@ -143,6 +143,12 @@ export function caseStatusChanged(caseId: number, from: string, to: string): New
   return { type: 'case.status_changed', aggregateId: caseId, change: { from, to, action: CASE_ACTIONS[to] ?? to } };
 }
 
+/** `contact.merged` on the merged contact: which merge, into whom, and the ids of what moved (never the e-mail: personal data stays out of events). */
+export function contactMerged<M extends { email: string | null }>(mergeId: number, survivorId: number, mergedId: number, moved: M): NewEvent {
+  const { email: _email, ...ids } = moved;
+  return { type: 'contact.merged', aggregateId: mergedId, change: { mergeId, survivorId, mergedId, moved: ids } };
+}
+
 /**
  * `feedback.recorded`: a person's correction of a post's label. The feedback store (another
  * module) calls `appendEvents(tx, [feedbackRecorded(row)])` in the transaction that stores it.
