@@ -3,7 +3,8 @@ import { classify } from '../../src/classifier/index.js';
 import { captureBatch, type CaptureOptions } from '../../src/db/capture.repo.js';
 import { forgetPerson, mergeContacts, qualifyLead, transitionCase, undoMerge, winOpportunity } from '../../src/db/crm.repo.js';
 import { storePage } from '../../src/db/inbox.repo.js';
-import { appendEvents, readFeed, type EventMessage } from '../../src/db/outbox.repo.js';
+import { appendEvents, readFeed, sequenceEvents, type EventMessage } from '../../src/db/outbox.repo.js';
+import { addEndpoint, claimDelivery, fanOut, removeEndpoint } from '../../src/db/webhooks.repo.js';
 import type { SocialPost } from '../../src/types.js';
 import { makePost } from '../support/posts.js';
 import { createTestDatabase, TEST_RULES } from '../support/services.js';
@@ -134,6 +135,25 @@ describe('the outbox', () => {
     expect(erased.data).toEqual({ id: contactId, erased: true });
     expect(erased.change).toMatchObject({ cases: [caseId] });
     expect((await eventsOf('case', caseId)).every((e) => e.data.erased === true)).toBe(true);
+  });
+
+  it('a delivery still pending when the person is erased sends the scrubbed event', async () => {
+    const sql = db.database.sql;
+    const ep = await addEndpoint(sql, { url: 'http://127.0.0.1:9/unreachable', events: 'case.*' });
+    const p = makePost({ text: 'outage, nothing is working', authorId: '741', handle: 'gus_private' });
+    await capture(p);
+    await sequenceEvents(sql);
+    await fanOut(sql, ep.id);
+    const owed = await sql<{ id: number; type: string }[]>`
+      select d.id, e.type from webhook_deliveries d join events e on e.id = d.event_id where d.endpoint_id = ${ep.id} and d.status = 'pending'`;
+    expect(owed.map((d) => d.type)).toEqual(['case.created']);
+    const pending = owed[0];
+    await forgetPerson(sql, 'twitter', '741', 'anonymize');
+    const claimed = await claimDelivery(sql, pending!.id, 60_000);
+    expect(claimed!.event.type).toBe('case.created');
+    expect(claimed!.event.data).toEqual({ id: claimed!.event.aggregate.id, erased: true });
+    expect(JSON.stringify(claimed!.event)).not.toMatch(/gus_private|nothing is working/);
+    await removeEndpoint(sql, ep.id);
   });
 
   it('serves the pull feed in commit order by type, and its cursor resumes where it stopped', async () => {
