@@ -2,7 +2,10 @@
  * End-to-end throughput of the capture pipeline on this machine's Redis (or BullMQ's PostgreSQL
  * backend) and PostgreSQL, against the same-run floor of BullMQ with a no-op processor.
  *
- *   npm run bench -- [--posts 50000] [--transport redis|postgres] [--concurrency 1024] [--batch-size 256] [--no-scale] [--no-processes] [--json]
+ *   npm run bench -- [--posts 50000] [--transport redis|postgres] [--concurrency 1024] [--batch-size 256] [--no-scale] [--no-processes] [--webhook] [--json]
+ *
+ * --webhook: every run's database has one webhook endpoint subscribed to every event, a local
+ * receiver answering 204, so the figures include the outbox's delivery (compare with a run without).
  *
  * The real path: inbox insert (storePage) → enqueue (jobId = post key) → capture worker →
  * Postgres. Latency is from the inbox insert (received_at, just before the enqueue) to the commit
@@ -10,6 +13,7 @@
  * machine's load, so it reports the ratio to a floor measured in the same run.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +25,7 @@ import { loadRuleset } from '../src/classifier/index.js';
 import { sandboxPost } from '../src/connectors/sandbox.connector.js';
 import { createDatabase, type Database } from '../src/db/client.js';
 import { storePage } from '../src/db/inbox.repo.js';
+import { addEndpoint } from '../src/db/webhooks.repo.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { silentLogger } from '../src/logger.js';
 import type { SocialPost } from '../src/types.js';
@@ -36,6 +41,7 @@ const { values } = parseArgs({
     'batch-size': { type: 'string', default: '256' },
     'no-scale': { type: 'boolean', default: false },
     'no-processes': { type: 'boolean', default: false },
+    webhook: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -56,6 +62,20 @@ const V8_FLAGS = process.execArgv.filter((a) => a.startsWith('--max-semi-space-s
 const say = (msg: string) => {
   if (!values.json) process.stderr.write(`${msg}\n`);
 };
+
+/** With --webhook: a local receiver that accepts every delivery, and how many it got. */
+const receiver = values.webhook ? await localReceiver() : null;
+
+async function localReceiver(): Promise<{ url: string; received(): number }> {
+  let n = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => ((n += 1), res.writeHead(204).end()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, received: () => n };
+}
 
 /** Peak resident set size over the measured phase, sampled every 50 ms. */
 function rssSampler() {
@@ -248,6 +268,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
   const transport = transportFor(db.url);
   const { page: pageAt, knownAuthors, dispose } = makeWorkload(n, run);
   await seedContacts(db.database, knownAuthors);
+  if (receiver) await addEndpoint(db.database.sql, { url: receiver.url, description: 'bench' });
   const consumers = await startConsumers(db, transport, processes);
   const peakRss = rssSampler();
   // Start and end are read off the database's clock: the end is the commit that decided the last
@@ -383,6 +404,7 @@ const result = {
   leads: main.leads,
   cases: main.cases,
   failed: main.failed,
+  ...(receiver ? { webhook_requests_received: receiver.received() } : {}),
   ...(scale ? { scale_5x: scale } : {}),
   ...(processes ? { worker_processes: processes } : {}),
 };

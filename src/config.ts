@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { Priority } from './types.js';
+import type { WebhookSettings } from './workers/webhook-delivery.worker.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -108,6 +109,18 @@ const fileSchema = z.strictObject({
       mode: z.enum(['delete', 'anonymize']).default('anonymize'),
     })
     .default({ mode: 'anonymize' }),
+  /** Webhook delivery (docs/webhooks.md). */
+  webhooks: z
+    .strictObject({
+      relay_every: duration.default(1000),
+      timeout: duration.default(10_000),
+      backoff_base: duration.default(5000),
+      backoff_max: duration.default(3_600_000),
+      retry_for: duration.default(86_400_000),
+      disable_after: duration.default(86_400_000),
+      concurrency: z.number().int().positive().max(256).default(8),
+    })
+    .optional(),
   queue: z
     .strictObject({
       /** Redis key prefix; put it in braces (`{capture}`) on Redis Cluster so a queue's keys share a slot. */
@@ -147,6 +160,8 @@ export interface Config {
     reconcileEveryMs: number;
   };
   readonly queuePrefix: string;
+  /** Webhook delivery: retries, timeouts, the relay's pace. @defaultValue DEFAULT_WEBHOOK_SETTINGS */
+  readonly webhooks?: WebhookSettings;
   /** What erasure does to the person's leads and cases. @defaultValue 'anonymize' */
   readonly erasureMode?: 'delete' | 'anonymize';
   readonly dataDir: string;
@@ -231,6 +246,18 @@ export interface Secrets {
   erasureKey?: string | undefined;
 }
 
+function webhookSettings(w: NonNullable<z.infer<typeof fileSchema>['webhooks']>): WebhookSettings {
+  return {
+    relayEveryMs: w.relay_every,
+    timeoutMs: w.timeout,
+    backoffBaseMs: w.backoff_base,
+    backoffMaxMs: w.backoff_max,
+    retryForMs: w.retry_for,
+    disableAfterMs: w.disable_after,
+    concurrency: w.concurrency,
+  };
+}
+
 /** Read the environment and the config file once. Throws ConfigError with a message naming the field. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
@@ -260,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reconcileEveryMs: c.reconcile_every,
     },
     queuePrefix: file.queue.prefix,
+    ...(file.webhooks ? { webhooks: webhookSettings(file.webhooks) } : {}),
     erasureMode: file.erasure.mode,
     dataDir: resolve(e.data.CAPTURE_DATA_DIR ?? 'data'),
     port: e.data.PORT ?? 8080,

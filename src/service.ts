@@ -14,6 +14,7 @@ import type { DatabaseHealth } from './db/embedded.js';
 import type { Logger } from './logger.js';
 import { createCaptureProcessor } from './workers/capture.worker.js';
 import { createPollProcessor } from './workers/poll.worker.js';
+import { startWebhookDelivery, type WebhookDelivery } from './workers/webhook-delivery.worker.js';
 import {
   openQueue,
   openWorker,
@@ -117,6 +118,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   let watchdog: NodeJS.Timeout | undefined;
   let sandbox: LiveSandbox | undefined;
   let api: Service['api'];
+  let webhooks: WebhookDelivery | undefined;
 
   if (deps.role === 'all' || deps.role === 'worker') {
     // The `addressed` features look for the brand's own handles (config own_accounts).
@@ -148,6 +150,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     });
     worker.on('error', (err) => log.error({ err }, 'capture worker error'));
     workers.push(worker as Worker);
+    webhooks = startWebhookDelivery({ sql: database.sql, transport, log: log.child({ component: 'webhooks' }), settings: config.webhooks });
   }
 
   if (deps.role === 'all' || deps.role === 'poller') {
@@ -211,7 +214,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       api = { app, url, token };
       log.info({ url, port: config.port }, 'api listening');
     } catch (err) {
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([...workers.map((w) => w.close()), webhooks?.close()]);
       await Promise.all([postsQueue.close(), pollQueue.close(), sandbox?.close()]);
       throw new Error(`cannot listen on port ${config.port} (PORT): ${(err as Error).message}`);
     }
@@ -230,7 +233,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       closing ??= (async () => {
         clearInterval(watchdog);
         await api?.app.close();
-        await Promise.all(workers.map((w) => w.close()));
+        await Promise.all([...workers.map((w) => w.close()), webhooks?.close()]);
         await Promise.all([postsQueue.close(), pollQueue.close()]);
         await sandbox?.close();
       })();

@@ -1,4 +1,5 @@
 import type { RouteOptions } from 'fastify';
+import { eventWebhooks } from './event-schemas.js';
 
 type Schema = Record<string, unknown>;
 
@@ -45,5 +46,6 @@ export function openApiDocument(routes: readonly RouteOptions[]) {
     info: { title: 'social capture', version: '1', description: 'Leads, opportunities, cases and contacts made from social posts.' },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'CAPTURE_API_TOKEN' } } },
     paths,
+    webhooks: eventWebhooks(),
   };
 }

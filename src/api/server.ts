@@ -15,6 +15,7 @@ import { feedbackRoutes } from './feedback.routes.js';
 import { metrics } from '../metrics.js';
 import { createMetricsRenderer, METRICS_CONTENT_TYPE } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { webhookRoutes } from './webhooks.routes.js';
 
 /** Source id the inbox records for posts that came by Facebook webhook. */
 export const FACEBOOK_WEBHOOK_SOURCE = 'facebook-webhook';
@@ -78,6 +79,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
 
   app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log, postsQueue });
   app.register(feedbackRoutes, { prefix: '/api', sql, apiToken: deps.apiToken, log });
+  app.register(webhookRoutes, { prefix: '/api', sql, apiToken: deps.apiToken, log });
 
   app.get('/openapi.json', async () => openApiDocument(routes));
 

@@ -11,6 +11,7 @@ import { rulesCommand } from './rules.command.js';
 import { startCommand } from './start.command.js';
 import { VERIFY_USAGE, verifyCommand } from './verify.command.js';
 import { tuneCommand } from './tune.command.js';
+import { eventsCommand, webhooksCommand } from './webhooks.command.js';
 
 const HELP = `usage: capture <command> [options] [--json]
 
@@ -34,6 +35,10 @@ const HELP = `usage: capture <command> [options] [--json]
   forget --platform P --user-id ID [--mode delete|anonymize]
                                      erase a person: posts, identities, contact data (one transaction)
   verify [--grace SECONDS]           check the invariants on the database and the queue (exit 1 if broken)
+  webhooks add URL [--events 'case.*'] | list | disable ID | enable ID | rotate-secret ID | remove ID
+           | deliveries [--endpoint ID] [--failed]   signed webhook subscriptions (docs/webhooks.md)
+  events [--after CURSOR] [--types T] | events replay --endpoint ID --since TIME
+                                     the event feed in commit order; re-send to an endpoint
 
 Every command takes --json. Exit 0 on success, 1 on failure, 2 on bad usage.`;
 
@@ -92,6 +97,10 @@ export async function main(argv: string[]): Promise<number> {
         return await rulesCommand(args, json);
       case 'verify':
         return await verifyCommand(args, json);
+      case 'webhooks':
+        return await webhooksCommand(args, json);
+      case 'events':
+        return await eventsCommand(args, json);
       case undefined:
       case 'help':
       case '--help':

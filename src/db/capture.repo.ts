@@ -16,6 +16,7 @@ import type { Label } from '../types.js';
 import { lockBatch, lockOpenWork, readContactMatches } from './capture.read.js';
 import { writeContacts, writeWork } from './capture.write.js';
 import type { Sql, Tx } from './client.js';
+import { appendCaptureEvents } from './outbox.repo.js';
 import { postKey, type PostRef } from './post-key.js';
 
 /** Re-exported: capture's callers take its options and actions from the repository they call. */
@@ -81,9 +82,13 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
 
   if (needContact.length > 0) await resolveContacts(tx, needContact, identities);
   const plan = planWork(live, await lockOpenWork(tx, live, nowUs, opts), opts);
-  const written = await writeWork(tx, plan, opts);
-  // Here, still inside the transaction, `plan` and `written` hold all the batch decided and wrote (and
-  // resolveContacts returns the contacts it made): the place for anything that must commit with them.
+  // The batch's events (the outbox) commit with what they describe.
+  const written = await writeWork(tx, plan, opts, (posts) =>
+    appendCaptureEvents(
+      tx,
+      plan.posts.map((p, i) => ({ row: p.post, outcome: { action: p.action, contactId: p.contactId, ...posts[i]! } })),
+    ),
+  );
   plan.posts.forEach((p, i) => {
     const { leadId, caseId } = written.posts[i]!;
     results.set(postKey(p.post), { action: p.action, label: p.decision.label, contactId: p.contactId, leadId, caseId, decision: p.decision });

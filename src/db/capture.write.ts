@@ -58,8 +58,16 @@ export interface WrittenWork {
   posts: { leadId: number | null; caseId: number | null }[];
 }
 
-/** Write the work plan in two round trips: reserve the new rows' ids, then every write, pipelined. */
-export async function writeWork<P extends CapturePost>(tx: Tx, plan: WorkPlan<P>, opts: CaptureOptions): Promise<WrittenWork> {
+/**
+ * Write the work plan in two round trips: reserve the new rows' ids, then every write, pipelined. `alsoWrite`
+ * (the outbox's events of the batch) goes last in the same pipeline, so it reads the rows written before it.
+ */
+export async function writeWork<P extends CapturePost>(
+  tx: Tx,
+  plan: WorkPlan<P>,
+  opts: CaptureOptions,
+  alsoWrite?: (posts: WrittenWork['posts']) => Promise<unknown>,
+): Promise<WrittenWork> {
   const { leads: leadIds, cases: caseIds } = await reserveIds(tx, { leads: plan.newLeads.length, cases: plan.newCases.length });
   const posts = plan.posts.map((p) => ({ leadId: idOf(p.lead, leadIds), caseId: idOf(p.case, caseIds) }));
   await Promise.all([
@@ -69,6 +77,7 @@ export async function writeWork<P extends CapturePost>(tx: Tx, plan: WorkPlan<P>
     touchCases(tx, plan.caseTouches),
     reopenCases(tx, plan.reopened, opts),
     markProcessed(tx, plan.posts, posts),
+    alsoWrite?.(posts),
   ]);
   return { leadIds, caseIds, posts };
 }

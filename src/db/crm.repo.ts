@@ -6,6 +6,7 @@ import type { PostRef } from './post-key.js';
 import { caseColumns } from './read-models/cases.read.js';
 import { contactColumns } from './read-models/contacts.read.js';
 import { leadColumns } from './read-models/leads.read.js';
+import { appendEvents, caseStatusChanged, contactMerged, eraseFromEvents } from './outbox.repo.js';
 
 /**
  * The CRM side: the transitions people make on leads, opportunities and cases, and the records they
@@ -221,6 +222,7 @@ export async function qualifyLead(sql: Sql, id: number, input: QualifyInput) {
       insert into opportunities (lead_id, account_id, contact_id, name, estimated_value)
       values (${id}, ${accountId}, ${contactId}, ${input.opportunity?.name ?? lead.subject}, ${input.opportunity?.estimatedValue ?? null})
       returning id`;
+    await appendEvents(tx, [{ type: 'lead.qualified', aggregateId: id, change: { opportunityId: opp!.id } }]);
     return { leadId: id, status: 'qualified' as const, contactId, accountId, opportunity: await getOpportunity(tx, opp!.id) };
   });
 }
@@ -231,6 +233,7 @@ export async function disqualifyLead(sql: Sql, id: number, reason: DisqualifyRea
     const lead = await lockLead(tx, id);
     if (lead.status !== 'open') throw new ConflictError(`lead ${id} is ${lead.status}: only an open lead can be disqualified`);
     await tx`update leads set status = 'disqualified', disqualify_reason = ${reason}, updated_at = now() where id = ${id}`;
+    await appendEvents(tx, [{ type: 'lead.disqualified', aggregateId: id, change: { reason } }]);
     return { leadId: id, status: 'disqualified' as const, disqualifyReason: reason };
   });
 }
@@ -256,7 +259,9 @@ export async function winOpportunity(sql: Sql, id: number, input: { actualValue?
     if (o.accountId !== null) {
       await tx`update accounts set relationship = 'customer', updated_at = now() where id = ${o.accountId} and relationship = 'prospect'`;
     }
-    return getOpportunity(tx, id);
+    const won = await getOpportunity(tx, id);
+    await appendEvents(tx, [{ type: 'opportunity.won', aggregateId: id, data: won }]);
+    return won;
   });
 }
 
@@ -265,7 +270,9 @@ export async function loseOpportunity(sql: Sql, id: number, input: { reason?: st
   return sql.begin(async (tx) => {
     await lockOpportunity(tx, id);
     await tx`update opportunities set status = 'lost', close_reason = ${input.reason ?? null}, closed_at = now(), updated_at = now() where id = ${id}`;
-    return getOpportunity(tx, id);
+    const lost = await getOpportunity(tx, id);
+    await appendEvents(tx, [{ type: 'opportunity.lost', aggregateId: id, data: lost }]);
+    return lost;
   });
 }
 
@@ -289,6 +296,7 @@ export async function transitionCase(sql: Sql, id: number, action: CaseAction) {
       update cases set status = ${t.to}, updated_at = now(),
         resolved_at = ${t.to === 'resolved' ? tx`now()` : tx`resolved_at`}
       where id = ${id}`;
+    await appendEvents(tx, [caseStatusChanged(id, c.status, t.to)]);
     const [row] = await tx`select ${caseColumns(tx)} from cases c where c.id = ${id}`;
     return row!;
   });
@@ -355,6 +363,7 @@ export async function mergeContacts(sql: Sql, survivorId: number, mergedId: numb
     };
     const [m] = await tx<{ id: number }[]>`
       insert into contact_merges (survivor_id, merged_id, moved) values (${survivorId}, ${mergedId}, ${JSON.stringify(moved)}::jsonb) returning id`;
+    await appendEvents(tx, [contactMerged(m!.id, survivorId, mergedId, moved)]);
     return { mergeId: m!.id, survivorId, mergedId, moved };
   });
 }
@@ -427,6 +436,7 @@ export async function undoMerge(sql: Sql, mergeId: number) {
     }
     await tx`update contacts set merged_into_id = null, updated_at = now() where id = ${m.mergedId}`;
     await tx`update contact_merges set undone_at = now() where id = ${mergeId}`;
+    await appendEvents(tx, [{ type: 'contact.unmerged', aggregateId: m.mergedId, change: { mergeId, survivorId: m.survivorId, mergedId: m.mergedId } }]);
     return { mergeId, survivorId: m.survivorId, mergedId: m.mergedId, undone: true };
   });
 }
@@ -530,6 +540,7 @@ export async function forgetPerson(sql: Sql, platform: Platform, userId: string,
       await tx`delete from identities where id = any(${tx.array(identityIds)}::bigint[])`;
       await tx`update contacts set name = null, email = null, erased_at = now(), updated_at = now() where id = any(${c}::bigint[])`;
     }
+    await eraseFromEvents(tx, { contacts: contactIds, leads, cases, opportunities: opps });
     return {
       platform,
       userId,

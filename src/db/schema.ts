@@ -13,6 +13,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  uuid,
 } from 'drizzle-orm/pg-core';
 
 export const platformEnum = pgEnum('platform', ['twitter', 'facebook']);
@@ -319,4 +320,113 @@ export const erasedAuthors = pgTable(
     erasedAt: timestamp('erased_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.platform, t.userHash] })],
+);
+
+// --- outbox: events, webhook endpoints, deliveries and their attempts ---
+
+/**
+ * The transactional outbox: one row per change, written in the transaction that makes the change.
+ * `feedPosition` is the commit order: a single sequencer (under an advisory lock) numbers events
+ * once they are visible, so an event whose transaction commits late gets a later number and a
+ * cursor already past its insertion never skips it.
+ */
+export const events = pgTable(
+  'events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Insertion order: orders a record's events within one sequencer pass. */
+    position: bigint('position', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
+    /** Set by the sequencer after commit; the pull feed's and the relay's cursor. */
+    feedPosition: bigint('feed_position', { mode: 'number' }),
+    type: text('type').notNull(),
+    aggregateType: text('aggregate_type').notNull(),
+    aggregateId: bigint('aggregate_id', { mode: 'number' }).notNull(),
+    /** 1, 2, 3… per aggregate: a consumer applies a record's events in this order. */
+    sequence: integer('sequence').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The record as the API returns it, at the time of the event. */
+    data: jsonb('data').notNull(),
+    /** What changed, for events that carry more than the record (from/to status, the attached post, the merge). */
+    change: jsonb('change'),
+  },
+  (t) => [
+    uniqueIndex('events_aggregate_seq_uq').on(t.aggregateType, t.aggregateId, t.sequence),
+    uniqueIndex('events_feed_position_uq').on(t.feedPosition),
+    index('events_unsequenced_idx').on(t.position).where(sql`${t.feedPosition} is null`),
+  ],
+);
+
+export const webhookEndpointStatusEnum = pgEnum('webhook_endpoint_status', ['enabled', 'disabled']);
+export const webhookDeliveryStatusEnum = pgEnum('webhook_delivery_status', ['pending', 'delivered', 'failed']);
+
+/** A subscriber's URL, the event types it wants and its own signing secret. */
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: id(),
+  url: text('url').notNull(),
+  description: text('description'),
+  /** Patterns such as `case.*` or `lead.created`; empty: every event. */
+  eventTypes: text('event_types').array().notNull().default(sql`'{}'::text[]`),
+  /** `whsec_` + base64 key, per the Standard Webhooks spec. */
+  secret: text('secret').notNull(),
+  status: webhookEndpointStatusEnum('status').notNull().default('enabled'),
+  disabledReason: text('disabled_reason'),
+  disabledAt: timestamp('disabled_at', { withTimezone: true }),
+  /** Set at the first failure after a success; an endpoint failing for `disable_after` is disabled. */
+  failingSince: timestamp('failing_since', { withTimezone: true }),
+  /** The relay's place in the event feed for this endpoint: the feed position of the last event fanned out. */
+  cursor: bigint('cursor', { mode: 'number' }).notNull().default(0),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** One event owed to one endpoint; Postgres holds it, a queue job only nudges the worker. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: id(),
+    endpointId: ref('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: uuid('event_id')
+      .notNull()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    aggregateType: text('aggregate_type').notNull(),
+    aggregateId: bigint('aggregate_id', { mode: 'number' }).notNull(),
+    sequence: integer('sequence').notNull(),
+    status: webhookDeliveryStatusEnum('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    firstAttemptAt: timestamp('first_attempt_at', { withTimezone: true }),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    /** A worker is sending it until then; a worker that died mid-send leaves it to expire. */
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_endpoint_event_uq').on(t.endpointId, t.eventId),
+    // the head of each (endpoint, aggregate) stream: the pending delivery with the lowest sequence
+    index('webhook_deliveries_pending_idx')
+      .on(t.endpointId, t.aggregateType, t.aggregateId, t.sequence)
+      .where(sql`${t.status} = 'pending'`),
+    index('webhook_deliveries_event_idx').on(t.eventId),
+  ],
+);
+
+/** Each HTTP attempt of a delivery: status code (null: no answer), latency, error. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: id(),
+    deliveryId: ref('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attemptedAt: timestamp('attempted_at', { withTimezone: true }).notNull().defaultNow(),
+    statusCode: integer('status_code'),
+    latencyMs: integer('latency_ms').notNull(),
+    error: text('error'),
+  },
+  (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryId)],
 );

@@ -1,0 +1,293 @@
+import type { Platform } from '../types.js';
+import type { Sql, Tx } from './client.js';
+import { caseColumns } from './read-models/cases.read.js';
+import { contactColumns } from './read-models/contacts.read.js';
+import { leadColumns } from './read-models/leads.read.js';
+
+/**
+ * The transactional outbox: every change writes its event in the transaction that makes it
+ * ({@link appendEvents}); a sequencer numbers events in commit order after they commit
+ * ({@link sequenceEvents}); the pull feed ({@link readFeed}) and the webhook relay read them in
+ * that order.
+ */
+
+/** Every event type, with the kind of record (aggregate) it is about. */
+export const EVENT_TYPES = {
+  'lead.created': 'lead',
+  'lead.qualified': 'lead',
+  'lead.disqualified': 'lead',
+  'opportunity.won': 'opportunity',
+  'opportunity.lost': 'opportunity',
+  'case.created': 'case',
+  'case.post_attached': 'case',
+  'case.status_changed': 'case',
+  'case.priority_changed': 'case',
+  'contact.created': 'contact',
+  'contact.merged': 'contact',
+  'contact.unmerged': 'contact',
+  'contact.erased': 'contact',
+  'feedback.recorded': 'feedback',
+} as const;
+export type EventType = keyof typeof EVENT_TYPES;
+export type AggregateType = (typeof EVENT_TYPES)[EventType];
+
+/** An event to append. */
+export interface NewEvent {
+  type: EventType;
+  aggregateId: number;
+  /** The record's JSON; omitted for leads, cases and contacts, whose snapshot is read in the same statement. */
+  data?: Record<string, unknown>;
+  /** What changed beyond the record: from/to, the post attached, the merge. */
+  change?: Record<string, unknown>;
+  /**
+   * Append only if: `first`, the record has no event yet; `changed:<field>`, the field differs from
+   * the record's last published snapshot (the change then says from and to).
+   */
+  when?: 'first' | `changed:${string}`;
+}
+
+/** Which records' snapshot comes from which read model: the same columns the API returns. */
+function snapshotSql(tx: Tx) {
+  return tx`case u.agg
+    when 'lead' then (select to_jsonb(s) from (select ${leadColumns(tx)} from leads l where l.id = u.id) s)
+    when 'case' then (select to_jsonb(s) from (select ${caseColumns(tx)} from cases c where c.id = u.id) s)
+    when 'contact' then (select to_jsonb(s) from (select ${contactColumns(tx)} from contacts k where k.id = u.id) s)
+  end`;
+}
+
+/**
+ * Append events in the caller's transaction, in ONE statement whatever their number: each gets the
+ * next sequence number of its record and, unless given, the record's snapshot as it stands after
+ * the statements before this one. Sent before the caller's next await, so a pipelined batch
+ * (capture) runs it after its writes.
+ */
+export function appendEvents(tx: Tx, list: readonly NewEvent[]): Promise<unknown> {
+  if (list.length === 0) return Promise.resolve();
+  const rows = list.map((e, ord) => ({
+    ord,
+    type: e.type,
+    agg: EVENT_TYPES[e.type],
+    id: e.aggregateId,
+    data: e.data ?? null,
+    change: e.change ?? null,
+    cond: e.when ?? null,
+  }));
+  // The record's last event (one index lookup) gives both the next sequence number and the
+  // snapshot a `changed:` condition compares with.
+  return tx`
+    insert into events (type, aggregate_type, aggregate_id, sequence, data, change)
+    select u.type, u.agg, u.id, coalesce(last.sequence, 0) + row_number() over (partition by u.agg, u.id order by u.ord), s.data,
+           case when u.cond like 'changed:%'
+                then jsonb_build_object('field', substr(u.cond, 9), 'from', last.data -> substr(u.cond, 9), 'to', s.data -> substr(u.cond, 9))
+                else u.change end
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u(ord int, type text, agg text, id bigint, data jsonb, change jsonb, cond text)
+    left join lateral (
+      select x.sequence, x.data from events x where x.aggregate_type = u.agg and x.aggregate_id = u.id order by x.sequence desc limit 1
+    ) last on true
+    cross join lateral (select coalesce(u.data, ${snapshotSql(tx)}, jsonb_build_object('id', u.id)) as data) s
+    where case
+      when u.cond = 'first' then last.sequence is null
+      when u.cond like 'changed:%' then last.sequence is not null and (last.data -> substr(u.cond, 9)) is distinct from (s.data -> substr(u.cond, 9))
+      else true end
+    order by u.ord`;
+}
+
+// ---------------------------------------------------------------- what capture wrote, as events
+
+/** One post of a capture batch as applied: the fields of capture's outcome the events are derived from. */
+export interface CapturedPost {
+  row: { id: number; platform: Platform; externalId: string };
+  outcome: { action: string; contactId: number | null; leadId: number | null; caseId: number | null };
+}
+
+/**
+ * The events of a capture batch, in post order: `contact.created` the first time a contact appears,
+ * `lead.created`, `case.created`, `case.status_changed` (reopened), `case.post_attached`, and
+ * `case.priority_changed` when a touched case's priority differs from its last published one.
+ */
+export function captureEvents(posts: readonly CapturedPost[]): NewEvent[] {
+  const out: NewEvent[] = [];
+  const contacts = new Set<number>();
+  const touched = new Set<number>();
+  for (const { row, outcome: o } of posts) {
+    const post = { postId: row.id, platform: row.platform, externalId: row.externalId };
+    const makesWork = o.action.startsWith('lead-') || o.action.startsWith('case-');
+    if (makesWork && o.contactId !== null && !contacts.has(o.contactId)) {
+      contacts.add(o.contactId);
+      out.push({ type: 'contact.created', aggregateId: o.contactId, when: 'first' });
+    }
+    if (o.action === 'lead-created' && o.leadId !== null) out.push({ type: 'lead.created', aggregateId: o.leadId, change: { post } });
+    if (o.caseId === null) continue;
+    if (o.action === 'case-created') out.push({ type: 'case.created', aggregateId: o.caseId, change: { post } });
+    if (o.action === 'case-reopened') {
+      out.push({ type: 'case.status_changed', aggregateId: o.caseId, change: { from: 'resolved', to: 'in_progress', action: 'reopened' } });
+    }
+    if (o.action === 'case-reopened' || o.action === 'case-attached') {
+      out.push({ type: 'case.post_attached', aggregateId: o.caseId, change: { post } });
+      touched.add(o.caseId);
+    }
+  }
+  for (const id of touched) out.push({ type: 'case.priority_changed', aggregateId: id, when: 'changed:priority' });
+  return out;
+}
+
+/** Append the events of what a capture batch wrote: ONE multi-row insert, pipelined after its writes. */
+export function appendCaptureEvents(tx: Tx, posts: readonly CapturedPost[]): Promise<unknown> {
+  return appendEvents(tx, captureEvents(posts));
+}
+
+// ---------------------------------------------------------------- builders for the transitions
+
+const CASE_ACTIONS: Record<string, string> = { in_progress: 'started', resolved: 'resolved', cancelled: 'cancelled' };
+
+/** `case.status_changed` from one status to another: started, resolved, cancelled (reopened comes from capture). */
+export function caseStatusChanged(caseId: number, from: string, to: string): NewEvent {
+  return { type: 'case.status_changed', aggregateId: caseId, change: { from, to, action: CASE_ACTIONS[to] ?? to } };
+}
+
+/** `contact.merged` on the merged contact: which merge, into whom, and the ids of what moved (never the e-mail: personal data stays out of events). */
+export function contactMerged<M extends { email: string | null }>(mergeId: number, survivorId: number, mergedId: number, moved: M): NewEvent {
+  const { email: _email, ...ids } = moved;
+  return { type: 'contact.merged', aggregateId: mergedId, change: { mergeId, survivorId, mergedId, moved: ids } };
+}
+
+/**
+ * `feedback.recorded`: a person's correction of a post's label. The feedback store (another
+ * module) calls `appendEvents(tx, [feedbackRecorded(row)])` in the transaction that stores it.
+ */
+export function feedbackRecorded(feedback: { id: number } & Record<string, unknown>): NewEvent {
+  return { type: 'feedback.recorded', aggregateId: feedback.id, data: feedback };
+}
+
+/** The records an erasure touched. */
+export interface ErasedRecords {
+  contacts: readonly number[];
+  leads: readonly number[];
+  cases: readonly number[];
+  opportunities: readonly number[];
+}
+
+/**
+ * Erasure reaches the outbox: every stored event of the person's records keeps its ids and type
+ * but loses its data (pending deliveries are signed from the stored event, so they send the
+ * scrubbed form), and one `contact.erased` per contact says which records went, by id only.
+ */
+export async function eraseFromEvents(tx: Tx, r: ErasedRecords): Promise<void> {
+  await tx`
+    update events set data = jsonb_build_object('id', aggregate_id, 'erased', true), change = null
+    where (aggregate_type = 'contact' and aggregate_id = any(${tx.array([...r.contacts])}::bigint[]))
+       or (aggregate_type = 'lead' and aggregate_id = any(${tx.array([...r.leads])}::bigint[]))
+       or (aggregate_type = 'case' and aggregate_id = any(${tx.array([...r.cases])}::bigint[]))
+       or (aggregate_type = 'opportunity' and aggregate_id = any(${tx.array([...r.opportunities])}::bigint[]))`;
+  await appendEvents(
+    tx,
+    r.contacts.map((id) => ({
+      type: 'contact.erased' as const,
+      aggregateId: id,
+      data: { id, erased: true },
+      change: { leads: [...r.leads], cases: [...r.cases], opportunities: [...r.opportunities] },
+    })),
+  );
+}
+
+// ---------------------------------------------------------------- commit order and the pull feed
+
+/** Arbitrary constant: the one sequencer at a time, across processes. */
+const SEQUENCER_LOCK = 7_345_002_020;
+
+/**
+ * Number the events that have committed since the last pass, in insertion order, after every
+ * number given so far. A statement sees every transaction that committed before it, so an event
+ * whose transaction commits after a reader's cursor passed gets a number beyond that cursor: the
+ * feed never skips it. Insertion order within a pass keeps each record's events in sequence (a
+ * record's later event is inserted only after the earlier one's transaction committed: its row
+ * lock). Returns how many were numbered; 0 if another process holds the sequencer.
+ */
+export async function sequenceEvents(sql: Sql, max = 10_000): Promise<number> {
+  return sql.begin(async (tx) => {
+    const [lock] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) as ok`;
+    if (!lock!.ok) return 0;
+    const rows = await tx`
+      with todo as (
+        select id, row_number() over (order by position) as rn from events where feed_position is null order by position limit ${max}
+      ), base as (select coalesce(max(feed_position), 0) as b from events)
+      update events e set feed_position = base.b + todo.rn from todo, base where e.id = todo.id
+      returning e.id`;
+    return rows.length;
+  }) as Promise<number>;
+}
+
+/** An event as the feed and the webhooks carry it. */
+export interface EventMessage {
+  id: string;
+  type: EventType;
+  /** When the change happened, ISO 8601 UTC. */
+  timestamp: string;
+  aggregate: { type: AggregateType; id: number; sequence: number };
+  data: Record<string, unknown>;
+  change: Record<string, unknown> | null;
+  /** The feed position: pass it as `after` to read on from this event. */
+  cursor: string;
+}
+
+const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
+
+/** The columns of an {@link EventMessage}, selected from `events e`. */
+export const EVENT_MESSAGE = (sql: Sql | Tx) => sql`
+  e.id, e.type, to_char(e.occurred_at at time zone 'UTC', ${ISO}) as timestamp,
+  json_build_object('type', e.aggregate_type, 'id', e.aggregate_id, 'sequence', e.sequence) as aggregate,
+  e.data, e.change, e.feed_position::text as cursor`;
+
+/** `case.*,lead.created` → SQL LIKE patterns; `*` or nothing: every type. Throws naming the bad one. */
+export function typePatterns(types: string | readonly string[] | undefined): string[] {
+  const list = (typeof types === 'string' ? types.split(',') : (types ?? [])).map((t) => t.trim()).filter(Boolean);
+  const known = Object.keys(EVENT_TYPES);
+  for (const t of list) {
+    const ok = t === '*' || known.includes(t) || (t.endsWith('.*') && known.some((k) => k.startsWith(t.slice(0, -1))));
+    if (!ok) throw new RangeError(`unknown event type ${JSON.stringify(t)} (one of ${known.join(', ')}, a prefix like case.*, or *)`);
+  }
+  return list.includes('*') ? [] : list.map((t) => t.replace('*', '%'));
+}
+
+export interface FeedQuery {
+  /** A cursor from an earlier page; omitted: from the start. */
+  after?: string | undefined;
+  types?: readonly string[] | undefined;
+  limit: number;
+}
+
+/**
+ * Events in commit order after the cursor. `next` is where to read on from: the last event returned,
+ * or, when fewer than `limit` matched, the last event numbered so far (events of other types up to
+ * it are behind the reader). Numbers what committed since the last pass first, so the feed works
+ * with no worker running.
+ */
+export async function readFeed(sql: Sql, q: FeedQuery): Promise<{ events: EventMessage[]; next: string }> {
+  await sequenceEvents(sql);
+  const after = q.after === undefined ? 0 : parseCursor(q.after);
+  let patterns: string[];
+  try {
+    patterns = typePatterns(q.types);
+  } catch (err) {
+    throw new RangeError(`types: ${(err as Error).message}`);
+  }
+  // One snapshot for both reads: a pass of the sequencer in between must not move `next` past events this page missed.
+  return sql.begin('isolation level repeatable read read only', async (tx) => {
+    const rows = await tx<EventMessage[]>`
+      select ${EVENT_MESSAGE(tx)} from events e
+      where e.feed_position > ${after} ${patterns.length > 0 ? tx`and e.type like any(${tx.array(patterns)}::text[])` : tx``}
+      order by e.feed_position limit ${q.limit}`;
+    let next = rows.length > 0 ? rows[rows.length - 1]!.cursor : String(after);
+    if (rows.length < q.limit) {
+      const [top] = await tx<{ max: string | null }[]>`select max(feed_position)::text as max from events`;
+      if (top?.max && BigInt(top.max) > BigInt(next)) next = top.max;
+    }
+    return { events: [...rows], next };
+  }) as Promise<{ events: EventMessage[]; next: string }>;
+}
+
+/** A feed cursor: the decimal feed position. Throws a RangeError naming it otherwise. */
+export function parseCursor(cursor: string): number {
+  if (!/^\d{1,15}$/.test(cursor)) throw new RangeError(`after: not a feed cursor: ${JSON.stringify(cursor)}`);
+  return Number(cursor);
+}

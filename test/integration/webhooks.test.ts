@@ -1,0 +1,249 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { appendEvents, type EventType } from '../../src/db/outbox.repo.js';
+import { addEndpoint, listDeliveries, listEndpoints, removeEndpoint, replayEvents, rotateSecret } from '../../src/db/webhooks.repo.js';
+import { silentLogger } from '../../src/logger.js';
+import { freePort } from '../../src/util/free-port.js';
+import { openQueue, type Transport } from '../../src/workers/queues.js';
+import {
+  signedRequest,
+  startWebhookDelivery,
+  WEBHOOKS_QUEUE,
+  type WebhookDelivery,
+  type WebhookSettings,
+} from '../../src/workers/webhook-delivery.worker.js';
+import {
+  closeTransport,
+  createTestDatabase,
+  createTestTransport,
+  deleteRedisKeys,
+  REDIS_URL,
+  TRANSPORTS,
+  usesRedisPrefix,
+  waitFor,
+} from '../support/services.js';
+import { webhookReceiver, type Received } from '../support/webhook-receiver.js';
+
+const FAST: WebhookSettings = {
+  relayEveryMs: 50,
+  timeoutMs: 300,
+  backoffBaseMs: 50,
+  backoffMaxMs: 400,
+  retryForMs: 3_600_000,
+  disableAfterMs: 3_600_000,
+  concurrency: 4,
+};
+const BIN = join(import.meta.dirname, '../../bin/capture.js');
+
+describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let transport: Transport;
+  let delivery: WebhookDelivery | undefined;
+  let receiver: ReturnType<typeof webhookReceiver> | undefined;
+  let aggregateBase = 0;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(`webhooks_${kind}`);
+    transport = createTestTransport(kind, db.url, 'webhooks');
+  });
+  afterEach(async () => {
+    await delivery?.close();
+    delivery = undefined;
+    await receiver?.down();
+    receiver = undefined;
+    for (const ep of await listEndpoints(db.database.sql, { limit: 100 })) await removeEndpoint(db.database.sql, ep.id);
+  });
+  afterAll(async () => {
+    await closeTransport(transport);
+    await db?.drop();
+  });
+
+  /** `perRecord` events on each of `records` new cases, each in its own transaction, interleaved across records. */
+  async function appendCaseEvents(records: number, perRecord: number, ids?: number[]): Promise<number[]> {
+    const aggregates = ids ?? Array.from({ length: records }, () => 90_000 + ++aggregateBase);
+    for (let i = 0; i < perRecord; i++) {
+      for (const id of aggregates) {
+        const type: EventType = i === 0 && !ids ? 'case.created' : 'case.status_changed';
+        await db.database.sql.begin((tx) => appendEvents(tx, [{ type, aggregateId: id, data: { id, step: i } }]));
+      }
+    }
+    return aggregates;
+  }
+
+  async function eventIdsOf(aggregates: number[]) {
+    const rows = await db.database.sql<{ id: string }[]>`
+      select id from events where aggregate_type = 'case' and aggregate_id = any(${db.database.sql.array(aggregates)}::bigint[])`;
+    return rows.map((r) => r.id).sort();
+  }
+
+  async function allDelivered(endpointId: number, n: number) {
+    const [row] = await db.database.sql<{ delivered: number; total: number }[]>`
+      select count(*) filter (where status = 'delivered')::int as delivered, count(*)::int as total from webhook_deliveries where endpoint_id = ${endpointId}`;
+    return row!.total === n && row!.delivered === n;
+  }
+
+  /** Each record's events arrived (first receipt per webhook-id) in sequence 1, 2, 3… */
+  function expectInOrderPerRecord(accepted: Received[], aggregates: number[], perRecord: number) {
+    for (const id of aggregates) {
+      const seqs = accepted.filter((r) => r.body.aggregate.id === id).map((r) => r.body.aggregate.sequence);
+      expect(seqs, `record ${id}`).toEqual(Array.from({ length: perRecord }, (_, i) => i + 1));
+    }
+  }
+
+  it('a receiver that is down, then answers 500, 429 and slowly, then recovers gets every event once (by webhook-id), in order per record', async () => {
+    const port = await freePort();
+    // by request number, once it listens: three 500s, two 429s asking for 1 s, two answers slower than the timeout, then fine
+    const rec = (receiver = webhookReceiver(port, (n) =>
+      n < 3 ? { status: 500 } : n < 5 ? { status: 429, headers: { 'retry-after': '1' } } : n < 7 ? { status: 200, delayMs: 800 } : { status: 204 },
+    ));
+    const ep = await addEndpoint(db.database.sql, { url: rec.url, description: 'flaky' });
+    rec.setSecret(ep.secret);
+    const aggregates = await appendCaseEvents(4, 4);
+    delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: FAST });
+    // down: connections refused, recorded as attempts with no status
+    await waitFor(async () => {
+      const [r] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from webhook_attempts where status_code is null`;
+      return r!.n >= 4;
+    }, { what: 'refused attempts' });
+    await rec.listen();
+    await appendCaseEvents(0, 2, aggregates);
+    await waitFor(() => allDelivered(ep.id, 24), { what: 'every event delivered', timeoutMs: 45_000 });
+
+    const accepted = rec.accepted();
+    expect(accepted.map((r) => r.webhookId).sort()).toEqual(await eventIdsOf(aggregates));
+    expect(accepted.every((r) => r.body.id === r.webhookId)).toBe(true);
+    expectInOrderPerRecord(accepted, aggregates, 6);
+    expect(rec.received.map((r) => r.status)).toEqual(expect.arrayContaining([500, 429]));
+    const attempts = await db.database.sql<{ deliveryId: number; statusCode: number | null; at: number; error: string | null }[]>`
+      select a.delivery_id as "deliveryId", a.status_code as "statusCode", (extract(epoch from a.attempted_at) * 1000)::float8 as at, a.error
+      from webhook_attempts a
+      join webhook_deliveries d on d.id = a.delivery_id where d.endpoint_id = ${ep.id} order by a.id`;
+    expect(attempts.some((a) => a.error?.startsWith('timed out'))).toBe(true);
+    // Retry-After honoured: the try after a 429 came no sooner than the second it asked for
+    const after429 = attempts.flatMap((a, i) => {
+      if (a.statusCode !== 429) return [];
+      const next = attempts.slice(i + 1).find((b) => b.deliveryId === a.deliveryId);
+      return next ? [next.at - a.at] : [];
+    });
+    expect(after429.length).toBeGreaterThan(0);
+    for (const gap of after429) expect(gap).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('a SIGKILLed delivery worker and a flushed queue mid-stream lose no event', async () => {
+    const port = await freePort();
+    const rec = (receiver = webhookReceiver(port, () => ({ status: 204, delayMs: 15 })));
+    await rec.listen();
+    const ep = await addEndpoint(db.database.sql, { url: rec.url, events: 'case.*' });
+    rec.setSecret(ep.secret);
+    const aggregates = await appendCaseEvents(8, 5);
+    const child = workerProcess(kind, db.url);
+    try {
+      const first = child.start();
+      await waitFor(() => rec.accepted().length >= 8, { what: 'some delivered', timeoutMs: 45_000 });
+      first.kill('SIGKILL');
+      await new Promise((r) => first.once('exit', r));
+      const before = rec.accepted().length;
+      expect(before).toBeLessThan(40); // killed mid-stream
+      await child.flush();
+      await appendCaseEvents(0, 2, aggregates);
+      child.start();
+      await waitFor(() => allDelivered(ep.id, 56), { what: 'every event delivered after the restart', timeoutMs: 60_000 });
+    } finally {
+      await child.cleanup();
+    }
+    const accepted = rec.accepted();
+    expect(accepted.map((r) => r.webhookId).sort()).toEqual(await eventIdsOf(aggregates));
+    expectInOrderPerRecord(accepted, aggregates, 7);
+  });
+
+  it('signs with the endpoint\'s own secret: a wrong secret fails verification, and a rotated one takes over', async () => {
+    const port = await freePort();
+    const rec = (receiver = webhookReceiver(port));
+    await rec.listen();
+    const ep = await addEndpoint(db.database.sql, { url: rec.url });
+    const other = await addEndpoint(db.database.sql, { url: `${rec.url}?other` });
+    expect(other.secret).not.toBe(ep.secret);
+    rec.setSecret(other.secret); // the receiver holds the wrong secret
+    await removeEndpoint(db.database.sql, other.id);
+    const [{ since }] = (await db.database.sql`select (extract(epoch from now()) * 1000)::float8 as since`) as unknown as [{ since: number }];
+    const [agg] = await appendCaseEvents(1, 1);
+    delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: FAST });
+    const failed = await waitFor(async () => (await listDeliveries(db.database.sql, { endpointId: ep.id, failed: true, limit: 10 }))[0], { what: 'dead-lettered' });
+    expect(failed).toMatchObject({ status: 'failed', lastStatusCode: 401 });
+    expect(rec.received.every((r) => !r.verified)).toBe(true);
+
+    const rotated = await rotateSecret(db.database.sql, ep.id);
+    rec.setSecret(rotated.secret);
+    expect((await replayEvents(db.database.sql, ep.id, new Date(since))).replayed).toBe(1);
+    await waitFor(() => rec.accepted().length === 1, { what: 'replayed delivery verified' });
+    expect(rec.accepted()[0]!.body.aggregate.id).toBe(agg);
+
+    // the signature covers the body and the id: a tampered body or the old secret fails
+    const claimed = { id: 1, endpointId: ep.id, url: rec.url, secret: rotated.secret, attempts: 1, event: { id: 'evt', type: 'case.created', timestamp: '', aggregate: { type: 'case', id: 1, sequence: 1 }, data: {}, change: null, cursor: '1' } } as const;
+    const { body, headers } = signedRequest(claimed as never, new Date());
+    expect(() => new Webhook(rotated.secret).verify(body, headers)).not.toThrow();
+    expect(() => new Webhook(ep.secret).verify(body, headers)).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(rotated.secret).verify(body.replace('case.created', 'case.nope'), headers)).toThrow(WebhookVerificationError);
+  });
+
+  it('dead-letters a delivery still failing after the retry period and disables an endpoint failing too long', async () => {
+    const port = await freePort();
+    const rec = (receiver = webhookReceiver(port, () => ({ status: 503 })));
+    await rec.listen();
+    const ep = await addEndpoint(db.database.sql, { url: rec.url });
+    rec.setSecret(ep.secret);
+    await appendCaseEvents(1, 1);
+    delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: { ...FAST, retryForMs: 300, disableAfterMs: 100_000 } });
+    const dead = await waitFor(() => listDeliveries(db.database.sql, { failed: true, limit: 5 }).then((r) => r[0]), { what: 'dead letter' });
+    expect(dead!.attemptList.length).toBeGreaterThan(1);
+    expect(dead!.attemptList.every((a: { statusCode: number; latencyMs: number }) => a.statusCode === 503 && a.latencyMs >= 0)).toBe(true);
+    await delivery.close();
+
+    await appendCaseEvents(1, 1);
+    delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: { ...FAST, disableAfterMs: 300 } });
+    const disabled = await waitFor(async () => (await listEndpoints(db.database.sql, { limit: 5 })).find((e) => e.id === ep.id && e.status === 'disabled'), { what: 'endpoint disabled' });
+    expect(disabled!.disabledReason).toMatch(/^failing since/);
+    expect(disabled!.pending).toBe(1); // kept, not sent, until someone enables it again
+  });
+});
+
+/** `capture start --role worker` as a child process on the test's database and queue transport. */
+function workerProcess(kind: 'redis' | 'postgres', databaseUrl: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'capture-webhooks-'));
+  const prefix = usesRedisPrefix(`wh_${process.pid}_${Date.now()}`);
+  writeFileSync(
+    join(dir, 'capture.config.yaml'),
+    `capture: { concurrency: 8, batch_size: 4 }
+webhooks: { relay_every: 50ms, timeout: 300ms, backoff_base: 50ms, backoff_max: 400ms, concurrency: 4 }
+queue: { prefix: ${prefix} }
+rules: ${join(import.meta.dirname, '../../rules/default.yaml')}
+`,
+  );
+  const { REDIS_URL: _r, DATABASE_URL: _d, ...base } = process.env;
+  const env = { ...base, DATABASE_URL: databaseUrl, ...(kind === 'redis' ? { REDIS_URL } : {}), PORT: '0', CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), LOG_LEVEL: 'warn' };
+  const children: ReturnType<typeof spawn>[] = [];
+  return {
+    start() {
+      const child = spawn(process.execPath, [BIN, 'start', '--role', 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      children.push(child);
+      return child;
+    },
+    /** Lose every queued job, as a Redis FLUSHALL would (only this child's keys or queue schema). */
+    async flush() {
+      if (kind === 'redis') return deleteRedisKeys(prefix);
+      const t = { kind: 'postgres' as const, url: databaseUrl, schema: 'bullmq' };
+      const q = openQueue(t, WEBHOOKS_QUEUE);
+      await q.obliterate({ force: true });
+      await q.close();
+    },
+    async cleanup() {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
