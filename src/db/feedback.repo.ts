@@ -1,6 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import type { Label } from '../types.js';
-import type { Sql } from './client.js';
+import type { Sql, Tx } from './client.js';
+import { appendEvents, feedbackRecorded } from './outbox.repo.js';
 
 /**
  * Label feedback: people's corrections of the classifier's labels, stored per post with who and when, and the
@@ -27,15 +28,15 @@ export interface FeedbackInput {
   actor: string;
 }
 
-const RETURNING = (sql: Sql) =>
+const RETURNING = (sql: Sql | Tx) =>
   sql`returning id, post_id as "postId", label, note, actor, to_char(created_at at time zone 'UTC', ${ISO}) as "createdAt"`;
 
 /** Store a correction of one post. NotFoundError naming the id when there is no such post. */
 export async function addPostFeedback(sql: Sql, postId: number, f: FeedbackInput): Promise<FeedbackRow> {
-  const rows = await sql<FeedbackRow[]>`
+  const rows = await recorded(sql, (tx) => tx<FeedbackRow[]>`
     insert into label_feedback (post_id, label, note, actor)
     select p.id, ${f.label}, ${f.note ?? null}, ${f.actor} from social_posts p where p.id = ${postId}
-    ${RETURNING(sql)}`;
+    ${RETURNING(tx)}`);
   const row = rows[0];
   if (row === undefined) throw new NotFoundError(`id: no post ${postId}`);
   return row;
@@ -50,10 +51,19 @@ export async function addRecordFeedback(sql: Sql, kind: 'lead' | 'case', recordI
     kind === 'lead' ? await sql`select id from leads where id = ${recordId}` : await sql`select id from cases where id = ${recordId}`;
   if (record === undefined) throw new NotFoundError(`id: no ${kind} ${recordId}`);
   const posts = kind === 'lead' ? sql`p.lead_id = ${recordId}` : sql`p.case_id = ${recordId}`;
-  return sql<FeedbackRow[]>`
+  return recorded(sql, (tx) => tx<FeedbackRow[]>`
     insert into label_feedback (post_id, label, note, actor)
     select p.id, ${f.label}, ${f.note ?? null}, ${f.actor} from social_posts p where ${posts} order by p.id
-    ${RETURNING(sql)}`;
+    ${RETURNING(tx)}`);
+}
+
+/** Store corrections and their `feedback.recorded` events (the outbox) in one transaction. */
+async function recorded(sql: Sql, insert: (tx: Tx) => Promise<FeedbackRow[]>): Promise<FeedbackRow[]> {
+  return sql.begin(async (tx) => {
+    const rows = await insert(tx);
+    await appendEvents(tx, rows.map((r) => feedbackRecorded({ ...r })));
+    return rows;
+  }) as Promise<FeedbackRow[]>;
 }
 
 /** A corrected post as labeled data: the post's text and facts, and the label of its LATEST correction. */
