@@ -158,7 +158,7 @@ export interface Config {
   readonly secrets?: Secrets;
   /** Stands in for https://api.x.com (TWITTER_API_BASE_URL). */
   readonly twitterApiBaseUrl?: string | undefined;
-  /** Versioned Graph base, e.g. https://graph.facebook.com/v25.0 (FACEBOOK_GRAPH_BASE_URL). */
+  /** Versioned Graph base, e.g. https://graph.facebook.com/v27.0 (FACEBOOK_GRAPH_BASE_URL). */
   readonly facebookGraphBaseUrl?: string | undefined;
 }
 
@@ -213,7 +213,7 @@ const envSchema = z.object({
   FACEBOOK_VERIFY_TOKEN: z.string().optional(),
   CAPTURE_API_TOKEN: z.string().optional(),
   TWITTER_API_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://api.x.com' }).optional(),
-  FACEBOOK_GRAPH_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://graph.facebook.com/v25.0' }).optional(),
+  FACEBOOK_GRAPH_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://graph.facebook.com/v27.0' }).optional(),
 });
 
 /**

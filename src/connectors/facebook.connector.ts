@@ -235,7 +235,7 @@ export function fbError(err: unknown, rateLimitWaitMs: number): ConnectorError {
 // --- client ------------------------------------------------------------------------------
 
 /** The Graph version used when the base URL names none. */
-export const DEFAULT_GRAPH_VERSION = 'v25.0';
+export const DEFAULT_GRAPH_VERSION = 'v27.0';
 export const DEFAULT_GRAPH_BASE_URL = `https://graph.facebook.com/${DEFAULT_GRAPH_VERSION}`;
 
 /** `appsecret_proof`: lowercase hex HMAC-SHA256 of the access token, keyed with the app secret. */
@@ -243,7 +243,7 @@ export function appSecretProof(appSecret: string, accessToken: string): string {
   return createHmac('sha256', appSecret).update(accessToken).digest('hex');
 }
 
-/** A base URL with a version segment: `…/v25.0`, the default version appended when none is given. */
+/** A base URL with a version segment: `…/v27.0`, the default version appended when none is given. */
 export function versionedGraphBase(baseUrl: string | undefined): string {
   const base = (baseUrl ?? DEFAULT_GRAPH_BASE_URL).replace(/\/+$/, '');
   return /\/v\d+\.\d+$/.test(base) ? base : `${base}/${DEFAULT_GRAPH_VERSION}`;
@@ -254,7 +254,7 @@ export interface GraphClientOptions {
   pageToken: string;
   /** Enables `appsecret_proof` on every call. */
   appSecret?: string | undefined;
-  /** @defaultValue https://graph.facebook.com/v25.0 */
+  /** @defaultValue https://graph.facebook.com/v27.0 */
   baseUrl?: string | undefined;
   /** @defaultValue 15000 */
   timeoutMs?: number;

@@ -129,7 +129,7 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
     return item;
   }
 
-  function usageHeaders(pageId: string): { headers: Record<string, string>; percent: number } {
+  function usageHeaders(pageId: string, version = 'v27.0'): { headers: Record<string, string>; percent: number } {
     const now = Date.now();
     if (now - usageWindow.start >= usageLimit.windowMs) usageWindow = { start: now, calls: 0 };
     const percent = forcedUsage ?? Math.min(100, Math.round((usageWindow.calls / usageLimit.callsPerWindow) * 100));
@@ -139,7 +139,8 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
       headers: {
         'x-app-usage': JSON.stringify(app),
         'x-business-use-case-usage': JSON.stringify({ [pageId]: [{ type: 'pages', ...app, estimated_time_to_regain_access: 0 }] }),
-        'facebook-api-version': 'v25.0',
+        // Graph names the version that answered: the one asked for.
+        'facebook-api-version': version,
       },
     };
   }
@@ -175,7 +176,7 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
     const m = /^\/(v\d+\.\d+)\/([0-9_]+)\/(feed|comments)$/.exec(url.pathname);
     const q = url.searchParams;
     const pageIdOf = (objectId: string) => (objectId.includes('_') ? objectId.split('_')[0]! : objectId);
-    const usage = usageHeaders(m ? pageIdOf(m[2]!) : 'unknown');
+    const usage = usageHeaders(m ? pageIdOf(m[2]!) : 'unknown', m?.[1]);
     if (!m) {
       sendJson(res, 400, graphError(100, 'Unsupported get request. Object does not exist, cannot be loaded due to missing permissions, or does not support this operation.', { type: 'GraphMethodException', error_subcode: 33 }), usage.headers);
       return 400;

@@ -125,9 +125,9 @@ describe('Graph plumbing', () => {
   });
 
   it.each([
-    [undefined, 'https://graph.facebook.com/v25.0'],
+    [undefined, 'https://graph.facebook.com/v27.0'],
     ['https://graph.facebook.com/v23.0/', 'https://graph.facebook.com/v23.0'],
-    ['http://127.0.0.1:4020', 'http://127.0.0.1:4020/v25.0'],
+    ['http://127.0.0.1:4020', 'http://127.0.0.1:4020/v27.0'],
   ])('versioned base of %j is %j', (input, expected) => {
     expect(versionedGraphBase(input)).toBe(expected);
   });
