@@ -295,8 +295,8 @@ export interface FacebookConnectorOptions {
   pageSize?: number;
   /**
    * How far below the stored watermark each poll reads again: Graph time is in seconds and items
-   * appear late. Re-read items are absorbed by the inbox's unique key.
-   * @defaultValue 120000
+   * reach a Page late. Re-read items are absorbed by the inbox's unique key; Graph reads cost no money.
+   * @defaultValue 600000 (10 min)
    */
   overlapMs?: number;
   /** How far back the first poll reaches. @defaultValue 86400000 (1 day) */
@@ -325,7 +325,7 @@ const COMMENT_FIELDS = 'id,message,created_time,from{id,name},parent{id}';
 export function createFacebookConnector(opts: FacebookConnectorOptions): Connector {
   const now = opts.now ?? Date.now;
   const pageSize = opts.pageSize ?? 100;
-  const overlapMs = opts.overlapMs ?? 120_000;
+  const overlapMs = opts.overlapMs ?? 600_000;
   const backfillMs = opts.backfillMs ?? 86_400_000;
   const commentsWindowMs = opts.commentsWindowMs ?? 3 * 86_400_000;
   const commentsOnLatest = opts.commentsOnLatest ?? 25;

@@ -219,12 +219,14 @@ export interface TwitterConnectorOptions {
   pageSize?: number;
   /**
    * How far below the stored since_id each poll reads again, as time: X indexes some posts late,
-   * with ids older than ones already seen. Re-read posts are absorbed by the inbox's unique key.
-   * @defaultValue 30000
+   * with ids older than ones already seen. Re-read posts are absorbed by the inbox's unique key,
+   * and X charges a post read twice in one UTC day once (docs/sources.md).
+   * @defaultValue 600000 (10 min)
    */
   overlapMs?: number;
   /**
-   * How far back the first poll of a source reaches.
+   * How far back the first poll of a source reaches; recent search serves at most 7 days and the
+   * mentions timeline its 800 newest mentions, whatever this says.
    * @defaultValue 86400000 (1 day)
    */
   backfillMs?: number;
@@ -234,6 +236,9 @@ export interface TwitterConnectorOptions {
   log?: Logger;
 }
 
+/** Read-again window behind the newest post seen: X posts reach search up to minutes late (docs/sources.md). */
+export const DEFAULT_OVERLAP_MS = 10 * 60_000;
+
 /** Recent search refuses a since_id older than 7 days; stay a minute inside that. */
 const SEARCH_WINDOW_MS = 7 * 86_400_000 - 60_000;
 const TWEET_FIELDS = ['created_at', 'author_id', 'conversation_id', 'in_reply_to_user_id', 'referenced_tweets', 'lang'];
@@ -241,7 +246,7 @@ const TWEET_FIELDS = ['created_at', 'author_id', 'conversation_id', 'in_reply_to
 export function createTwitterConnector(opts: TwitterConnectorOptions): Connector {
   const now = opts.now ?? Date.now;
   const pageSize = opts.pageSize ?? 100;
-  const overlapMs = opts.overlapMs ?? 30_000;
+  const overlapMs = opts.overlapMs ?? DEFAULT_OVERLAP_MS;
   const backfillMs = opts.backfillMs ?? 86_400_000;
   /** Until when the last response's x-rate-limit-remaining said 0: no request before then. */
   let exhaustedUntil = 0;

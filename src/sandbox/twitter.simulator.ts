@@ -60,6 +60,9 @@ export interface TwitterSimulator extends RunningServer {
   tweets(stream: XStream): XTweet[];
 }
 
+/** How many of a user's newest mentions `GET /2/users/:id/mentions` reaches back. */
+const MENTIONS_SERVED = 800;
+
 export type XStream = { search: string } | { mentions: string };
 const keyOf = (s: XStream) => ('search' in s ? `search:${s.search}` : `mentions:${s.mentions}`);
 
@@ -206,7 +209,9 @@ export async function startTwitterSimulator(opts: TwitterSimulatorOptions = {}):
     const since = q.get('since_id') ? BigInt(q.get('since_id')!) : null;
     const until = q.get('until_id') ? BigInt(q.get('until_id')!) : null;
     const below = pageToken ? BigInt(decodeToken(pageToken).replace(/^lt:/, '')) : null;
-    const matching = (streams.get(key) ?? []).filter((t) => {
+    // The mentions timeline serves only a user's 800 newest mentions.
+    const pool = search ? (streams.get(key) ?? []) : (streams.get(key) ?? []).slice(0, MENTIONS_SERVED);
+    const matching = pool.filter((t) => {
       const id = BigInt(t.id);
       return (since === null || id > since) && (until === null || id < until) && (below === null || id < below);
     });

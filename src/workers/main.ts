@@ -49,13 +49,14 @@ export function connectorFor(source: SourceConfig, endpoints: PlatformEndpoints 
       sourceId: source.id,
       target: source.kind === 'search' ? { kind: 'search', query: source.query } : { kind: 'mentions', userId: source.user_id },
       client,
+      ...windows(source),
       ...(log ? { log } : {}),
     });
   }
   if (source.kind === 'page') {
     if (!endpoints.facebook) throw new Error(`source ${source.id}: no Graph endpoint (FACEBOOK_PAGE_TOKEN or the simulator)`);
     const client = createGraphClient({ ...endpoints.facebook, ...(endpoints.timeoutMs ? { timeoutMs: endpoints.timeoutMs } : {}) });
-    return createFacebookConnector({ sourceId: source.id, pageId: source.page_id, client, ...(log ? { log } : {}) });
+    return createFacebookConnector({ sourceId: source.id, pageId: source.page_id, client, ...windows(source), ...(log ? { log } : {}) });
   }
   return createSandboxConnector({
     sourceId: source.id,
@@ -66,6 +67,14 @@ export function connectorFor(source: SourceConfig, endpoints: PlatformEndpoints 
     ...(source.total !== undefined ? { total: source.total } : {}),
     now: () => new Date(),
   });
+}
+
+/** A source's `overlap` and `backfill`, as connector options; unset ones keep the connector's defaults. */
+function windows(source: SourceConfig): { overlapMs?: number; backfillMs?: number } {
+  return {
+    ...(source.overlap !== undefined ? { overlapMs: source.overlap } : {}),
+    ...(source.backfill !== undefined ? { backfillMs: source.backfill } : {}),
+  };
 }
 
 /** Each sandbox source gets its own id range, so two sources never emit different posts under one id. */
