@@ -56,7 +56,14 @@ export function connectorFor(source: SourceConfig, endpoints: PlatformEndpoints 
   if (source.kind === 'page') {
     if (!endpoints.facebook) throw new Error(`source ${source.id}: no Graph endpoint (FACEBOOK_PAGE_TOKEN or the simulator)`);
     const client = createGraphClient({ ...endpoints.facebook, ...(endpoints.timeoutMs ? { timeoutMs: endpoints.timeoutMs } : {}) });
-    return createFacebookConnector({ sourceId: source.id, pageId: source.page_id, client, ...windows(source), ...(log ? { log } : {}) });
+    return createFacebookConnector({
+      sourceId: source.id,
+      pageId: source.page_id,
+      client,
+      ...windows(source),
+      ...(source.conversation_window !== undefined ? { conversationWindowMs: source.conversation_window } : {}),
+      ...(log ? { log } : {}),
+    });
   }
   return createSandboxConnector({
     sourceId: source.id,
