@@ -1,6 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../config.js';
+import { DEFAULT_COST, type Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import {
   addEntitlement,
@@ -31,6 +31,7 @@ import {
   type CaseAction,
   type ErasureMode,
 } from '../db/crm.repo.js';
+import { listSourcesWithSpend } from '../db/usage.repo.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -259,6 +260,11 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
       },
     },
     async (req) => setContactAccount(sql, req.params.id, req.body.accountId),
+  );
+  app.get<{ Querystring: { limit: number } }>(
+    '/sources',
+    { schema: { summary: 'Each source: health, cursor, requests, posts read, spend and budget', querystring: { type: 'object', properties: { limit: LIMIT } }, response: listResponse } },
+    async (req) => listSourcesWithSpend(sql, config.sources, config.cost ?? DEFAULT_COST, req.query.limit),
   );
   app.get('/merge-suggestions', { schema: { summary: 'Contacts that are probably one person, for a person to accept', response: listResponse } }, async () =>
     mergeSuggestions(sql),

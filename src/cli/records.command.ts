@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { listCases, listContacts, listLeads, listPosts, listSources, type PostStatus } from '../db/queries.js';
+import { DEFAULT_COST } from '../config.js';
+import { listCases, listContacts, listLeads, listPosts, type PostStatus } from '../db/queries.js';
+import { listSourcesWithSpend } from '../db/usage.repo.js';
 import { UsageError } from '../errors.js';
 import { openContext } from './context.js';
 import { printRecords } from './output.js';
@@ -64,8 +66,8 @@ export async function recordsCommand(kind: RecordKind, args: string[], json: boo
         break;
       }
       case 'sources': {
-        const rows = (await listSources(db)).map((r) => ({ id: r.sourceId, ...r }));
-        printRecords(rows, json, ['id', 'healthy', 'postsFetched', 'lastSuccessAt', 'lastErrorAt', 'lastError', 'blockedUntil', 'nextPollAt', 'cursor']);
+        const rows = await listSourcesWithSpend(ctx.database.sql, ctx.config.sources, ctx.config.cost ?? DEFAULT_COST, limit);
+        printRecords(rows, json, ['id', 'health', 'postsFetched', 'postsReadMonth', 'spendUsdMonth', 'budgetPostsPerMonth', 'budgetUsed', 'lastSuccessAt', 'lastError', 'blockedUntil', 'nextPollAt']);
         break;
       }
     }

@@ -367,7 +367,7 @@ export function createFacebookConnector(opts: FacebookConnectorOptions): Connect
   }
 
   /** One walk of a list edge (`feed`, `tagged`): new items become posts, every item in the window is tracked. */
-  async function* walkPosts(edge: 'feed' | 'tagged', w: Walk, signal?: AbortSignal): AsyncGenerator<SocialPost[]> {
+  async function* walkPosts(edge: 'feed' | 'tagged', w: Walk, signal?: AbortSignal): AsyncGenerator<FetchedPage> {
     // https://developers.facebook.com/docs/graph-api/reference/page/feed — …/page/tagged
     let next: string | undefined = `${opts.pageId}/${edge}`;
     let params: Record<string, string | number> | undefined = { fields: FEED_FIELDS, limit: pageSize, since: Math.min(w.floorS, w.windowFloorS) };
@@ -389,14 +389,14 @@ export function createFacebookConnector(opts: FacebookConnectorOptions): Connect
           w.seen(r.post.created_at);
         } else reportRejected(r.rejected);
       }
-      yield posts;
+      yield { posts, nextCursor: null, read: { requests: 1, ids: itemIds(body.data) } };
       next = body.paging?.next;
       params = undefined;
     }
   }
 
   /** The comments and replies on one post since the floor, newest first. */
-  async function* walkComments(postId: string, w: Walk, signal?: AbortSignal): AsyncGenerator<SocialPost[]> {
+  async function* walkComments(postId: string, w: Walk, signal?: AbortSignal): AsyncGenerator<FetchedPage> {
     // https://developers.facebook.com/docs/graph-api/reference/object/comments
     let url: string | undefined = `${postId}/comments`;
     let q: Record<string, string | number> | undefined = { fields: COMMENT_FIELDS, filter: 'stream', order: 'reverse_chronological', limit: pageSize, since: w.floorS };
@@ -417,7 +417,7 @@ export function createFacebookConnector(opts: FacebookConnectorOptions): Connect
           w.seen(r.post.created_at);
         } else reportRejected((r as { rejected?: RejectedFbItem }).rejected);
       }
-      yield posts;
+      yield { posts, nextCursor: null, read: { requests: 1, ids: itemIds(body.data) } };
       url = reachedFloor ? undefined : body.paging?.next;
       q = undefined;
     }
@@ -434,11 +434,11 @@ export function createFacebookConnector(opts: FacebookConnectorOptions): Connect
         Math.floor((t - conversationWindowMs) / 1000),
       );
       for (const edge of ['feed', 'tagged'] as const) {
-        for await (const posts of walkPosts(edge, w, signal)) yield { posts, nextCursor: cursor };
+        for await (const page of walkPosts(edge, w, signal)) yield { ...page, nextCursor: cursor };
       }
       // Only the posts whose updated_time or comment count moved since the last walk: no re-reading every post.
       for (const postId of w.changed()) {
-        for await (const posts of walkComments(postId, w, signal)) yield { posts, nextCursor: cursor };
+        for await (const page of walkComments(postId, w, signal)) yield { ...page, nextCursor: cursor };
       }
       // The walk is complete: only now may the watermark and the snapshot move.
       yield { posts: [], nextCursor: w.cursor() };
@@ -464,6 +464,9 @@ export function parseFbCursor(cursor: Cursor | null): FbCursorState {
   }
   throw new ConnectorError('bad_response', `stored Facebook cursor is not a Page walk state: ${JSON.stringify(cursor.slice(0, 80))}`);
 }
+
+/** The ids of a list page's items, for the read counters. */
+const itemIds = (data: unknown[]): string[] => data.flatMap((d) => (isObject(d) && typeof d.id === 'string' ? [d.id] : []));
 
 /** Graph time → epoch seconds. */
 const epochS = (v: unknown): number | undefined => {

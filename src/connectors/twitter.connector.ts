@@ -138,6 +138,12 @@ export function mapXPage(raw: unknown): MappedPage {
   return { posts, rejected };
 }
 
+/** The ids of every post a page returned, mapped or not: X charges for each. */
+export function rawIds(raw: unknown): string[] {
+  const data = isObject(raw) && Array.isArray(raw.data) ? (raw.data as unknown[]) : [];
+  return data.flatMap((t) => (isObject(t) && typeof t.id === 'string' ? [t.id] : []));
+}
+
 // --- errors ------------------------------------------------------------------------------
 
 /** Default wait when X says 429 without a usable reset header: one 15-minute window. */
@@ -303,12 +309,13 @@ export function createTwitterConnector(opts: TwitterConnectorOptions): Connector
         for (const p of page.posts) newest = maxId(newest, p.id);
         const meta = (paginator.data as unknown as XSearchResponse).meta;
         if (meta.newest_id && /^[1-9][0-9]*$/.test(meta.newest_id)) newest = maxId(newest, meta.newest_id);
+        const read = { requests: 1, ids: rawIds(paginator.data) };
         if (!meta.next_token) {
           // The walk is complete: only now may the cursor move to the newest id seen.
-          yield { posts: page.posts, nextCursor: newest };
+          yield { posts: page.posts, nextCursor: newest, read };
           return;
         }
-        yield { posts: page.posts, nextCursor: cursor };
+        yield { posts: page.posts, nextCursor: cursor, read };
         checkBudget();
         try {
           paginator = await paginator.next(pageSize);

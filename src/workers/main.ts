@@ -180,6 +180,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
         attempts: config.capture.attempts,
         reconcileGraceMs: config.capture.reconcileGraceMs,
         everyMs: new Map(enabled.map((s) => [s.id, s.every])),
+        cost: { sources: enabled, ...(config.cost ? { prices: config.cost } : {}) },
       }),
       // Two sources poll at once per process: a slow platform delays the others little.
       { concurrency: 2 },
