@@ -38,6 +38,12 @@ const baseSource = {
   budget: z.strictObject({ posts_per_month: z.number().int().positive() }).optional(),
 };
 
+/** A rule of X's filtered stream: the match expression and an optional tag. */
+const streamRule = z.strictObject({
+  value: z.string().min(1).max(1024, 'at most 1024 characters (X limit per rule)'),
+  tag: z.string().max(256).optional(),
+});
+
 const sourceSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...baseSource, platform: z.literal('twitter'), kind: z.literal('search'), query: z.string().min(1) }),
   z.strictObject({
@@ -53,6 +59,15 @@ const sourceSchema = z.discriminatedUnion('kind', [
     page_id: z.string().regex(/^\d+$/, 'must be a string of digits'),
     /** Comments are followed on the Page's posts, visitor posts and tagged posts this recent. @defaultValue 30d */
     conversation_window: duration.optional(),
+  }),
+  z.strictObject({
+    ...baseSource,
+    platform: z.literal('twitter'),
+    kind: z.literal('stream'),
+    /** Synced to the app's filtered-stream rules at start: missing ones added, others deleted. */
+    rules: z.array(streamRule).min(1, 'at least one rule').max(1000, 'at most 1000 rules (X limit)'),
+    /** Reconnect when this long passes without a post or a keep-alive (X sends one every ~20 s). @defaultValue 30s */
+    heartbeat_timeout: duration.optional(),
   }),
   z.strictObject({
     ...baseSource,
@@ -159,7 +174,7 @@ const X_SEARCH_DAYS_MS = 7 * DAY_MS;
 /** A source's backfill beyond what its endpoint serves: the message, or null. */
 function backfillProblem(s: SourceConfig): string | null {
   if (s.backfill === undefined) return null;
-  if (s.kind === 'search' && s.backfill > X_SEARCH_DAYS_MS) return 'at most 7d: X recent search serves the last 7 days';
+  if ((s.kind === 'search' || s.kind === 'stream') && s.backfill > X_SEARCH_DAYS_MS) return 'at most 7d: X recent search serves the last 7 days';
   return null;
 }
 

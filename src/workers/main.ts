@@ -13,6 +13,7 @@ import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { createCaptureProcessor } from './capture.worker.js';
 import { createPollProcessor } from './poll.worker.js';
+import { startStreams, type RunningStream } from './stream.worker.js';
 import {
   openQueue,
   openWorker,
@@ -53,6 +54,7 @@ export function connectorFor(source: SourceConfig, endpoints: PlatformEndpoints 
       ...(log ? { log } : {}),
     });
   }
+  if (source.kind === 'stream') throw new Error(`source ${source.id} is a stream: it holds a connection (startStreamSource), it is not polled`);
   if (source.kind === 'page') {
     if (!endpoints.facebook) throw new Error(`source ${source.id}: no Graph endpoint (FACEBOOK_PAGE_TOKEN or the simulator)`);
     const client = createGraphClient({ ...endpoints.facebook, ...(endpoints.timeoutMs ? { timeoutMs: endpoints.timeoutMs } : {}) });
@@ -130,6 +132,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   let watchdog: NodeJS.Timeout | undefined;
   let sandbox: LiveSandbox | undefined;
   let api: Service['api'];
+  let streams: RunningStream[] = [];
 
   if (deps.role === 'all' || deps.role === 'worker') {
     const decide = (input: ClassifierInput) => classify(input, ruleset);
@@ -162,10 +165,14 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   }
 
   if (deps.role === 'all' || deps.role === 'poller') {
-    const enabled = config.sources.filter((s) => s.enabled);
+    // A stream source holds a connection instead of being polled.
+    const enabled = config.sources.filter((s) => s.enabled && s.kind !== 'stream');
+    const streamed = config.sources.filter((s) => s.enabled && s.kind === 'stream');
     let connectors = deps.connectors;
+    let endpoints = deps.endpoints;
+    if (!connectors || (streamed.length > 0 && !endpoints)) endpoints ??= await platformEndpoints(config, [...enabled, ...streamed], log, (s) => (sandbox = s));
+    streams = startStreams(streamed, endpoints ?? {}, { sql: database.sql, postsQueue, log: log.child({ component: 'stream' }), attempts: config.capture.attempts, ...(config.cost ? { prices: config.cost } : {}) });
     if (!connectors) {
-      const endpoints = deps.endpoints ?? (await platformEndpoints(config, enabled, log, (s) => (sandbox = s)));
       const connectorLog = log.child({ component: 'connector' });
       connectors = new Map(enabled.map((s) => [s.id, connectorFor(s, endpoints, connectorLog)]));
     }
@@ -241,6 +248,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     close() {
       closing ??= (async () => {
         clearInterval(watchdog);
+        await Promise.all(streams.map((s) => s.close()));
         await api?.app.close();
         await Promise.all(workers.map((w) => w.close()));
         await Promise.all([postsQueue.close(), pollQueue.close()]);
@@ -264,7 +272,7 @@ async function platformEndpoints(
 ): Promise<PlatformEndpoints> {
   const secrets = config.secrets ?? {};
   const simulated = sources.filter(
-    (s) => ((s.kind === 'search' || s.kind === 'mentions') && !secrets.twitterBearerToken) || (s.kind === 'page' && !secrets.facebookPageToken),
+    (s) => ((s.kind === 'search' || s.kind === 'mentions' || s.kind === 'stream') && !secrets.twitterBearerToken) || (s.kind === 'page' && !secrets.facebookPageToken),
   );
   const sandbox = simulated.length > 0 ? await startLiveSandbox({ sources: simulated, log: log.child({ component: 'sandbox' }) }) : undefined;
   if (sandbox) started(sandbox);
