@@ -5,8 +5,9 @@ import { silentLogger } from '../../src/logger.js';
 import { startTwitterSimulator, type TwitterSimulator } from '../../src/sandbox/twitter.simulator.js';
 import type { SocialPost } from '../../src/types.js';
 import { closeTransport, openQueue, POSTS_QUEUE, type CaptureJobData, type Transport } from '../../src/workers/queues.js';
+import { startService } from '../../src/workers/main.js';
 import { startStreamSource, type RunningStream } from '../../src/workers/stream.worker.js';
-import { createTestDatabase, createTestTransport, waitFor } from '../support/services.js';
+import { createTestDatabase, createTestTransport, TEST_RULES, testConfig, waitFor } from '../support/services.js';
 
 /** The X filtered stream: rules synced, disconnects, stalls and malformed lines lose and double nothing. */
 
@@ -132,5 +133,31 @@ describe('X filtered stream source', () => {
     clock.now = Date.UTC(2027, 0, 1, 0, 1);
     await connected(connects + 1);
     await waitFor(async () => (await stored('st-budget')).length === 4, { what: 'the post published while paused' });
+  });
+
+  it('runs as part of the service: the poller role holds the connection and stores what it streams', async () => {
+    sim = await startTwitterSimulator({ heartbeatMs: 100 });
+    const rule = 'acme service stream';
+    const source = streamSource(`{ id: st-service, platform: twitter, kind: stream, rules: [{ value: "${rule}" }] }`);
+    const service = await startService({
+      config: { ...testConfig(), sources: [source] },
+      database: db.database,
+      transport,
+      ruleset: TEST_RULES,
+      log: silentLogger,
+      role: 'poller',
+      endpoints: { twitter: { bearerToken: 'sandbox-token', baseUrl: sim.url } },
+    });
+    try {
+      await waitFor(() => sim.stream.connections() === 1, { what: 'the service to connect' });
+      const ids = [1, 2, 3].map((i) => sim.publish({ search: rule }, post(`svc${i}`)).id);
+      await waitFor(async () => (await stored('st-service')).length === 3, { what: 'streamed posts stored' });
+      expect(await stored('st-service')).toEqual(ids.sort());
+      // not polled: no scheduler for a stream source
+      expect((await service.pollQueue.getJobSchedulers()).map((j) => j.key)).not.toContain('source-st-service');
+    } finally {
+      await service.close();
+    }
+    await waitFor(() => sim.stream.connections() === 0, { what: 'closing the service to close the connection' });
   });
 });
