@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildApiServer } from '../../src/api/server.js';
 import { DEFAULT_COST, parseConfigFile, type SourceConfig } from '../../src/config.js';
 import { listSourcesWithSpend, sourceSpend } from '../../src/db/usage.repo.js';
 import { silentLogger } from '../../src/logger.js';
@@ -8,7 +9,7 @@ import type { SocialPost } from '../../src/types.js';
 import { connectorFor } from '../../src/workers/main.js';
 import { createPollProcessor } from '../../src/workers/poll.worker.js';
 import { closeTransport, openQueue, POLL_JOB, POSTS_QUEUE, type CaptureJobData, type PollJobData, type Transport } from '../../src/workers/queues.js';
-import { createTestDatabase, createTestTransport } from '../support/services.js';
+import { createTestDatabase, createTestTransport, testConfig } from '../support/services.js';
 
 /** Cost counters per source and UTC day, and budgets that pause a source until the next billing month. */
 
@@ -136,5 +137,45 @@ sources:
     expect(await poll('cap-b')).toMatchObject({ skipped: 'budget exhausted' });
     expect(await storedCount('cap-b')).toBe(0);
     expect(DEFAULT_COST.monthlyCapPosts).toBe(3_000_000);
+  });
+
+  it('GET /api/sources shows each source\'s spend and budget as the counters hold them; a bad limit is a 400 naming it', async () => {
+    sim = await startTwitterSimulator();
+    const clock = { now: Date.now() };
+    const { poll, sources, prices } = processorFor(
+      `sources:
+  - { id: api-spend, platform: twitter, kind: search, query: "api q", budget: { posts_per_month: 100 } }
+`,
+      clock,
+    );
+    for (let i = 0; i < 7; i++) sim.publish({ search: 'api q' }, post(`api${i}`));
+    await poll('api-spend');
+    const app = buildApiServer({
+      sql: db.database.sql,
+      postsQueue: openQueue<CaptureJobData>(transport, POSTS_QUEUE),
+      config: { ...testConfig(), sources, cost: prices },
+      log: silentLogger,
+      apiToken: 'tok',
+    });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/api/sources', headers: { authorization: 'Bearer tok' } });
+      expect(res.statusCode).toBe(200);
+      const [row] = await usage('api-spend');
+      const listed = (res.json() as Record<string, unknown>[]).find((r) => r.id === 'api-spend');
+      expect(listed).toMatchObject({
+        health: 'ok',
+        requestsToday: row!.requests,
+        postsReadMonth: row!.postsRead,
+        spendUsdMonth: row!.costMicroUsd / 1e6,
+        budgetPostsPerMonth: 100,
+        budgetUsed: 0.07,
+        budgetStatus: 'ok',
+      });
+      const bad = await app.inject({ method: 'GET', url: '/api/sources?limit=zero', headers: { authorization: 'Bearer tok' } });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error).toMatch(/limit/);
+    } finally {
+      await app.close();
+    }
   });
 });
