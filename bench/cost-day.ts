@@ -59,7 +59,8 @@ async function main(): Promise<void> {
     for (const kind of (['search', 'mentions'] as const).filter((k) => !values.only || values.only === k)) {
       const sim = await startTwitterSimulator({ rateLimit: { limit: 1_000_000, windowMs: 900_000 } });
       const spec = kind === 'search' ? 'kind: search, query: "@acme"' : 'kind: mentions, user_id: "1234"';
-      const source = parseConfigFile(`sources:\n  - { id: poll-${kind}, platform: twitter, ${spec} }\n`, 'bench').sources[0]!;
+      // backfill: 3d so the first poll reaches the simulated day's start (the default day is counted from the real clock)
+      const source = parseConfigFile(`sources:\n  - { id: poll-${kind}, platform: twitter, ${spec}, backfill: 3d }\n`, 'bench').sources[0]!;
       const target = kind === 'search' ? { search: '@acme' } : { mentions: '1234' };
       const clock = { now: DAY_START - LEAD_IN };
       const poll = createPollProcessor({
