@@ -78,8 +78,8 @@ export function startStreamSource(deps: StreamSourceDeps): RunningStream {
     await enqueuePosts(deps.postsQueue, stored.inserted, deps.attempts);
   }
 
-  /** Recent search from the stored cursor (or the backfill depth) over every rule; the cursor moves only at the end. */
-  async function backfill(): Promise<void> {
+  /** Recent search from the stored cursor (or the backfill depth) over every rule; the cursor moves only at the end. Returns it. */
+  async function backfill(): Promise<string | null> {
     const [row] = await sql<{ cursor: string | null }[]>`select cursor from source_cursors where source_id = ${source.id}`;
     const from = row?.cursor ?? null;
     let newest = from;
@@ -100,6 +100,7 @@ export function startStreamSource(deps: StreamSourceDeps): RunningStream {
       }
     }
     if (newest !== from) await store([], newest);
+    return newest;
   }
 
   /** Budget check; true when the source must pause (and it is marked so). */
@@ -123,13 +124,12 @@ export function startStreamSource(deps: StreamSourceDeps): RunningStream {
     })) {
       if (ev.type === 'connected') {
         connects += 1;
-        await backfill();
-        const rows = await sql<{ cursor: string | null }[]>`select cursor from source_cursors where source_id = ${source.id}`;
-        cursor = rows[0]?.cursor ?? null;
+        cursor = await backfill();
         await recordPollSuccess(sql, source.id, null);
         log.info({ connects }, 'X stream connected');
       } else if (ev.type === 'malformed') {
-        await backfill(); // the line was a post we could not read: fetch it by search
+        // The line was a post we could not read: fetch it by search, and never move the cursor back after it.
+        cursor = maxId(cursor, await backfill());
       } else {
         for (const id of ev.ids) cursor = maxId(cursor, id);
         await store(ev.posts, cursor);
