@@ -31,7 +31,19 @@ const baseSource = {
   enabled: z.boolean().default(true),
   /** Retweets from this source: `ignore` (the default) records them but never makes a lead or case of one; `capture` decides them like any post. */
   retweets: z.enum(['ignore', 'capture']).optional(),
+  /** How far behind the newest post already read each poll reads again, for posts that reach the API late. @defaultValue 10m (docs/sources.md) */
+  overlap: duration.optional(),
+  /** How far back the first poll reaches. @defaultValue 1d; at most 7d on X search and stream (mentions serve the 800 newest). */
+  backfill: duration.optional(),
+  /** Posts this source may read per billing month (UTC calendar month); at 100% it pauses until the next month. */
+  budget: z.strictObject({ posts_per_month: z.number().int().positive() }).optional(),
 };
+
+/** A rule of X's filtered stream: the match expression and an optional tag. */
+const streamRule = z.strictObject({
+  value: z.string().min(1).max(1024, 'at most 1024 characters (X limit per rule)'),
+  tag: z.string().max(256).optional(),
+});
 
 const sourceSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...baseSource, platform: z.literal('twitter'), kind: z.literal('search'), query: z.string().min(1) }),
@@ -46,6 +58,17 @@ const sourceSchema = z.discriminatedUnion('kind', [
     platform: z.literal('facebook'),
     kind: z.literal('page'),
     page_id: z.string().regex(/^\d+$/, 'must be a string of digits'),
+    /** Comments are followed on the Page's posts, visitor posts and tagged posts this recent. @defaultValue 30d */
+    conversation_window: duration.optional(),
+  }),
+  z.strictObject({
+    ...baseSource,
+    platform: z.literal('twitter'),
+    kind: z.literal('stream'),
+    /** Synced to the app's filtered-stream rules at start: missing ones added, others deleted. */
+    rules: z.array(streamRule).min(1, 'at least one rule').max(1000, 'at most 1000 rules (X limit)'),
+    /** Reconnect when this long passes without a post or a keep-alive (X sends one every ~20 s). @defaultValue 30s */
+    heartbeat_timeout: duration.optional(),
   }),
   z.strictObject({
     ...baseSource,
@@ -64,8 +87,23 @@ const priorityDurations = z
   .partial()
   .default({});
 
+/** Prices and the account-wide cap of X pay-per-use (since 2026-02-06), in US dollars. */
+const costSchema = z
+  .strictObject({
+    /** Per post read through search or the stream. */
+    x_post_read_usd: z.number().nonnegative().default(0.005),
+    /** Per post read from the app's own mentions. */
+    x_own_mention_read_usd: z.number().nonnegative().default(0.001),
+    /** Posts the X account may read per billing month, all sources together. */
+    monthly_cap_posts: z.number().int().positive().default(3_000_000),
+    /** Share of a budget at which a warning is logged and the metric turns. */
+    warn_at: z.number().gt(0).lt(1).default(0.8),
+  })
+  .default({ x_post_read_usd: 0.005, x_own_mention_read_usd: 0.001, monthly_cap_posts: 3_000_000, warn_at: 0.8 });
+
 const fileSchema = z.strictObject({
   sources: z.array(sourceSchema).default([]),
+  cost: costSchema,
   own_accounts: z
     .strictObject({ twitter: z.array(z.string()).default([]), facebook: z.array(z.string()).default([]) })
     .partial()
@@ -131,6 +169,28 @@ const fileSchema = z.strictObject({
 
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
+/** Prices and caps that `capture sources` and the budget check use. */
+export interface CostConfig {
+  xPostReadUsd: number;
+  xOwnMentionReadUsd: number;
+  monthlyCapPosts: number;
+  warnAt: number;
+}
+
+/** Default price list: X pay-per-use as of 2026-02. */
+export const DEFAULT_COST: CostConfig = Object.freeze({ xPostReadUsd: 0.005, xOwnMentionReadUsd: 0.001, monthlyCapPosts: 3_000_000, warnAt: 0.8 });
+
+const DAY_MS = 86_400_000;
+/** Recent search serves 7 days. (The mentions timeline serves its 800 newest, however old: no time cap.) */
+const X_SEARCH_DAYS_MS = 7 * DAY_MS;
+
+/** A source's backfill beyond what its endpoint serves: the message, or null. */
+function backfillProblem(s: SourceConfig): string | null {
+  if (s.backfill === undefined) return null;
+  if ((s.kind === 'search' || s.kind === 'stream') && s.backfill > X_SEARCH_DAYS_MS) return 'at most 7d: X recent search serves the last 7 days';
+  return null;
+}
+
 const DEFAULT_SLA: Record<Priority, number> = {
   urgent: 4 * 3_600_000,
   high: 24 * 3_600_000,
@@ -147,6 +207,8 @@ export interface Config {
   readonly configPath: string;
   readonly rulesPath: string;
   readonly sources: readonly SourceConfig[];
+  /** X prices and the account-wide cap. @defaultValue {@link DEFAULT_COST} */
+  readonly cost?: CostConfig;
   readonly ownAccounts: { twitter: string[]; facebook: string[] };
   readonly capture: {
     caseWindowMs: number;
@@ -173,7 +235,7 @@ export interface Config {
   readonly secrets?: Secrets;
   /** Stands in for https://api.x.com (TWITTER_API_BASE_URL). */
   readonly twitterApiBaseUrl?: string | undefined;
-  /** Versioned Graph base, e.g. https://graph.facebook.com/v25.0 (FACEBOOK_GRAPH_BASE_URL). */
+  /** Versioned Graph base, e.g. https://graph.facebook.com/v27.0 (FACEBOOK_GRAPH_BASE_URL). */
   readonly facebookGraphBaseUrl?: string | undefined;
 }
 
@@ -208,9 +270,11 @@ export function parseConfigFile(text: string, origin: string): z.infer<typeof fi
   const parsed = fileSchema.safeParse(doc);
   if (!parsed.success) throw new ConfigError(formatIssues(origin, parsed.error.issues, doc));
   const ids = new Set<string>();
-  for (const s of parsed.data.sources) {
+  for (const [i, s] of parsed.data.sources.entries()) {
     if (ids.has(s.id)) throw new ConfigError(`${origin}: sources: duplicate source id ${JSON.stringify(s.id)}`);
     ids.add(s.id);
+    const problem = backfillProblem(s);
+    if (problem) throw new ConfigError(`${origin}: sources[${i}] (id ${JSON.stringify(s.id)}).backfill: ${problem}`);
   }
   return parsed.data;
 }
@@ -229,7 +293,7 @@ const envSchema = z.object({
   CAPTURE_API_TOKEN: z.string().optional(),
   CAPTURE_ERASURE_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   TWITTER_API_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://api.x.com' }).optional(),
-  FACEBOOK_GRAPH_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://graph.facebook.com/v25.0' }).optional(),
+  FACEBOOK_GRAPH_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://graph.facebook.com/v27.0' }).optional(),
 });
 
 /**
@@ -275,6 +339,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     configPath,
     rulesPath: resolve(file.rules),
     sources: file.sources,
+    cost: Object.freeze({
+      xPostReadUsd: file.cost.x_post_read_usd,
+      xOwnMentionReadUsd: file.cost.x_own_mention_read_usd,
+      monthlyCapPosts: file.cost.monthly_cap_posts,
+      warnAt: file.cost.warn_at,
+    }),
     ownAccounts: { twitter: file.own_accounts.twitter ?? [], facebook: file.own_accounts.facebook ?? [] },
     capture: {
       caseWindowMs: c.case_window,

@@ -14,6 +14,7 @@ import type { DatabaseHealth } from './db/embedded.js';
 import type { Logger } from './logger.js';
 import { createCaptureProcessor } from './workers/capture.worker.js';
 import { createPollProcessor } from './workers/poll.worker.js';
+import { startStreams, type RunningStream } from './workers/stream.worker.js';
 import { startWebhookDelivery, type WebhookDelivery } from './workers/webhook-delivery.worker.js';
 import {
   openQueue,
@@ -51,13 +52,22 @@ export function connectorFor(source: SourceConfig, endpoints: PlatformEndpoints 
       sourceId: source.id,
       target: source.kind === 'search' ? { kind: 'search', query: source.query } : { kind: 'mentions', userId: source.user_id },
       client,
+      ...windows(source),
       ...(log ? { log } : {}),
     });
   }
+  if (source.kind === 'stream') throw new Error(`source ${source.id} is a stream: it holds a connection (startStreamSource), it is not polled`);
   if (source.kind === 'page') {
     if (!endpoints.facebook) throw new Error(`source ${source.id}: no Graph endpoint (FACEBOOK_PAGE_TOKEN or the simulator)`);
     const client = createGraphClient({ ...endpoints.facebook, ...(endpoints.timeoutMs ? { timeoutMs: endpoints.timeoutMs } : {}) });
-    return createFacebookConnector({ sourceId: source.id, pageId: source.page_id, client, ...(log ? { log } : {}) });
+    return createFacebookConnector({
+      sourceId: source.id,
+      pageId: source.page_id,
+      client,
+      ...windows(source),
+      ...(source.conversation_window !== undefined ? { conversationWindowMs: source.conversation_window } : {}),
+      ...(log ? { log } : {}),
+    });
   }
   return createSandboxConnector({
     sourceId: source.id,
@@ -68,6 +78,14 @@ export function connectorFor(source: SourceConfig, endpoints: PlatformEndpoints 
     ...(source.total !== undefined ? { total: source.total } : {}),
     now: () => new Date(),
   });
+}
+
+/** A source's `overlap` and `backfill`, as connector options; unset ones keep the connector's defaults. */
+function windows(source: SourceConfig): { overlapMs?: number; backfillMs?: number } {
+  return {
+    ...(source.overlap !== undefined ? { overlapMs: source.overlap } : {}),
+    ...(source.backfill !== undefined ? { backfillMs: source.backfill } : {}),
+  };
 }
 
 /** Each sandbox source gets its own id range, so two sources never emit different posts under one id. */
@@ -119,6 +137,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   let sandbox: LiveSandbox | undefined;
   let api: Service['api'];
   let webhooks: WebhookDelivery | undefined;
+  let streams: RunningStream[] = [];
 
   if (deps.role === 'all' || deps.role === 'worker') {
     // The `addressed` features look for the brand's own handles (config own_accounts).
@@ -154,10 +173,14 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   }
 
   if (deps.role === 'all' || deps.role === 'poller') {
-    const enabled = config.sources.filter((s) => s.enabled);
+    // A stream source holds a connection instead of being polled.
+    const enabled = config.sources.filter((s) => s.enabled && s.kind !== 'stream');
+    const streamed = config.sources.filter((s) => s.enabled && s.kind === 'stream');
     let connectors = deps.connectors;
+    let endpoints = deps.endpoints;
+    if (!connectors || (streamed.length > 0 && !endpoints)) endpoints ??= await platformEndpoints(config, [...enabled, ...streamed], log, (s) => (sandbox = s));
+    streams = startStreams(streamed, endpoints ?? {}, { sql: database.sql, postsQueue, log: log.child({ component: 'stream' }), attempts: config.capture.attempts, ...(config.cost ? { prices: config.cost } : {}) });
     if (!connectors) {
-      const endpoints = deps.endpoints ?? (await platformEndpoints(config, enabled, log, (s) => (sandbox = s)));
       const connectorLog = log.child({ component: 'connector' });
       connectors = new Map(enabled.map((s) => [s.id, connectorFor(s, endpoints, connectorLog)]));
     }
@@ -172,6 +195,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
         attempts: config.capture.attempts,
         reconcileGraceMs: config.capture.reconcileGraceMs,
         everyMs: new Map(enabled.map((s) => [s.id, s.every])),
+        cost: { sources: enabled, ...(config.cost ? { prices: config.cost } : {}) },
       }),
       // Two sources poll at once per process: a slow platform delays the others little.
       { concurrency: 2 },
@@ -232,6 +256,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     close() {
       closing ??= (async () => {
         clearInterval(watchdog);
+        await Promise.all(streams.map((s) => s.close()));
         await api?.app.close();
         await Promise.all([...workers.map((w) => w.close()), webhooks?.close()]);
         await Promise.all([postsQueue.close(), pollQueue.close()]);
@@ -255,7 +280,7 @@ async function platformEndpoints(
 ): Promise<PlatformEndpoints> {
   const secrets = config.secrets ?? {};
   const simulated = sources.filter(
-    (s) => ((s.kind === 'search' || s.kind === 'mentions') && !secrets.twitterBearerToken) || (s.kind === 'page' && !secrets.facebookPageToken),
+    (s) => ((s.kind === 'search' || s.kind === 'mentions' || s.kind === 'stream') && !secrets.twitterBearerToken) || (s.kind === 'page' && !secrets.facebookPageToken),
   );
   const sandbox = simulated.length > 0 ? await startLiveSandbox({ sources: simulated, log: log.child({ component: 'sandbox' }) }) : undefined;
   if (sandbox) started(sandbox);

@@ -1,7 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../config.js';
+import { DEFAULT_COST, type Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import {
   addEntitlement,
@@ -32,6 +32,7 @@ import { ENUMS } from '../db/read-models/common.js';
 import { listContacts } from '../db/read-models/contacts.read.js';
 import { listLeads } from '../db/read-models/leads.read.js';
 import { listPosts } from '../db/read-models/posts.read.js';
+import { listSourcesWithSpend } from '../db/read-models/sources.read.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { bodyProblem, stringPartProblem } from './strict-input.js';
 import type { Logger } from '../logger.js';
@@ -278,6 +279,11 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
       },
     },
     async (req) => setContactAccount(sql, req.params.id, req.body.accountId),
+  );
+  app.get<{ Querystring: { limit: number } }>(
+    '/sources',
+    { schema: { summary: 'Each source: health, cursor, requests, posts read, spend and budget', querystring: { type: 'object', properties: { limit: LIMIT } }, response: listResponse } },
+    async (req) => listSourcesWithSpend(sql, config.sources, config.cost ?? DEFAULT_COST, req.query.limit),
   );
   app.get('/merge-suggestions', { schema: { summary: 'Contacts that are probably one person, for a person to accept', response: listResponse } }, async () =>
     mergeSuggestions(sql),

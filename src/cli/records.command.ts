@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_COST } from '../config.js';
 import { listCases } from '../db/read-models/cases.read.js';
 import { ENUMS, LIMIT } from '../db/read-models/common.js';
 import { listContacts } from '../db/read-models/contacts.read.js';
 import { listLeads } from '../db/read-models/leads.read.js';
 import { listPosts } from '../db/read-models/posts.read.js';
-import { listSources } from '../db/read-models/sources.read.js';
+import { listSourcesWithSpend } from '../db/read-models/sources.read.js';
 import { UsageError } from '../errors.js';
 import { openContext } from './context.js';
 import { printRecords } from './output.js';
@@ -111,8 +112,8 @@ export async function recordsCommand(kind: RecordKind, args: string[], json: boo
         break;
       }
       case 'sources': {
-        const rows = (await listSources(sql, ctx.config.sources)).slice(0, limit);
-        printRecords(rows, json, ['id', 'platform', 'kind', 'healthy', 'postsFetched', 'lastSuccessAt', 'lastError', 'blockedUntil', 'nextPollAt', 'cursor']);
+        const rows = await listSourcesWithSpend(sql, ctx.config.sources, ctx.config.cost ?? DEFAULT_COST, limit);
+        printRecords(rows, json, ['id', 'platform', 'kind', 'health', 'postsFetched', 'postsReadMonth', 'spendUsdMonth', 'budgetPostsPerMonth', 'budgetUsed', 'lastSuccessAt', 'lastError', 'blockedUntil', 'nextPollAt']);
         break;
       }
     }

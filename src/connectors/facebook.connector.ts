@@ -7,10 +7,12 @@ import { parseSocialPost } from './post-schema.js';
 import type { Connector, Cursor, FetchedPage } from './types.js';
 
 /**
- * Facebook connector on axios against the Graph API: a Page's feed (its posts, visitor posts and
- * posts it is tagged in) and the comments on its most recent posts. Incremental with `since`,
- * following `paging.next`; `appsecret_proof` on every call when an app secret is set. The cursor
- * is the newest `created_time` (epoch seconds) of a complete walk, handed out with its last page.
+ * Facebook connector on axios against the Graph API: a Page's feed (its posts and visitor posts),
+ * the posts it is tagged in (`/tagged`: `/feed` does not carry them), and the comments and replies
+ * on every such post of the conversation window whose `updated_time` or comment count changed.
+ * Incremental with `since`, following `paging.next`; `appsecret_proof` on every call when an app
+ * secret is set. The cursor is the newest `created_time` of a complete walk and each tracked post's
+ * `updated_time` and comment count, handed out with the walk's last page.
  */
 
 // --- raw wire types (Graph API) ----------------------------------------------------------
@@ -236,7 +238,7 @@ export function fbError(err: unknown, rateLimitWaitMs: number): ConnectorError {
 // --- client ------------------------------------------------------------------------------
 
 /** The Graph version used when the base URL names none. */
-export const DEFAULT_GRAPH_VERSION = 'v25.0';
+export const DEFAULT_GRAPH_VERSION = 'v27.0';
 export const DEFAULT_GRAPH_BASE_URL = `https://graph.facebook.com/${DEFAULT_GRAPH_VERSION}`;
 
 /** `appsecret_proof`: lowercase hex HMAC-SHA256 of the access token, keyed with the app secret. */
@@ -244,7 +246,7 @@ export function appSecretProof(appSecret: string, accessToken: string): string {
   return createHmac('sha256', appSecret).update(accessToken).digest('hex');
 }
 
-/** A base URL with a version segment: `…/v25.0`, the default version appended when none is given. */
+/** A base URL with a version segment: `…/v27.0`, the default version appended when none is given. */
 export function versionedGraphBase(baseUrl: string | undefined): string {
   const base = (baseUrl ?? DEFAULT_GRAPH_BASE_URL).replace(/\/+$/, '');
   return /\/v\d+\.\d+$/.test(base) ? base : `${base}/${DEFAULT_GRAPH_VERSION}`;
@@ -255,7 +257,7 @@ export interface GraphClientOptions {
   pageToken: string;
   /** Enables `appsecret_proof` on every call. */
   appSecret?: string | undefined;
-  /** @defaultValue https://graph.facebook.com/v25.0 */
+  /** @defaultValue https://graph.facebook.com/v27.0 */
   baseUrl?: string | undefined;
   /** @defaultValue 15000 */
   timeoutMs?: number;
@@ -296,16 +298,19 @@ export interface FacebookConnectorOptions {
   pageSize?: number;
   /**
    * How far below the stored watermark each poll reads again: Graph time is in seconds and items
-   * appear late. Re-read items are absorbed by the inbox's unique key.
-   * @defaultValue 120000
+   * reach a Page late. Re-read items are absorbed by the inbox's unique key; Graph reads cost no money.
+   * @defaultValue 600000 (10 min)
    */
   overlapMs?: number;
   /** How far back the first poll reaches. @defaultValue 86400000 (1 day) */
   backfillMs?: number;
-  /** Comments are read on the Page's posts this recent. @defaultValue 259200000 (3 days) */
-  commentsWindowMs?: number;
-  /** ... and on at most this many of them, newest first. @defaultValue 25 */
-  commentsOnLatest?: number;
+  /**
+   * Comments are followed on the Page's posts, visitor posts and tagged posts this recent: each
+   * poll lists them (one request per 100) and reads the comments of those whose `updated_time` or
+   * comment count changed since the last poll.
+   * @defaultValue 2592000000 (30 days)
+   */
+  conversationWindowMs?: number;
   /**
    * Stop before the limit: when a usage header reports this share (0–100) of any quota used, no
    * further request goes out for `usageBackoffMs` (or Meta's own estimate, when longer).
@@ -320,16 +325,16 @@ export interface FacebookConnectorOptions {
   log?: Logger;
 }
 
-const FEED_FIELDS = 'id,message,story,created_time,updated_time,from{id,name},permalink_url';
+/** `comments.filter(stream)` so the count includes replies to comments: a new reply changes it too. */
+const FEED_FIELDS = 'id,message,story,created_time,updated_time,from{id,name},permalink_url,comments.filter(stream).summary(true).limit(0)';
 const COMMENT_FIELDS = 'id,message,created_time,from{id,name},parent{id}';
 
 export function createFacebookConnector(opts: FacebookConnectorOptions): Connector {
   const now = opts.now ?? Date.now;
   const pageSize = opts.pageSize ?? 100;
-  const overlapMs = opts.overlapMs ?? 120_000;
+  const overlapMs = opts.overlapMs ?? 600_000;
   const backfillMs = opts.backfillMs ?? 86_400_000;
-  const commentsWindowMs = opts.commentsWindowMs ?? 3 * 86_400_000;
-  const commentsOnLatest = opts.commentsOnLatest ?? 25;
+  const conversationWindowMs = opts.conversationWindowMs ?? 30 * 86_400_000;
   const threshold = opts.usageThreshold ?? 85;
   const usageBackoffMs = opts.usageBackoffMs ?? 300_000;
   const rateLimitWaitMs = opts.rateLimitWaitMs ?? 900_000;
@@ -362,81 +367,140 @@ export function createFacebookConnector(opts: FacebookConnectorOptions): Connect
     if (r) opts.log?.warn({ sourceId: opts.sourceId, id: r.id, reason: r.reason }, 'Facebook item skipped: malformed');
   }
 
+  /** One walk of a list edge (`feed`, `tagged`): new items become posts, every item in the window is tracked. */
+  async function* walkPosts(edge: 'feed' | 'tagged', w: Walk, signal?: AbortSignal): AsyncGenerator<FetchedPage> {
+    // https://developers.facebook.com/docs/graph-api/reference/page/feed — …/page/tagged
+    let next: string | undefined = `${opts.pageId}/${edge}`;
+    let params: Record<string, string | number> | undefined = { fields: FEED_FIELDS, limit: pageSize, since: Math.min(w.floorS, w.windowFloorS) };
+    while (next) {
+      signal?.throwIfAborted();
+      const body: FbListResponse<FbPost> = await get<FbListResponse<FbPost>>(next, params);
+      const posts: SocialPost[] = [];
+      for (const raw of body.data) {
+        if (!isObject(raw)) {
+          reportRejected({ id: undefined, reason: 'not an object' });
+          continue;
+        }
+        const createdS = epochS(raw.created_time);
+        if (typeof raw.id === 'string' && createdS !== undefined && createdS >= w.windowFloorS) w.track(raw);
+        if (createdS !== undefined && createdS < w.floorS) continue; // read before: only its comments may be new
+        const r = mapFbPost(raw, opts.pageId);
+        if (r.post) {
+          posts.push(r.post);
+          w.seen(r.post.created_at);
+        } else reportRejected(r.rejected);
+      }
+      yield { posts, nextCursor: null, read: { requests: 1, ids: itemIds(body.data) } };
+      next = body.paging?.next;
+      params = undefined;
+    }
+  }
+
+  /** The comments and replies on one post since the floor, newest first. */
+  async function* walkComments(postId: string, w: Walk, signal?: AbortSignal): AsyncGenerator<FetchedPage> {
+    // https://developers.facebook.com/docs/graph-api/reference/object/comments
+    let url: string | undefined = `${postId}/comments`;
+    let q: Record<string, string | number> | undefined = { fields: COMMENT_FIELDS, filter: 'stream', order: 'reverse_chronological', limit: pageSize, since: w.floorS };
+    while (url) {
+      signal?.throwIfAborted();
+      const body: FbListResponse<FbComment> = await get<FbListResponse<FbComment>>(url, q);
+      const posts: SocialPost[] = [];
+      let reachedFloor = false;
+      for (const raw of body.data) {
+        const createdS = epochS(isObject(raw) ? raw.created_time : undefined);
+        if (createdS !== undefined && createdS < w.floorS) {
+          reachedFloor = true; // newest first: the rest is older still
+          continue;
+        }
+        const r = isObject(raw) ? mapFbComment(raw, postId, opts.pageId) : { rejected: { id: undefined, reason: 'not an object' } };
+        if ('post' in r && r.post) {
+          posts.push(r.post);
+          w.seen(r.post.created_at);
+        } else reportRejected((r as { rejected?: RejectedFbItem }).rejected);
+      }
+      yield { posts, nextCursor: null, read: { requests: 1, ids: itemIds(body.data) } };
+      url = reachedFloor ? undefined : body.paging?.next;
+      q = undefined;
+    }
+  }
+
   return {
     sourceId: opts.sourceId,
     async *fetchPages(cursor: Cursor | null, signal?: AbortSignal): AsyncGenerator<FetchedPage> {
-      if (cursor !== null && !/^\d+$/.test(cursor)) {
-        throw new ConnectorError('bad_response', `stored Facebook cursor is not epoch seconds: ${JSON.stringify(cursor)}`);
-      }
+      const state = parseFbCursor(cursor);
       const t = now();
-      const watermark = cursor === null ? null : Number(cursor);
-      const floorS = Math.floor((watermark === null ? t - backfillMs : watermark * 1000 - overlapMs) / 1000);
-      const commentsFloorS = Math.floor((t - commentsWindowMs) / 1000);
-      let newest = watermark;
-      const seen = (iso: string) => {
-        const s = Math.floor(Date.parse(iso) / 1000);
-        if (newest === null || s > newest) newest = s;
-      };
-      const recentPosts: string[] = [];
-
-      // https://developers.facebook.com/docs/graph-api/reference/page/feed
-      let next: string | undefined = `${opts.pageId}/feed`;
-      let params: Record<string, string | number> | undefined = { fields: FEED_FIELDS, limit: pageSize, since: Math.min(floorS, commentsFloorS) };
-      while (next) {
-        signal?.throwIfAborted();
-        const body: FbListResponse<FbPost> = await get<FbListResponse<FbPost>>(next, params);
-        const posts: SocialPost[] = [];
-        for (const raw of body.data) {
-          const created = fbTime(isObject(raw) ? raw.created_time : undefined);
-          if (created && typeof raw.id === 'string' && Date.parse(created) / 1000 >= commentsFloorS && recentPosts.length < commentsOnLatest) {
-            recentPosts.push(raw.id);
-          }
-          if (created && Date.parse(created) / 1000 < floorS) continue; // older than the watermark: only its comments matter
-          const r = isObject(raw) ? mapFbPost(raw, opts.pageId) : { rejected: { id: undefined, reason: 'not an object' } };
-          if ('post' in r && r.post) {
-            posts.push(r.post);
-            seen(r.post.created_at);
-          } else reportRejected((r as { rejected?: RejectedFbItem }).rejected);
-        }
-        yield { posts, nextCursor: cursor };
-        next = body.paging?.next;
-        params = undefined;
+      const w = new Walk(
+        state,
+        Math.floor((state.w === null ? t - backfillMs : state.w * 1000 - overlapMs) / 1000),
+        Math.floor((t - conversationWindowMs) / 1000),
+      );
+      for (const edge of ['feed', 'tagged'] as const) {
+        for await (const page of walkPosts(edge, w, signal)) yield { ...page, nextCursor: cursor };
       }
-
-      // https://developers.facebook.com/docs/graph-api/reference/object/comments
-      for (const postId of recentPosts) {
-        let url: string | undefined = `${postId}/comments`;
-        let q: Record<string, string | number> | undefined = {
-          fields: COMMENT_FIELDS,
-          filter: 'stream',
-          order: 'reverse_chronological',
-          limit: pageSize,
-          since: floorS,
-        };
-        while (url) {
-          signal?.throwIfAborted();
-          const body: FbListResponse<FbComment> = await get<FbListResponse<FbComment>>(url, q);
-          const posts: SocialPost[] = [];
-          let reachedFloor = false;
-          for (const raw of body.data) {
-            const created = fbTime(isObject(raw) ? raw.created_time : undefined);
-            if (created && Date.parse(created) / 1000 < floorS) {
-              reachedFloor = true; // newest first: the rest is older still
-              continue;
-            }
-            const r = isObject(raw) ? mapFbComment(raw, postId, opts.pageId) : { rejected: { id: undefined, reason: 'not an object' } };
-            if ('post' in r && r.post) {
-              posts.push(r.post);
-              seen(r.post.created_at);
-            } else reportRejected((r as { rejected?: RejectedFbItem }).rejected);
-          }
-          yield { posts, nextCursor: cursor };
-          url = reachedFloor ? undefined : body.paging?.next;
-          q = undefined;
-        }
+      // Only the posts whose updated_time or comment count moved since the last walk: no re-reading every post.
+      for (const postId of w.changed()) {
+        for await (const page of walkComments(postId, w, signal)) yield { ...page, nextCursor: cursor };
       }
-      // The walk is complete: only now may the watermark move.
-      yield { posts: [], nextCursor: newest === null ? cursor : String(newest) };
+      // The walk is complete: only now may the watermark and the snapshot move.
+      yield { posts: [], nextCursor: w.cursor() };
     },
   };
+}
+
+/** Where a Page walk stopped: the newest item time (epoch s) and each tracked post's `updated_time:count`. */
+export interface FbCursorState {
+  w: number | null;
+  p: Record<string, string>;
+}
+
+/** A stored cursor → state. Bare epoch seconds is the format before conversations were tracked. */
+export function parseFbCursor(cursor: Cursor | null): FbCursorState {
+  if (cursor === null) return { w: null, p: {} };
+  if (/^\d+$/.test(cursor)) return { w: Number(cursor), p: {} };
+  try {
+    const v = JSON.parse(cursor) as unknown;
+    if (isObject(v) && (v.w === null || typeof v.w === 'number') && isObject(v.p)) return v as unknown as FbCursorState;
+  } catch {
+    // falls through to the error below
+  }
+  throw new ConnectorError('bad_response', `stored Facebook cursor is not a Page walk state: ${JSON.stringify(cursor.slice(0, 80))}`);
+}
+
+/** The ids of a list page's items, for the read counters. */
+const itemIds = (data: unknown[]): string[] => data.flatMap((d) => (isObject(d) && typeof d.id === 'string' ? [d.id] : []));
+
+/** Graph time → epoch seconds. */
+const epochS = (v: unknown): number | undefined => {
+  const iso = fbTime(v);
+  return iso === undefined ? undefined : Math.floor(Date.parse(iso) / 1000);
+};
+
+/** The state of one walk: its floors, the newest time seen, and the posts tracked now vs last time. */
+class Walk {
+  private newest: number | null;
+  private readonly now: Record<string, string> = {};
+  constructor(
+    private readonly before: FbCursorState,
+    readonly floorS: number,
+    readonly windowFloorS: number,
+  ) {
+    this.newest = before.w;
+  }
+  seen(iso: string): void {
+    const s = Math.floor(Date.parse(iso) / 1000);
+    if (this.newest === null || s > this.newest) this.newest = s;
+  }
+  track(raw: FbPost & { comments?: { summary?: { total_count?: number } } }): void {
+    const count = isObject(raw.comments) && isObject(raw.comments.summary) ? raw.comments.summary.total_count : undefined;
+    this.now[raw.id] = `${epochS(raw.updated_time) ?? ''}:${typeof count === 'number' ? count : ''}`;
+  }
+  /** Posts new to the window, or whose updated_time or comment count changed; unknown values count as changed. */
+  changed(): string[] {
+    return Object.entries(this.now)
+      .filter(([id, v]) => this.before.p[id] !== v || v.startsWith(':') || v.endsWith(':'))
+      .map(([id]) => id);
+  }
+  cursor(): Cursor {
+    return JSON.stringify({ w: this.newest, p: this.now } satisfies FbCursorState);
+  }
 }

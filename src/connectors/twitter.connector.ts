@@ -138,6 +138,12 @@ export function mapXPage(raw: unknown): MappedPage {
   return { posts, rejected };
 }
 
+/** The ids of every post a page returned, mapped or not: X charges for each. */
+export function rawIds(raw: unknown): string[] {
+  const data = isObject(raw) && Array.isArray(raw.data) ? (raw.data as unknown[]) : [];
+  return data.flatMap((t) => (isObject(t) && typeof t.id === 'string' ? [t.id] : []));
+}
+
 // --- errors ------------------------------------------------------------------------------
 
 /** Default wait when X says 429 without a usable reset header: one 15-minute window. */
@@ -219,12 +225,14 @@ export interface TwitterConnectorOptions {
   pageSize?: number;
   /**
    * How far below the stored since_id each poll reads again, as time: X indexes some posts late,
-   * with ids older than ones already seen. Re-read posts are absorbed by the inbox's unique key.
-   * @defaultValue 30000
+   * with ids older than ones already seen. Re-read posts are absorbed by the inbox's unique key,
+   * and X charges a post read twice in one UTC day once (docs/sources.md).
+   * @defaultValue 600000 (10 min)
    */
   overlapMs?: number;
   /**
-   * How far back the first poll of a source reaches.
+   * How far back the first poll of a source reaches; recent search serves at most 7 days and the
+   * mentions timeline its 800 newest mentions, whatever this says.
    * @defaultValue 86400000 (1 day)
    */
   backfillMs?: number;
@@ -234,6 +242,9 @@ export interface TwitterConnectorOptions {
   log?: Logger;
 }
 
+/** Read-again window behind the newest post seen: X posts reach search up to minutes late (docs/sources.md). */
+export const DEFAULT_OVERLAP_MS = 10 * 60_000;
+
 /** Recent search refuses a since_id older than 7 days; stay a minute inside that. */
 const SEARCH_WINDOW_MS = 7 * 86_400_000 - 60_000;
 const TWEET_FIELDS = ['created_at', 'author_id', 'conversation_id', 'in_reply_to_user_id', 'referenced_tweets', 'lang'];
@@ -241,7 +252,7 @@ const TWEET_FIELDS = ['created_at', 'author_id', 'conversation_id', 'in_reply_to
 export function createTwitterConnector(opts: TwitterConnectorOptions): Connector {
   const now = opts.now ?? Date.now;
   const pageSize = opts.pageSize ?? 100;
-  const overlapMs = opts.overlapMs ?? 30_000;
+  const overlapMs = opts.overlapMs ?? DEFAULT_OVERLAP_MS;
   const backfillMs = opts.backfillMs ?? 86_400_000;
   /** Until when the last response's x-rate-limit-remaining said 0: no request before then. */
   let exhaustedUntil = 0;
@@ -298,12 +309,13 @@ export function createTwitterConnector(opts: TwitterConnectorOptions): Connector
         for (const p of page.posts) newest = maxId(newest, p.id);
         const meta = (paginator.data as unknown as XSearchResponse).meta;
         if (meta.newest_id && /^[1-9][0-9]*$/.test(meta.newest_id)) newest = maxId(newest, meta.newest_id);
+        const read = { requests: 1, ids: rawIds(paginator.data) };
         if (!meta.next_token) {
           // The walk is complete: only now may the cursor move to the newest id seen.
-          yield { posts: page.posts, nextCursor: newest };
+          yield { posts: page.posts, nextCursor: newest, read };
           return;
         }
-        yield { posts: page.posts, nextCursor: cursor };
+        yield { posts: page.posts, nextCursor: cursor, read };
         checkBudget();
         try {
           paginator = await paginator.next(pageSize);

@@ -14,6 +14,14 @@ export interface FetchedPage {
    * after a whole walk (X's newest-first pages) returns the cursor it started from until the last page.
    */
   nextCursor: Cursor | null;
+  /** What fetching this page cost: what the cost counters and budgets count. */
+  read?: PageRead;
+}
+
+/** Requests answered for a page, and the ids of every post they returned (the Page's own, rejected ones included). */
+export interface PageRead {
+  requests: number;
+  ids: readonly string[];
 }
 
 /**

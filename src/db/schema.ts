@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  date,
   index,
   integer,
   jsonb,
@@ -429,4 +430,37 @@ export const webhookAttempts = pgTable(
     error: text('error'),
   },
   (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryId)],
+);
+
+// --- connectors: requests, posts read and spend per source ---
+
+/**
+ * What each source read per UTC day: requests answered, posts returned, posts charged (the first
+ * read of a post that UTC day, account-wide) and their price. Budgets and `capture sources` sum it.
+ */
+export const sourceUsage = pgTable(
+  'source_usage',
+  {
+    sourceId: text('source_id').notNull(),
+    /** UTC calendar day. */
+    day: date('day', { mode: 'string' }).notNull(),
+    platform: platformEnum('platform').notNull(),
+    requests: bigint('requests', { mode: 'number' }).notNull().default(0),
+    postsRead: bigint('posts_read', { mode: 'number' }).notNull().default(0),
+    postsCharged: bigint('posts_charged', { mode: 'number' }).notNull().default(0),
+    /** Millionths of a US dollar: exact sums of $0.001 and $0.005 prices. */
+    costMicroUsd: bigint('cost_micro_usd', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.day] })],
+);
+
+/** Posts read per UTC day, account-wide: X charges a post read twice in one UTC day once. Older days are pruned. */
+export const dailyReads = pgTable(
+  'daily_reads',
+  {
+    day: date('day', { mode: 'string' }).notNull(),
+    platform: platformEnum('platform').notNull(),
+    externalId: text('external_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.platform, t.externalId] })],
 );

@@ -6,7 +6,8 @@ import { decodeToken, encodeToken, listen, sendJson, sendMalformed, type Running
 
 /**
  * A local Graph API that speaks the wire format (reference/social-apis.md, section C):
- * `GET /vNN.N/{page-id}/feed` and `GET /vNN.N/{object-id}/comments`, newest first, `since`,
+ * `GET /vNN.N/{page-id}/feed`, `GET /vNN.N/{page-id}/tagged` and `GET /vNN.N/{object-id}/comments`,
+ * newest first, `since`, the field expansion `comments.summary(true)` (with `filter(stream)`),
  * cursor paging with absolute `paging.next` URLs, `access_token` and `appsecret_proof` checked,
  * usage headers, Graph error objects, and faults a test switches on. Also builds signed Page
  * webhook bodies for the same items.
@@ -27,7 +28,7 @@ export type FbFaultKind =
 
 export interface FbFault {
   kind: FbFaultKind;
-  edge?: 'feed' | 'comments';
+  edge?: 'feed' | 'comments' | 'tagged';
   followUpOnly?: boolean;
   /** @defaultValue 1 */
   times?: number;
@@ -61,14 +62,22 @@ export interface PublishedFbItem {
 
 export interface FacebookSimulator extends RunningServer {
   /**
-   * A root post (no `in_reply_to`) becomes a feed post of `pageId`; a reply becomes a comment on
-   * its conversation's post, under its parent comment when it answers one. `lateByMs` back-dates it.
+   * A root post (no `in_reply_to`) becomes a feed post of `pageId`, or with `tagged` a post on its
+   * author's timeline that tags the Page (served by `/tagged`, not `/feed`); a reply becomes a
+   * comment on its conversation's post, under its parent comment when it answers one, and moves the
+   * post's `updated_time`. `lateByMs` back-dates it.
    */
-  publish(pageId: string, post: SocialPost, opts?: { lateByMs?: number }): PublishedFbItem;
+  publish(pageId: string, post: SocialPost, opts?: PublishOptions): PublishedFbItem;
   faults: FbFault[];
   requests: SeenRequest[];
   /** Force the usage headers to report this share (0–100); null: computed from the calls made. */
   setUsage(percent: number | null): void;
+}
+
+export interface PublishOptions {
+  lateByMs?: number;
+  /** A post by a person that tags the Page, rather than one on the Page. */
+  tagged?: boolean;
 }
 
 interface StoredPost {
@@ -81,12 +90,27 @@ const graphError = (code: number, message: string, extra: Partial<FbErrorBody['e
   error: { message, type: 'OAuthException', code, fbtrace_id: 'Asim' + Math.random().toString(36).slice(2, 10), ...extra },
 });
 
+/**
+ * The `comments.summary(true).limit(0)` field expansion, when the fields ask for it: an empty list
+ * and the count, of top-level comments only unless `filter(stream)` asks for replies too.
+ */
+function commentSummary(fields: string) {
+  const m = /(?:^|,)comments((?:\.[a-z_]+\([^)]*\))*)/.exec(fields);
+  if (!m || !m[1]!.includes('.summary(true)')) return undefined;
+  const stream = m[1]!.includes('.filter(stream)');
+  return (p: StoredPost) => ({
+    data: [],
+    summary: { order: 'ranked', total_count: p.comments.filter((c) => stream || !c.raw.parent).length, can_comment: true },
+  });
+}
+
 const graphTime = (s: number) => new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, '+0000');
 
 export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}): Promise<FacebookSimulator> {
   const token = opts.pageToken ?? 'sandbox-page-token';
   const usageLimit = opts.usage ?? { callsPerWindow: 200, windowMs: 3_600_000 };
   const feeds = new Map<string, StoredPost[]>();
+  const tagged = new Map<string, StoredPost[]>();
   const byPostId = new Map<string, StoredPost>();
   const published = new Map<string, PublishedFbItem>(); // SocialPost id → item
   const faults: FbFault[] = [];
@@ -97,22 +121,24 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
   let forcedUsage: number | null = null;
   let server: RunningServer;
 
-  function publish(pageId: string, post: SocialPost, o: { lateByMs?: number } = {}): PublishedFbItem {
+  function publish(pageId: string, post: SocialPost, o: PublishOptions = {}): PublishedFbItem {
     const created = Math.floor((Date.now() - (o.lateByMs ?? 0)) / 1000);
     const from = { id: post.author.id, ...(post.author.name ? { name: post.author.name } : {}) };
     const root = post.conversation_id ? published.get(post.conversation_id) : undefined;
     const parent = post.in_reply_to ? published.get(post.in_reply_to) : undefined;
     let item: PublishedFbItem;
     if (!post.in_reply_to || !root) {
-      const id = `${pageId}_${objectSeq++}`;
+      // A tagged post lives on its author's timeline: its id starts with theirs.
+      const id = `${o.tagged ? post.author.id : pageId}_${objectSeq++}`;
       const stored: StoredPost = {
         raw: { id, message: post.text, created_time: graphTime(created), updated_time: graphTime(created), from, permalink_url: `https://www.facebook.com/${pageId}/posts/${id.split('_')[1]}` },
         created,
         comments: [],
       };
-      const list = feeds.get(pageId) ?? [];
+      const edge = o.tagged ? tagged : feeds;
+      const list = edge.get(pageId) ?? [];
       list.push(stored);
-      feeds.set(pageId, list);
+      edge.set(pageId, list);
       byPostId.set(id, stored);
       item = { kind: 'post', id, pageId, postId: id, createdTime: created, from, message: post.text };
     } else {
@@ -123,13 +149,15 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
         raw: { id, message: post.text, created_time: graphTime(created), from, ...(parentId ? { parent: { id: parentId } } : {}) },
         created,
       });
+      // Graph moves a post's updated_time when someone comments on it.
+      if (created > Date.parse(stored.raw.updated_time!.replace('+0000', 'Z')) / 1000) stored.raw.updated_time = graphTime(created);
       item = { kind: 'comment', id, pageId, postId: root.postId, ...(parentId ? { parentId } : {}), createdTime: created, from, message: post.text };
     }
     published.set(post.id, item);
     return item;
   }
 
-  function usageHeaders(pageId: string): { headers: Record<string, string>; percent: number } {
+  function usageHeaders(pageId: string, version = 'v27.0'): { headers: Record<string, string>; percent: number } {
     const now = Date.now();
     if (now - usageWindow.start >= usageLimit.windowMs) usageWindow = { start: now, calls: 0 };
     const percent = forcedUsage ?? Math.min(100, Math.round((usageWindow.calls / usageLimit.callsPerWindow) * 100));
@@ -139,12 +167,13 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
       headers: {
         'x-app-usage': JSON.stringify(app),
         'x-business-use-case-usage': JSON.stringify({ [pageId]: [{ type: 'pages', ...app, estimated_time_to_regain_access: 0 }] }),
-        'facebook-api-version': 'v25.0',
+        // Graph names the version that answered: the one asked for.
+        'facebook-api-version': version,
       },
     };
   }
 
-  function takeFault(edge: 'feed' | 'comments', followUp: boolean): FbFault | undefined {
+  function takeFault(edge: 'feed' | 'comments' | 'tagged', followUp: boolean): FbFault | undefined {
     const i = faults.findIndex((f) => (!f.edge || f.edge === edge) && (!f.followUpOnly || followUp));
     if (i < 0) return undefined;
     const f = faults[i]!;
@@ -172,15 +201,15 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
   }
 
   function serve(req: http.IncomingMessage, res: http.ServerResponse, url: URL): number {
-    const m = /^\/(v\d+\.\d+)\/([0-9_]+)\/(feed|comments)$/.exec(url.pathname);
+    const m = /^\/(v\d+\.\d+)\/([0-9_]+)\/(feed|comments|tagged)$/.exec(url.pathname);
     const q = url.searchParams;
     const pageIdOf = (objectId: string) => (objectId.includes('_') ? objectId.split('_')[0]! : objectId);
-    const usage = usageHeaders(m ? pageIdOf(m[2]!) : 'unknown');
+    const usage = usageHeaders(m ? pageIdOf(m[2]!) : 'unknown', m?.[1]);
     if (!m) {
       sendJson(res, 400, graphError(100, 'Unsupported get request. Object does not exist, cannot be loaded due to missing permissions, or does not support this operation.', { type: 'GraphMethodException', error_subcode: 33 }), usage.headers);
       return 400;
     }
-    const [, version, objectId, edge] = m as unknown as [string, string, string, 'feed' | 'comments'];
+    const [, version, objectId, edge] = m as unknown as [string, string, string, 'feed' | 'comments' | 'tagged'];
     if (q.get('access_token') !== token) {
       sendJson(res, 400, graphError(190, 'Invalid OAuth access token - Cannot parse access token', { error_subcode: 467 }), usage.headers);
       return 400;
@@ -224,10 +253,11 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
     let data: unknown[];
     let more: boolean;
     let previous: { raw: unknown } | undefined;
-    if (edge === 'feed') {
-      const list = (feeds.get(objectId) ?? []).map((p) => ({ ...p, id: p.raw.id }));
+    if (edge === 'feed' || edge === 'tagged') {
+      const list = ((edge === 'feed' ? feeds : tagged).get(objectId) ?? []).map((p) => ({ ...p, id: p.raw.id }));
       const r = pageOf(list, q, 'newest', limit);
-      data = r.page.map((p) => ({ ...p.raw }));
+      const summary = commentSummary(q.get('fields') ?? '');
+      data = r.page.map((p) => ({ ...p.raw, ...(summary ? { comments: summary(p) } : {}) }));
       more = r.more;
       previous = r.previous;
     } else {

@@ -31,7 +31,7 @@ export interface LiveSandbox {
 const seedOf = (id: string) => createHash('sha256').update(id).digest().readUInt32BE(0) % 10_000;
 
 export async function startLiveSandbox(opts: LiveSandboxOptions): Promise<LiveSandbox> {
-  const x = opts.sources.filter((s) => s.kind === 'search' || s.kind === 'mentions');
+  const x = opts.sources.filter((s) => s.kind === 'search' || s.kind === 'mentions' || s.kind === 'stream');
   const fb = opts.sources.filter((s) => s.kind === 'page');
   const out: LiveSandbox = { close: async () => {} };
   if (x.length > 0) out.twitter = { sim: await startTwitterSimulator({ bearerToken: 'sandbox-token' }), bearerToken: 'sandbox-token' };
@@ -43,10 +43,12 @@ export async function startLiveSandbox(opts: LiveSandboxOptions): Promise<LiveSa
   const publishNext = (source: SourceConfig) => {
     const n = (counters.get(source.id) ?? 0) + 1;
     counters.set(source.id, n);
-    if (source.kind === 'search' || source.kind === 'mentions') {
+    if (source.kind === 'search' || source.kind === 'mentions' || source.kind === 'stream') {
       const idBase = (1_790_000_000_000_000_000n + BigInt(seedOf(source.id)) * 10_000_000_000n).toString();
       const post = sandboxPost({ sourceId: source.id, platform: 'twitter', seed: seedOf(source.id), idBase, now: () => new Date() }, n);
-      out.twitter!.sim.publish(source.kind === 'search' ? { search: source.query } : { mentions: source.user_id }, post);
+      // A stream source's posts match its first rule: published under that query, the simulator streams them.
+      const target = source.kind === 'search' ? { search: source.query } : source.kind === 'stream' ? { search: source.rules[0]!.value } : { mentions: source.user_id };
+      out.twitter!.sim.publish(target, post);
     } else if (source.kind === 'page') {
       const post = sandboxPost({ sourceId: source.id, platform: 'facebook', seed: seedOf(source.id), pageId: source.page_id, now: () => new Date() }, n);
       out.facebook!.sim.publish(source.page_id, post);

@@ -3,6 +3,7 @@ import { snowflakeAt } from '../connectors/snowflake.js';
 import type { XProblem, XSearchResponse, XTweet, XUser } from '../connectors/twitter.connector.js';
 import type { SocialPost } from '../types.js';
 import { decodeToken, encodeToken, listen, sendJson, sendMalformed, type RunningServer, type SeenRequest } from './http.js';
+import { createXStreamHub, type XStreamHub } from './x-stream.simulator.js';
 
 /**
  * A local X API v2 that speaks the wire format (reference/social-apis.md, sections A–B):
@@ -46,6 +47,8 @@ export interface TwitterSimulatorOptions {
   rateLimit?: { limit: number; windowMs: number };
   /** @defaultValue 0 (any free port) */
   port?: number;
+  /** Keep-alive interval of the filtered stream. @defaultValue 20000 */
+  heartbeatMs?: number;
 }
 
 export interface TwitterSimulator extends RunningServer {
@@ -58,7 +61,12 @@ export interface TwitterSimulator extends RunningServer {
   faults: XFault[];
   requests: SeenRequest[];
   tweets(stream: XStream): XTweet[];
+  /** The filtered stream: its rules, its faults, and a post published under a query matching a rule's value goes out on it. */
+  stream: XStreamHub;
 }
+
+/** How many of a user's newest mentions `GET /2/users/:id/mentions` reaches back. */
+const MENTIONS_SERVED = 800;
 
 export type XStream = { search: string } | { mentions: string };
 const keyOf = (s: XStream) => ('search' in s ? `search:${s.search}` : `mentions:${s.mentions}`);
@@ -77,6 +85,7 @@ export async function startTwitterSimulator(opts: TwitterSimulatorOptions = {}):
   const faults: XFault[] = [];
   const requests: SeenRequest[] = [];
   let seq = 0;
+  const hub = createXStreamHub({ ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}) });
 
   function mint(atMs: number): string {
     // 22 low bits are worker/sequence in a snowflake: a counter below 2^22 keeps ids unique and time-ordered.
@@ -111,6 +120,7 @@ export async function startTwitterSimulator(opts: TwitterSimulatorOptions = {}):
     list.push(tweet);
     list.sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : BigInt(b.id) < BigInt(a.id) ? -1 : 0));
     streams.set(keyOf(stream), list);
+    if ('search' in stream) hub.deliver(stream.search, tweet, users.get(post.author.id)!);
     return tweet;
   }
 
@@ -141,6 +151,14 @@ export async function startTwitterSimulator(opts: TwitterSimulatorOptions = {}):
     if (left <= 0) faults.splice(i, 1);
     else f.times = left;
     return f;
+  }
+
+  /** A query's posts; `(a) OR (b)`, as the stream's backfill combines its rules, is the union of a's and b's. */
+  function searchPool(query: string): XTweet[] {
+    const parts = /^\(.*\)$/.test(query) ? query.slice(1, -1).split(') OR (') : [query];
+    const all = new Map<string, XTweet>();
+    for (const part of parts) for (const t of streams.get(`search:${part}`) ?? []) all.set(t.id, t);
+    return [...all.values()].sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : BigInt(b.id) < BigInt(a.id) ? -1 : 0));
   }
 
   function serve(req: http.IncomingMessage, res: http.ServerResponse, url: URL): number {
@@ -206,7 +224,9 @@ export async function startTwitterSimulator(opts: TwitterSimulatorOptions = {}):
     const since = q.get('since_id') ? BigInt(q.get('since_id')!) : null;
     const until = q.get('until_id') ? BigInt(q.get('until_id')!) : null;
     const below = pageToken ? BigInt(decodeToken(pageToken).replace(/^lt:/, '')) : null;
-    const matching = (streams.get(key) ?? []).filter((t) => {
+    // The mentions timeline serves only a user's 800 newest mentions.
+    const pool = search ? searchPool(q.get('query')!) : (streams.get(key) ?? []).slice(0, MENTIONS_SERVED);
+    const matching = pool.filter((t) => {
       const id = BigInt(t.id);
       return (since === null || id > since) && (until === null || id < until) && (below === null || id < below);
     });
@@ -252,6 +272,7 @@ export async function startTwitterSimulator(opts: TwitterSimulatorOptions = {}):
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const seen: SeenRequest = { at: Date.now(), method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, status: 0 };
     requests.push(seen);
+    if (hub.handle(req, res, url, req.headers.authorization === `Bearer ${token}`)) return;
     try {
       seen.status = serve(req, res, url);
     } catch (err) {
@@ -262,6 +283,11 @@ export async function startTwitterSimulator(opts: TwitterSimulatorOptions = {}):
 
   return {
     ...server,
+    close: async () => {
+      hub.close();
+      await server.close();
+    },
+    stream: hub,
     publish,
     faults,
     requests,

@@ -1,11 +1,15 @@
 import type { Job, Queue } from 'bullmq';
+import { DEFAULT_COST, type CostConfig, type SourceConfig } from '../config.js';
 import type { Connector } from '../connectors/types.js';
 import type { Sql } from '../db/client.js';
 import { findStalePending, recordPollSuccess, recordSourceError, sourceGate, storePage } from '../db/inbox.repo.js';
 import { captureJobId, type PostRef } from '../db/post-key.js';
 import { queueEpoch } from '../db/settings.repo.js';
+import { markBudgetExhausted, monthUse, pruneDailyReads, recordUsage } from '../db/usage.repo.js';
 import type { Logger } from '../logger.js';
 import { metrics } from '../metrics.js';
+import type { Platform } from '../types.js';
+import { billingMonth, budgetVerdict, pricePerPost, utcDay } from './budget.js';
 import { decidePollError } from './error-policy.js';
 import {
   CAPTURE_JOB,
@@ -36,6 +40,16 @@ export interface PollResult {
   pages: number;
   fetched: number;
   inserted: number;
+  /** Posts the platform returned, stored or not (the Page's own, re-read ones): what is charged. */
+  read: number;
+}
+
+/** Where a source's reads are counted, and at what price. */
+export interface UsageMeter {
+  platform: Platform;
+  priceUsd: number;
+  /** @defaultValue Date.now */
+  now?: () => number;
 }
 
 /**
@@ -49,14 +63,21 @@ export async function pollSource(
   connector: Connector,
   attempts: number,
   signal?: AbortSignal,
+  meter?: UsageMeter,
 ): Promise<PollResult> {
   const [row] = await sql<{ cursor: string | null }[]>`
     select cursor from source_cursors where source_id = ${connector.sourceId}`;
-  const result: PollResult = { pages: 0, fetched: 0, inserted: 0 };
+  const result: PollResult = { pages: 0, fetched: 0, inserted: 0, read: 0 };
   for await (const page of connector.fetchPages(row?.cursor ?? null, signal)) {
     const stored = await storePage(sql, connector.sourceId, page.posts, page.nextCursor);
     await enqueuePosts(queue, stored.inserted, attempts, await queueEpoch(sql));
     metrics.postsStored.inc({ source: connector.sourceId }, stored.inserted.length);
+    if (meter && page.read) {
+      // Counted after the page is stored: a crash in between under-counts one page, never stores twice.
+      const day = utcDay((meter.now ?? Date.now)());
+      await recordUsage(sql, { sourceId: connector.sourceId, platform: meter.platform, day, read: page.read, priceUsd: meter.priceUsd });
+    }
+    result.read += page.read?.ids.length ?? 0;
     result.pages += 1;
     result.fetched += page.posts.length;
     result.inserted += stored.inserted.length;
@@ -103,14 +124,40 @@ export interface PollProcessorDeps {
   everyMs?: ReadonlyMap<string, number>;
   /** Waits between retries inside a poll. @defaultValue setTimeout */
   sleep?: (ms: number) => Promise<void>;
+  /** The configured sources and prices: reads are counted and budgets enforced for these. */
+  cost?: { sources: readonly SourceConfig[]; prices?: CostConfig };
+  /** Clock of the cost counters and billing months. @defaultValue Date.now */
+  now?: () => number;
+}
+
+/** What the budget check said: go ahead, or the poll result that skips this poll. */
+async function checkBudget(deps: PollProcessorDeps, source: SourceConfig, log: Logger, warned: Set<string>) {
+  const prices = deps.cost?.prices ?? DEFAULT_COST;
+  const at = (deps.now ?? Date.now)();
+  const month = billingMonth(at);
+  const verdict = budgetVerdict(source, prices, await monthUse(deps.sql, source.id, source.platform, month.start));
+  if (verdict.status === 'budget exhausted') {
+    await markBudgetExhausted(deps.sql, source.id, `${verdict.reason}; paused until ${month.next}`);
+    return { skipped: 'budget exhausted', until: month.next };
+  }
+  const key = `${source.id}:${month.start}`;
+  if (verdict.status === 'warning' && !warned.has(key)) {
+    warned.add(key);
+    log.warn({ ratio: verdict.ratio, until: month.next }, verdict.reason);
+  }
+  return null;
 }
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Processor of the poll queue: scheduled polls of each source, and the reconciler. */
 export function createPollProcessor(deps: PollProcessorDeps) {
+  const sources = new Map((deps.cost?.sources ?? []).map((s) => [s.id, s]));
+  /** Sources warned about this month already: one warning per source and month, not one per poll. */
+  const warned = new Set<string>();
   return async function processPoll(job: Job<PollJobData>): Promise<unknown> {
     if (job.name === RECONCILE_JOB) {
+      await pruneDailyReads(deps.sql, utcDay((deps.now ?? Date.now)()));
       const n = await reconcileInbox(deps.sql, deps.postsQueue, deps.reconcileGraceMs, deps.attempts);
       if (n > 0) deps.log.warn({ reenqueued: n }, 're-enqueued pending posts whose jobs were lost');
       return { reenqueued: n };
@@ -127,11 +174,17 @@ export function createPollProcessor(deps: PollProcessorDeps) {
       // Waiting out a rate-limit reset or a back-off: not one request before then, however often the schedule fires.
       return { skipped: 'blocked', until: gate.blockedUntil.toISOString() };
     }
+    const source = sources.get(connector.sourceId);
+    const paused = source ? await checkBudget(deps, source, log, warned) : null;
+    if (paused) return paused;
+    const meter: UsageMeter | undefined = source
+      ? { platform: source.platform, priceUsd: pricePerPost(source, deps.cost?.prices ?? DEFAULT_COST), ...(deps.now ? { now: deps.now } : {}) }
+      : undefined;
     const every = deps.everyMs?.get(connector.sourceId);
     const timer = metrics.pollDuration.startTimer({ source: connector.sourceId });
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await pollSource(deps.sql, deps.postsQueue, connector, deps.attempts);
+        const r = await pollSource(deps.sql, deps.postsQueue, connector, deps.attempts, undefined, meter);
         timer({ result: 'ok' });
         await recordPollSuccess(deps.sql, connector.sourceId, every === undefined ? null : new Date(Date.now() + every));
         if (r.inserted > 0) log.info({ fetched: r.fetched, new: r.inserted, pages: r.pages }, 'source polled');

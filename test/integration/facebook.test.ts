@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceConfig } from '../../src/config.js';
-import { appSecretProof, createFacebookConnector, createGraphClient, type FacebookConnectorOptions } from '../../src/connectors/facebook.connector.js';
+import { appSecretProof, createFacebookConnector, createGraphClient, parseFbCursor, type FacebookConnectorOptions } from '../../src/connectors/facebook.connector.js';
 import { sandboxPost } from '../../src/connectors/sandbox.connector.js';
 import type { Connector } from '../../src/connectors/types.js';
 import { ConnectorError } from '../../src/errors.js';
@@ -47,8 +47,7 @@ describe('Facebook connector against the Graph API simulator', () => {
   }
   function connector(sourceId: string, extra: Partial<FacebookConnectorOptions> = {}, appSecret?: string): Connector {
     const client = createGraphClient({ pageToken: 'sandbox-page-token', appSecret, baseUrl: `${sim.url}/v25.0`, timeoutMs: 2000 });
-    // every post's comments are read: which posts get that is a cost limit, not what these tests are about
-    return createFacebookConnector({ sourceId, pageId: PAGE, client, pageSize: 10, commentsOnLatest: 100, ...extra });
+    return createFacebookConnector({ sourceId, pageId: PAGE, client, pageSize: 10, ...extra });
   }
   const storedIds = async (sourceId: string) =>
     (await db.database.sql<{ id: string }[]>`select external_id as id from social_posts where source_id = ${sourceId}`).map((r) => r.id).sort();
@@ -70,7 +69,7 @@ describe('Facebook connector against the Graph API simulator', () => {
 
     await pollSource(db.database.sql, q, connector('fb-once', {}, 'APPSECRET'), 3); // a restarted process
     expect(await storedIds('fb-once')).toEqual(items.map((i) => i.id).sort());
-    const watermark = Number((await sourceRow('fb-once'))!.cursor);
+    const watermark = parseFbCursor((await sourceRow('fb-once'))!.cursor).w;
     expect(watermark).toBe(Math.max(...items.map((i) => i.createdTime)));
 
     const more = [...publish(10), ...publish(3, PAGE, { lateByMs: 30_000 })];

@@ -99,7 +99,7 @@ describe('the api role: health and the Facebook Page webhook', () => {
     const body = fbWebhookBody(pushed);
     expect((await post(body, { 'x-hub-signature-256': fbWebhookSignature(SECRET, body) })).status).toBe(200);
     const client = createGraphClient({ pageToken: 'sandbox-page-token', baseUrl: `${sim.url}/v25.0` });
-    const connector = createFacebookConnector({ sourceId: 'wh-poll', pageId: PAGE, client, commentsOnLatest: 100 });
+    const connector = createFacebookConnector({ sourceId: 'wh-poll', pageId: PAGE, client });
     const r = await pollSource(db.database.sql, service.postsQueue, connector, 3);
     const ids = items.map((i) => i.id);
     const rows = await db.database.sql<{ id: string; source: string; payload: { in_reply_to?: string; conversation_id?: string } }[]>`

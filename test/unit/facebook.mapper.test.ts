@@ -8,6 +8,7 @@ import {
   fbUsage,
   mapFbComment,
   mapFbPost,
+  parseFbCursor,
   mapFbWebhook,
   versionedGraphBase,
   type FbListResponse,
@@ -125,10 +126,21 @@ describe('Graph plumbing', () => {
   });
 
   it.each([
-    [undefined, 'https://graph.facebook.com/v25.0'],
+    [undefined, 'https://graph.facebook.com/v27.0'],
     ['https://graph.facebook.com/v23.0/', 'https://graph.facebook.com/v23.0'],
-    ['http://127.0.0.1:4020', 'http://127.0.0.1:4020/v25.0'],
+    ['http://127.0.0.1:4020', 'http://127.0.0.1:4020/v27.0'],
   ])('versioned base of %j is %j', (input, expected) => {
     expect(versionedGraphBase(input)).toBe(expected);
+  });
+});
+
+describe('parseFbCursor', () => {
+  it('reads the walk state, and a bare watermark stored before conversations were tracked', () => {
+    expect(parseFbCursor(null)).toEqual({ w: null, p: {} });
+    expect(parseFbCursor('1796232939')).toEqual({ w: 1796232939, p: {} });
+    expect(parseFbCursor('{"w":5,"p":{"1_2":"7:3"}}')).toEqual({ w: 5, p: { '1_2': '7:3' } });
+  });
+  it.each(['{"w":"x","p":{}}', 'not json', '{"w":1}'])('refuses %j as a bad response', (c) => {
+    expect(() => parseFbCursor(c)).toThrow(expect.objectContaining({ code: 'bad_response' }));
   });
 });

@@ -1,4 +1,5 @@
-import type { SourceConfig } from '../../config.js';
+import type { CostConfig, SourceConfig } from '../../config.js';
+import { type SourceSpend, sourceSpend } from '../usage.repo.js';
 import type { Sql } from '../client.js';
 import { ISO } from './common.js';
 
@@ -17,7 +18,12 @@ export interface SourceRow {
   blockedUntil: string | null;
   nextPollAt: string | null;
   cursor: string | null;
+  /** `ok`, `unhealthy`, or `budget exhausted` (paused until `resumesOn`). */
+  health: 'ok' | 'unhealthy' | 'budget exhausted';
 }
+
+/** A source with this billing month's requests, posts read and charged, spend and budget (configured sources only). */
+export type SourceWithSpend = SourceRow & Partial<Omit<SourceSpend, 'sourceId'>>;
 
 interface CursorRow {
   id: string;
@@ -66,6 +72,27 @@ export async function listSources(sql: Sql, configured: readonly SourceConfig[])
       blockedUntil: c?.blockedUntil ?? null,
       nextPollAt: c?.nextPollAt ?? null,
       cursor: c?.cursor ?? null,
+      health: c?.healthy === false ? 'unhealthy' : 'ok',
     };
+  });
+}
+
+/**
+ * {@link listSources} with each configured source's spend and budget at `at`: the one listing behind
+ * `capture sources` and `GET /api/sources`. A source paused by its budget has health `budget exhausted`.
+ */
+export async function listSourcesWithSpend(
+  sql: Sql,
+  configured: readonly SourceConfig[],
+  prices: CostConfig,
+  limit: number,
+  at: number = Date.now(),
+): Promise<SourceWithSpend[]> {
+  const [rows, spend] = await Promise.all([listSources(sql, configured), sourceSpend(sql, configured, prices, at)]);
+  const byId = new Map(spend.map(({ sourceId, ...s }) => [sourceId, s]));
+  return rows.slice(0, limit).map((r) => {
+    const s = byId.get(r.id);
+    if (s === undefined) return r;
+    return { ...r, ...s, health: s.budgetStatus === 'budget exhausted' ? 'budget exhausted' : r.health };
   });
 }
