@@ -5,10 +5,8 @@ import type { Config } from '../config.js';
 import { mapFbWebhook } from '../connectors/facebook.connector.js';
 import type { Sql } from '../db/client.js';
 import type { DatabaseHealth } from '../db/embedded.js';
-import { storePage } from '../db/inbox.repo.js';
-import { queueEpoch } from '../db/settings.repo.js';
 import type { Logger } from '../logger.js';
-import { enqueuePosts } from '../workers/poll.worker.js';
+import { ingestPosts } from '../workers/ingest.js';
 import type { CaptureJobData } from '../workers/queues.js';
 import { crmRoutes } from './crm.routes.js';
 import { feedbackRoutes } from './feedback.routes.js';
@@ -147,10 +145,8 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
       const { posts, rejected, ignored } = mapFbWebhook(payload);
       for (const r of rejected) log.warn({ id: r.id, reason: r.reason }, 'facebook webhook item skipped: malformed');
       // Meta delivers more than once and out of order: the inbox's unique key makes that harmless.
-      const stored = await storePage(sql, FACEBOOK_WEBHOOK_SOURCE, posts, null);
-      await enqueuePosts(postsQueue, stored.inserted, config.capture.attempts, await queueEpoch(sql));
+      const stored = await ingestPosts(sql, postsQueue, FACEBOOK_WEBHOOK_SOURCE, posts, null, config.capture.attempts);
       metrics.webhookRequests.inc({ platform: 'facebook', result: 'stored' });
-      metrics.postsStored.inc({ source: FACEBOOK_WEBHOOK_SOURCE }, stored.inserted.length);
       if (stored.inserted.length > 0) log.info({ received: posts.length, new: stored.inserted.length, ignored }, 'facebook webhook stored');
       return { received: posts.length, new: stored.inserted.length, ignored, rejected: rejected.length };
     });

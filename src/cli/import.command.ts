@@ -1,8 +1,6 @@
 import { readImportFile } from '../connectors/import.js';
-import { storePage } from '../db/inbox.repo.js';
-import { queueEpoch } from '../db/settings.repo.js';
 import { UsageError } from '../errors.js';
-import { enqueuePosts } from '../workers/poll.worker.js';
+import { ingestPosts } from '../workers/ingest.js';
 import { openQueue, closeTransport, POSTS_QUEUE, type CaptureJobData } from '../workers/queues.js';
 import { openContext, openTransport } from './context.js';
 import { printObject } from './output.js';
@@ -34,9 +32,8 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
       )) {
         errors.push(...batch.errors);
         posts += batch.posts.length;
-        const stored = await storePage(ctx.database.sql, IMPORT_SOURCE, batch.posts.map((p) => p.post), null);
+        const stored = await ingestPosts(ctx.database.sql, queue, IMPORT_SOURCE, batch.posts.map((p) => p.post), null, ctx.config.capture.attempts);
         inserted += stored.inserted.length;
-        await enqueuePosts(queue, stored.inserted, ctx.config.capture.attempts, await queueEpoch(ctx.database.sql));
       }
     } finally {
       progress.done();

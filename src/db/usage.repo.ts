@@ -1,7 +1,7 @@
 import type { CostConfig, SourceConfig } from '../config.js';
 import type { PageRead } from '../connectors/types.js';
 import type { Platform } from '../types.js';
-import { billingMonth, budgetVerdict, utcDay, type BudgetStatus } from '../workers/budget.js';
+import { billingMonth, budgetVerdict, utcDay, type BudgetStatus } from '../capture/budget.js';
 import type { Sql } from './client.js';
 
 /**

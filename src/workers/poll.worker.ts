@@ -2,15 +2,16 @@ import type { Job, Queue } from 'bullmq';
 import { DEFAULT_COST, type CostConfig, type SourceConfig } from '../config.js';
 import type { Connector } from '../connectors/types.js';
 import type { Sql } from '../db/client.js';
-import { findStalePending, recordPollSuccess, recordSourceError, sourceGate, storePage } from '../db/inbox.repo.js';
+import { findStalePending, recordPollSuccess, recordSourceError, sourceGate } from '../db/inbox.repo.js';
 import { captureJobId, type PostRef } from '../db/post-key.js';
 import { queueEpoch } from '../db/settings.repo.js';
 import { markBudgetExhausted, monthUse, pruneDailyReads, recordUsage } from '../db/usage.repo.js';
 import type { Logger } from '../logger.js';
 import { metrics } from '../metrics.js';
 import type { Platform } from '../types.js';
-import { billingMonth, budgetVerdict, pricePerPost, utcDay } from './budget.js';
+import { billingMonth, budgetVerdict, pricePerPost, utcDay } from '../capture/budget.js';
 import { decidePollError } from './error-policy.js';
+import { enqueuePosts, ingestPosts } from './ingest.js';
 import {
   CAPTURE_JOB,
   captureJobOptions,
@@ -19,22 +20,6 @@ import {
   type CaptureJobData,
   type PollJobData,
 } from './queues.js';
-
-/**
- * Enqueue one capture job per post; the job id is the post key (with the database's queue epoch, see
- * `queueEpoch`), so a second add is a no-op.
- */
-export async function enqueuePosts(queue: Queue<CaptureJobData>, refs: readonly PostRef[], attempts: number, epoch?: string) {
-  if (refs.length === 0) return;
-  const opts = captureJobOptions(attempts);
-  await queue.addBulk(
-    refs.map((r) => ({
-      name: CAPTURE_JOB,
-      data: { platform: r.platform, externalId: r.externalId, ...(r.authorId ? { authorId: r.authorId } : {}) },
-      opts: { ...opts, jobId: captureJobId(r, epoch) },
-    })),
-  );
-}
 
 export interface PollResult {
   pages: number;
@@ -69,9 +54,7 @@ export async function pollSource(
     select cursor from source_cursors where source_id = ${connector.sourceId}`;
   const result: PollResult = { pages: 0, fetched: 0, inserted: 0, read: 0 };
   for await (const page of connector.fetchPages(row?.cursor ?? null, signal)) {
-    const stored = await storePage(sql, connector.sourceId, page.posts, page.nextCursor);
-    await enqueuePosts(queue, stored.inserted, attempts, await queueEpoch(sql));
-    metrics.postsStored.inc({ source: connector.sourceId }, stored.inserted.length);
+    const stored = await ingestPosts(sql, queue, connector.sourceId, page.posts, page.nextCursor, attempts);
     if (meter && page.read) {
       // Counted after the page is stored: a crash in between under-counts one page, never stores twice.
       const day = utcDay((meter.now ?? Date.now)());

@@ -13,11 +13,12 @@ import {
   type StreamBackoff,
 } from '../connectors/x-stream.connector.js';
 import type { Sql } from '../db/client.js';
-import { recordPollSuccess, recordSourceError, storePage } from '../db/inbox.repo.js';
+import { recordPollSuccess, recordSourceError } from '../db/inbox.repo.js';
 import { markBudgetExhausted, monthUse, recordUsage } from '../db/usage.repo.js';
+import type { SocialPost } from '../types.js';
 import type { Logger } from '../logger.js';
-import { billingMonth, budgetVerdict, pricePerPost, utcDay } from './budget.js';
-import { enqueuePosts } from './poll.worker.js';
+import { billingMonth, budgetVerdict, pricePerPost, utcDay } from '../capture/budget.js';
+import { ingestPosts } from './ingest.js';
 import type { CaptureJobData } from './queues.js';
 
 type StreamSource = Extract<SourceConfig, { kind: 'stream' }>;
@@ -73,9 +74,8 @@ export function startStreamSource(deps: StreamSourceDeps): RunningStream {
     await recordUsage(sql, { sourceId: source.id, platform: 'twitter', day: utcDay(now()), read: { requests, ids }, priceUsd: price });
   }
 
-  async function store(posts: Parameters<typeof storePage>[2], cursor: string | null): Promise<void> {
-    const stored = await storePage(sql, source.id, posts, cursor);
-    await enqueuePosts(deps.postsQueue, stored.inserted, deps.attempts);
+  async function store(posts: readonly SocialPost[], cursor: string | null): Promise<void> {
+    await ingestPosts(sql, deps.postsQueue, source.id, posts, cursor, deps.attempts);
   }
 
   /** Recent search from the stored cursor (or the backfill depth) over every rule; the cursor moves only at the end. Returns it. */

@@ -5,7 +5,7 @@ import { storePage } from '../../src/db/inbox.repo.js';
 import { silentLogger } from '../../src/logger.js';
 import type { SocialPost } from '../../src/types.js';
 import { startService, type Service } from '../../src/service.js';
-import { enqueuePosts } from '../../src/workers/poll.worker.js';
+import { enqueuePosts } from '../../src/workers/ingest.js';
 import { closeTransport, type Transport } from '../../src/workers/queues.js';
 import { makePost } from '../support/posts.js';
 import { createTestDatabase, createTestTransport, testConfig, waitFor } from '../support/services.js';

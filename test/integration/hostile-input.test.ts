@@ -3,7 +3,7 @@ import { parseImportLines } from '../../src/connectors/import.js';
 import { storePage } from '../../src/db/inbox.repo.js';
 import { silentLogger } from '../../src/logger.js';
 import { startService } from '../../src/service.js';
-import { enqueuePosts } from '../../src/workers/poll.worker.js';
+import { enqueuePosts } from '../../src/workers/ingest.js';
 import { closeTransport } from '../../src/workers/queues.js';
 import { createTestDatabase, createTestTransport, testConfig, waitFor } from '../support/services.js';
 import { parseRuleset } from '../../src/classifier/index.js';

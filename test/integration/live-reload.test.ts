@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { classify, parseRuleset, type Ruleset } from '../../src/classifier/index.js';
 import type { Database } from '../../src/db/client.js';
 import { storePage } from '../../src/db/inbox.repo.js';
-import { enqueuePosts } from '../../src/workers/poll.worker.js';
+import { enqueuePosts } from '../../src/workers/ingest.js';
 import { startService, type Service } from '../../src/service.js';
 import { closeTransport, type Transport } from '../../src/workers/queues.js';
 import { watchRuleset, type RulesetWatcher } from '../../src/workers/ruleset-watcher.js';

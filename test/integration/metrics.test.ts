@@ -4,7 +4,7 @@ import { queueEpoch } from '../../src/db/settings.repo.js';
 import { silentLogger } from '../../src/logger.js';
 import { fbWebhookSignature } from '../../src/sandbox/facebook.simulator.js';
 import { startService, type Service } from '../../src/service.js';
-import { enqueuePosts } from '../../src/workers/poll.worker.js';
+import { enqueuePosts } from '../../src/workers/ingest.js';
 import { closeTransport, type Transport } from '../../src/workers/queues.js';
 import { makePost } from '../support/posts.js';
 import { createTestDatabase, createTestTransport, TEST_RULES, testConfig, waitFor } from '../support/services.js';

@@ -3,7 +3,7 @@ import { storePage } from '../../src/db/inbox.repo.js';
 import { queueEpoch, SETTING } from '../../src/db/settings.repo.js';
 import { silentLogger } from '../../src/logger.js';
 import { startService } from '../../src/service.js';
-import { enqueuePosts } from '../../src/workers/poll.worker.js';
+import { enqueuePosts } from '../../src/workers/ingest.js';
 import { closeTransport, createTransport } from '../../src/workers/queues.js';
 import { makePost } from '../support/posts.js';
 import { createTestDatabase, REDIS_URL, TEST_RULES, testConfig, usesRedisPrefix, waitFor } from '../support/services.js';

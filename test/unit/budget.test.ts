@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COST, parseConfigFile } from '../../src/config.js';
-import { billingMonth, budgetVerdict, pricePerPost } from '../../src/workers/budget.js';
+import { billingMonth, budgetVerdict, pricePerPost } from '../../src/capture/budget.js';
 
 const source = (yaml: string) => parseConfigFile(`sources:\n  - ${yaml}\n`, 'test').sources[0]!;
 const search = source('{ id: s, platform: twitter, kind: search, query: q, budget: { posts_per_month: 1000 } }');
