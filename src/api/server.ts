@@ -10,6 +10,7 @@ import { enqueuePosts } from '../workers/poll.worker.js';
 import type { CaptureJobData } from '../workers/queues.js';
 import { crmRoutes } from './crm.routes.js';
 import { renderMetrics } from './metrics.js';
+import { rulesRoutes } from './rules.routes.js';
 import { openApiDocument } from './openapi.js';
 
 /** Source id the inbox records for posts that came by Facebook webhook. */
@@ -64,6 +65,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
   });
 
   app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
+  app.register(rulesRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
 
   app.get('/openapi.json', async () => openApiDocument(routes));
 
