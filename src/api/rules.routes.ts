@@ -82,7 +82,7 @@ async function putInForce(deps: RulesRoutesOptions, yaml: string, ruleset: Rules
 }
 
 /** A backtest whose changed posts also say which rules fired before, to show side by side with the rules now. */
-export type RulesBacktest = BacktestReport & { examples: (BacktestReport['examples'][number] & { storedRules: string[] })[] };
+export type RulesBacktest = Omit<BacktestReport, 'examples'> & { examples: (BacktestReport['examples'][number] & { storedRules: string[] })[] };
 
 const YAML = { type: 'string', minLength: 1, maxLength: 1_000_000 } as const;
 const BY = { type: 'string', minLength: 1, maxLength: 200 } as const;

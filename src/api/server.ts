@@ -7,7 +7,8 @@ import type { Sql } from '../db/client.js';
 import { storePage } from '../db/inbox.repo.js';
 import type { Logger } from '../logger.js';
 import { enqueuePosts } from '../workers/poll.worker.js';
-import type { CaptureJobData } from '../workers/queues.js';
+import type { CaptureJobData, PollJobData } from '../workers/queues.js';
+import { consoleRoutes } from '../console/console.routes.js';
 import { crmRoutes } from './crm.routes.js';
 import { renderMetrics } from './metrics.js';
 import { rulesRoutes } from './rules.routes.js';
@@ -19,6 +20,8 @@ export const FACEBOOK_WEBHOOK_SOURCE = 'facebook-webhook';
 export interface ApiServerDeps {
   sql: Sql;
   postsQueue: Queue<CaptureJobData>;
+  /** For the console's "Retry now" on a source. */
+  pollQueue?: Queue<PollJobData>;
   config: Config;
   log: Logger;
   /** The bearer token of `/api`; see {@link resolveApiToken}. */
@@ -66,6 +69,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
 
   app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
   app.register(rulesRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
+  app.register(consoleRoutes, { sql, config, apiToken: deps.apiToken, log: log.child({ component: 'console' }), pollQueue: deps.pollQueue });
 
   app.get('/openapi.json', async () => openApiDocument(routes));
 
