@@ -52,7 +52,8 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
     reply.headers({
       'content-security-policy': CONTENT_SECURITY_POLICY,
       'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
+      // same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on form posts.
+      'referrer-policy': 'same-origin',
       'x-frame-options': 'DENY',
       'cache-control': 'no-store',
     });

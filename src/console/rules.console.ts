@@ -16,7 +16,8 @@ export function rulesConsoleRoutes(app: FastifyInstance, kit: ConsoleKit): void 
   const draftOf = (req: FastifyRequest) => {
     const f = (req.body ?? {}) as Form;
     const days = Number(f.days);
-    return { yaml: f.yaml ?? '', days: Number.isInteger(days) && days >= 1 && days <= 365 ? days : 7, text: f.text ?? '' };
+    // Browsers send a textarea's line breaks as CRLF; the file (and so the version hash) keeps the LF ops typed.
+    return { yaml: (f.yaml ?? '').replace(/\r\n/g, '\n'), days: Number.isInteger(days) && days >= 1 && days <= 365 ? days : 7, text: f.text ?? '' };
   };
   /** A refused draft: its problems at their rules and fields, or the API's message. */
   const refused = (body: any) => (Array.isArray(body?.problems) ? { problems: body.problems } : { error: String(body?.error ?? 'refused') });

@@ -1,6 +1,6 @@
 import type { OpeningPost } from '../../db/console.repo.js';
 import { html, type Html } from '../html.js';
-import { authorLink, matchedText, ruleList, wrongLabelForm } from './common.js';
+import { authorLink, fullPost, matchedText, ruleList, wrongLabelForm } from './common.js';
 import { actionForm, duration, page, versionLink, when, type PageContext } from './layout.js';
 
 /** A case as crm.repo reads it. */
@@ -73,7 +73,7 @@ export function casePage(ctx: PageContext, c: CaseRow & { postList: Record<strin
 ${caseActions(ctx, c)}
 <h2>Thread</h2>
 <ol class="thread">${c.postList.map((p, i) => html`<li${i > 0 ? html` class="reply"` : ''}><article class="card" aria-label="Post ${p.id}"><p class="meta">${i > 0 ? 'Reply · ' : ''}${p.platform} · ${when(p.receivedAt)} · label ${p.label ?? 'undecided'}</p>
-<blockquote class="post">${matchedText(p.text, p.decision, 100_000)}</blockquote>${wrongLabelForm(ctx, p.id)}</article></li>`)}</ol>
+${fullPost(p.text, p.decision)}${wrongLabelForm(ctx, p.id)}</article></li>`)}</ol>
 <h2>Entitlement</h2>
 ${c.entitlements.length > 0 ? html`<ul>${c.entitlements.map((e) => html`<li>${e.name} (${e.accountId ? `account ${e.accountId}` : `contact ${e.contactId}`}) until ${when(e.endsAt)}</li>`)}</ul>` : html`<p class="muted">No active entitlement.</p>`}
 <h2>Other recent cases of this customer</h2>

@@ -1,6 +1,6 @@
 import { normalizeText } from '../../classifier/index.js';
 import type { OpeningPost } from '../../db/console.repo.js';
-import { highlight, html, postText, type Html, type Span } from '../html.js';
+import { highlight, html, postText, visibleControls, type Html, type Span } from '../html.js';
 import { actionForm, postUrl, type PageContext } from './layout.js';
 
 /** A fired rule as stored on a lead, a case or a post's decision. */
@@ -31,6 +31,12 @@ export function matchedText(text: string, decision: OpeningPost['decision'], max
   const spans: Span[] = (decision?.rules ?? []).flatMap((r) => (r.terms ?? []).map((t) => ({ start: t.start, end: t.end, term: `${r.id}: ${t.term}` })));
   if (spans.length === 0) return postText(text, max);
   return highlight(normalizeText(text).text, spans, max);
+}
+
+/** A post in full (up to `max` characters), as written, then the terms the rules matched in it. */
+export function fullPost(text: string, decision: OpeningPost['decision'], max = 100_000): Html {
+  const terms = (decision?.rules ?? []).flatMap((r) => (r.terms ?? []).map((t) => html`<li><code>${r.id}</code>: <mark>${visibleControls(t.term)}</mark></li>`));
+  return html`<blockquote class="post">${postText(text, max)}</blockquote>${terms.length > 0 ? html`<ul class="terms" aria-label="Matched terms">${terms}</ul>` : ''}`;
 }
 
 /** The "Wrong label" form of one post: the correct label and a note, recorded as label feedback. */

@@ -1,7 +1,7 @@
 import { DISQUALIFY_REASONS } from '../../db/crm.repo.js';
 import type { OpeningPost } from '../../db/console.repo.js';
 import { html, postText, type Html } from '../html.js';
-import { authorLink, matchedText, ruleList, wrongLabelForm } from './common.js';
+import { authorLink, fullPost, matchedText, ruleList, wrongLabelForm } from './common.js';
 import { actionForm, page, versionLink, when, type PageContext } from './layout.js';
 
 /** A lead as the list reads it (crm.repo listLeads/getLead). */
@@ -80,7 +80,7 @@ export function leadPage(
 ${open ? html`<div class="actions">${qualifyForm(ctx, lead.id)}${disqualifyForm(ctx, lead.id)}</div>` : ''}
 <h2>Posts</h2>
 ${lead.postList.map((p) => html`<article class="card" aria-label="Post ${p.id}"><p class="meta">${p.platform} · ${when(p.receivedAt)} · label ${p.label ?? 'undecided'}</p>
-<blockquote class="post">${matchedText(p.text, p.decision, 100_000)}</blockquote>${wrongLabelForm(ctx, p.id)}</article>`)}
+${fullPost(p.text, p.decision)}${wrongLabelForm(ctx, p.id)}</article>`)}
 <h2>Contact</h2>
 ${contact ? html`<p><strong>${contact.name ?? '(no name)'}</strong>${contact.email ? html` · ${contact.email}` : ''} · contact ${contact.id}</p>
 <ul>${(contact.identities as { platform: string; handle: string | null; userId: string }[]).map((i) => html`<li>${i.platform}: ${i.handle ? `@${i.handle}` : ''} <span class="muted">(${i.userId})</span></li>`)}</ul>` : html`<p class="muted">No contact.</p>`}

@@ -13,7 +13,9 @@ export function sourcesPage(ctx: PageContext, configured: readonly SourceConfig[
     const s = configured.find((c) => c.id === id);
     const h = byId.get(id);
     const blocked = h?.blockedUntil && Date.parse(h.blockedUntil) > now;
-    const unhealthy = h ? !h.healthy || blocked : false;
+    // Unhealthy, blocked, or its last poll failed: worth a retry now.
+    const failing = h?.lastErrorAt != null && (h.lastSuccessAt == null || Date.parse(h.lastErrorAt) > Date.parse(h.lastSuccessAt));
+    const unhealthy = h ? !h.healthy || blocked || failing : false;
     return html`<tr id="source-${id}"><th scope="row"><code>${id}</code></th><td>${s?.platform ?? '—'}</td><td>${s?.kind ?? '(not configured)'}</td>
 <td>${h ? (h.healthy ? 'healthy' : html`<strong class="overdue">unhealthy</strong>`) : html`<span class="muted">not polled yet</span>`}</td>
 <td>${when(h?.lastSuccessAt)}</td><td>${h?.lastError ? html`${when(h.lastErrorAt)}: ${h.lastError}` : html`<span class="muted">none</span>`}</td>
