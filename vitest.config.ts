@@ -10,5 +10,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // each file's Redis queue keys are deleted after it (test/support/cleanup.ts)
     setupFiles: ['test/support/cleanup.ts'],
+    // tests spawn bin/capture.js, which runs the compiled dist/
+    globalSetup: ['test/support/build.ts'],
   },
 });

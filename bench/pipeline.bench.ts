@@ -24,7 +24,7 @@ import { storePage } from '../src/db/inbox.repo.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { silentLogger } from '../src/logger.js';
 import type { SocialPost } from '../src/types.js';
-import { startService } from '../src/workers/main.js';
+import { startService } from '../src/service.js';
 import { enqueuePosts } from '../src/workers/poll.worker.js';
 import { closeTransport, createTransport, deleteQueueKeys, openQueue, openWorker, POSTS_QUEUE, type CaptureJobData, type Transport } from '../src/workers/queues.js';
 

@@ -10,6 +10,7 @@ import { enqueuePosts } from '../workers/poll.worker.js';
 import type { CaptureJobData, PollJobData } from '../workers/queues.js';
 import { consoleRoutes } from '../console/console.routes.js';
 import { crmRoutes } from './crm.routes.js';
+import { feedbackRoutes } from './feedback.routes.js';
 import { renderMetrics } from './metrics.js';
 import { rulesRoutes } from './rules.routes.js';
 import { openApiDocument } from './openapi.js';
@@ -68,6 +69,7 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
   });
 
   app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
+  app.register(feedbackRoutes, { prefix: '/api', sql, apiToken: deps.apiToken, log });
   app.register(rulesRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
   app.register(consoleRoutes, { sql, config, apiToken: deps.apiToken, log: log.child({ component: 'console' }), pollQueue: deps.pollQueue });
 

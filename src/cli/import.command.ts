@@ -21,7 +21,7 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
   try {
     const transport = await openTransport(ctx);
     const queue = openQueue<CaptureJobData>(transport, POSTS_QUEUE);
-    queue.on('error', (err) => ctx.log.warn({ err: err.message }, 'queue connection error'));
+    queue.on('error', (err) => ctx.log.warn({ err }, 'queue connection error'));
     const progress = createProgress(!json);
     const errors: { line: number; reason: string }[] = [];
     let posts = 0;

@@ -7,6 +7,7 @@ import { forgetCommand } from './forget.command.js';
 import { importCommand } from './import.command.js';
 import { migrateCommand } from './migrate.command.js';
 import { recordsCommand } from './records.command.js';
+import { rulesCommand } from './rules.command.js';
 import { startCommand } from './start.command.js';
 
 const HELP = `usage: capture <command> [options] [--json]
@@ -24,6 +25,8 @@ const HELP = `usage: capture <command> [options] [--json]
                                      which posts change label, and why
   backtest --rules FILE [--since 7d|all]
                                      re-decide stored posts (writes nothing)
+  rules report [--limit N] [--wrong N]
+                                     per rule: times fired, precision against corrections, posts it got wrong
   forget --platform P --user-id ID [--mode delete|anonymize]
                                      erase a person: posts, identities, contact data (one transaction)
 
@@ -58,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
         return await backtestCommand(args, json);
       case 'forget':
         return await forgetCommand(args, json);
+      case 'rules':
+        return await rulesCommand(args, json);
       case undefined:
       case 'help':
       case '--help':

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadRuleset } from '../classifier/index.js';
 import { inboxSummary } from '../db/queries.js';
 import { ConfigError, describeError, UsageError } from '../errors.js';
-import { startService, type Role } from '../workers/main.js';
+import { startService, type Role } from '../service.js';
 import { closeTransport } from '../workers/queues.js';
 import { watchRuleset } from '../workers/ruleset-watcher.js';
 import { openContext, openTransport } from './context.js';
@@ -52,7 +52,7 @@ export async function startCommand(args: string[]): Promise<number> {
   const summary = setInterval(() => {
     inboxSummary(ctx.database.db)
       .then((s) => log.info(s, 'inbox summary'))
-      .catch((err) => log.warn({ err: (err as Error).message }, 'inbox summary failed'));
+      .catch((err) => log.warn({ err }, 'inbox summary failed'));
   }, 30_000);
   summary.unref();
 
@@ -76,7 +76,7 @@ export async function startCommand(args: string[]): Promise<number> {
           resolveExit(0);
         })
         .catch((err) => {
-          log.error({ err: (err as Error).message }, 'shutdown failed');
+          log.error({ err }, 'shutdown failed');
           resolveExit(1);
         });
     };

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sameToken } from '../api/crm.routes.js';
 import { NotFoundError } from '../errors.js';
 import { activityRoutes } from './activity.routes.js';
+import { CONSOLE_CSS } from './assets/console.css.js';
+import { CONSOLE_JS } from './assets/console.js.js';
 import { contactsRoutes } from './contacts.routes.js';
 import { html } from './html.js';
 import { createKit, type ConsoleKit, type ConsoleOptions } from './kit.js';
@@ -23,8 +24,8 @@ export const CONTENT_SECURITY_POLICY =
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const ASSETS: Record<string, { type: string; body: string }> = {
-  'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/console.css', import.meta.url), 'utf8') },
-  'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/console.js', import.meta.url), 'utf8') },
+  'console.css': { type: 'text/css; charset=utf-8', body: CONSOLE_CSS },
+  'console.js': { type: 'text/javascript; charset=utf-8', body: CONSOLE_JS },
 };
 
 /** Paths served without a session. */

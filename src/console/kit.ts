@@ -28,8 +28,11 @@ export interface ApiAnswer {
 /** The shared pieces every console route uses. */
 export interface ConsoleKit extends ConsoleOptions {
   sessions: Sessions;
-  /** Call the REST API in-process (same validation, same transactions as for the outside world). */
-  callApi(method: 'GET' | 'POST', url: string, body?: unknown): Promise<ApiAnswer>;
+  /**
+   * Call the REST API in-process (same validation, same transactions as for the outside world); `actor` is sent as
+   * `X-Actor`, the signed-in person the record names.
+   */
+  callApi(method: 'GET' | 'POST', url: string, body?: unknown, actor?: string): Promise<ApiAnswer>;
   /** The signed-in session of a request (the auth hook guarantees one on every page). */
   session(req: FastifyRequest): Session;
   /** Render context of a page: who, the CSRF token, the message of the last action (read once). */
@@ -52,11 +55,15 @@ export function createKit(app: FastifyInstance, opts: ConsoleOptions, sessions: 
   return {
     ...opts,
     sessions,
-    async callApi(method, url, body) {
+    async callApi(method, url, body, actor) {
       const res = await app.inject({
         method,
         url,
-        headers: { authorization: `Bearer ${opts.apiToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${opts.apiToken}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(actor !== undefined ? { 'x-actor': actor } : {}),
+        },
         ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
       });
       let parsed: unknown = null;

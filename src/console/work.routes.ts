@@ -105,7 +105,7 @@ export function workRoutes(app: FastifyInstance, kit: ConsoleKit): void {
   app.post<{ Params: { id: number } }>('/posts/:id/feedback', { schema: { params: ID } }, async (req, reply) => {
     const f = form(req);
     const note = f.note?.trim();
-    const res = await kit.callApi('POST', `/api/posts/${req.params.id}/feedback`, { label: f.label, ...(note ? { note } : {}) });
+    const res = await kit.callApi('POST', `/api/posts/${req.params.id}/feedback`, { label: f.label, ...(note ? { note } : {}) }, kit.session(req).name);
     return kit.done(req, reply, res, () => `Recorded: post ${req.params.id} should be ${f.label}.`);
   });
 

@@ -270,6 +270,29 @@ export const sourceCursors = pgTable('source_cursors', {
   consecutiveFailures: integer('consecutive_failures').notNull().default(0),
 });
 
+// --- classifier: label feedback ---
+
+/**
+ * A person's correction of a post's label ("this is not a case", "should be a lead"), with who and when.
+ * Labeled data for `capture eval --feedback`, `capture tune --feedback` and the rules report. Several rows for
+ * one post are kept (the history); the latest one is the post's label.
+ */
+export const labelFeedback = pgTable(
+  'label_feedback',
+  {
+    id: id(),
+    // Erasing a person deletes their posts; their corrections go with them.
+    postId: ref('post_id')
+      .notNull()
+      .references(() => socialPosts.id, { onDelete: 'cascade' }),
+    label: labelEnum('label').notNull(),
+    note: text('note'),
+    actor: text('actor').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('label_feedback_post_idx').on(t.postId, t.id)],
+);
+
 // --- console: the ruleset version store ---
 
 /**

@@ -58,9 +58,9 @@ export function watchRuleset(opts: RulesetWatcherOptions): RulesetWatcher {
       timer = setTimeout(reload, opts.debounceMs ?? 250);
       timer.unref();
     });
-    watcher.on('error', (err) => log.warn({ path: opts.path, err: err.message }, 'rules file watch failed; restart to change rules'));
+    watcher.on('error', (err) => log.warn({ path: opts.path, err }, 'rules file watch failed; restart to change rules'));
   } catch (err) {
-    log.warn({ path: opts.path, err: (err as Error).message }, 'cannot watch the rules file; restart to change rules');
+    log.warn({ path: opts.path, err }, 'cannot watch the rules file; restart to change rules');
   }
 
   return {

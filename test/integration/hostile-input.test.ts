@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseImportLines } from '../../src/connectors/import.js';
 import { storePage } from '../../src/db/inbox.repo.js';
 import { silentLogger } from '../../src/logger.js';
-import { startService } from '../../src/workers/main.js';
+import { startService } from '../../src/service.js';
 import { enqueuePosts } from '../../src/workers/poll.worker.js';
 import { closeTransport } from '../../src/workers/queues.js';
 import { createTestDatabase, createTestTransport, testConfig, waitFor } from '../support/services.js';

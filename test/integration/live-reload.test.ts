@@ -7,7 +7,7 @@ import { classify, parseRuleset, type Ruleset } from '../../src/classifier/index
 import type { Database } from '../../src/db/client.js';
 import { storePage } from '../../src/db/inbox.repo.js';
 import { enqueuePosts } from '../../src/workers/poll.worker.js';
-import { startService, type Service } from '../../src/workers/main.js';
+import { startService, type Service } from '../../src/service.js';
 import { closeTransport, type Transport } from '../../src/workers/queues.js';
 import { watchRuleset, type RulesetWatcher } from '../../src/workers/ruleset-watcher.js';
 import type { SocialPost } from '../../src/types.js';

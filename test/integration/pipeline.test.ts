@@ -7,7 +7,7 @@ import { classify } from '../../src/classifier/index.js';
 import { enqueuePosts, reconcileInbox } from '../../src/workers/poll.worker.js';
 import { createCaptureProcessor } from '../../src/workers/capture.worker.js';
 import { postKey } from '../../src/db/post-key.js';
-import { startService, type Service } from '../../src/workers/main.js';
+import { startService, type Service } from '../../src/service.js';
 import { closeTransport, openQueue, openWorker, POSTS_QUEUE, type CaptureJobData, type Transport } from '../../src/workers/queues.js';
 import type { SocialPost } from '../../src/types.js';
 import { makePost } from '../support/posts.js';

@@ -3,7 +3,7 @@ import { createSandboxConnector, sandboxPost } from '../../src/connectors/sandbo
 import type { Connector, FetchedPage } from '../../src/connectors/types.js';
 import { storePage } from '../../src/db/inbox.repo.js';
 import { silentLogger } from '../../src/logger.js';
-import { startService, type Service } from '../../src/workers/main.js';
+import { startService, type Service } from '../../src/service.js';
 import { pollSource } from '../../src/workers/poll.worker.js';
 import { closeTransport, openQueue, POSTS_QUEUE, type CaptureJobData, type Transport } from '../../src/workers/queues.js';
 import { createTestDatabase, createTestTransport, TEST_RULES, testConfig, TRANSPORTS, waitFor } from '../support/services.js';

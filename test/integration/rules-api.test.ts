@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRuleset } from '../../src/classifier/index.js';
 import { storePage } from '../../src/db/inbox.repo.js';
 import { silentLogger } from '../../src/logger.js';
-import { startService, type Service } from '../../src/workers/main.js';
+import { startService, type Service } from '../../src/service.js';
 import { enqueuePosts } from '../../src/workers/poll.worker.js';
 import { closeTransport, type Transport } from '../../src/workers/queues.js';
 import { makePost } from '../support/posts.js';

@@ -98,3 +98,59 @@ queue: { prefix: ${prefix} }
     expect(out).not.toMatch(/\n\s+at /); // no stack trace anywhere
   }, 120_000); // two processes, an embedded PostgreSQL and two simulators: slow on a busy 2-core machine
 });
+
+describe('npm start under a supervisor', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let dropDb: () => Promise<void>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'capture-npm-start-'));
+    const prefix = usesRedisPrefix(`npmstart_${process.pid}_${Date.now()}`);
+    writeFileSync(
+      join(dir, 'capture.config.yaml'),
+      `sources:
+  - { id: sbx-x, platform: twitter, kind: sandbox, posts_per_poll: 10, every: 300ms }
+rules: ${join(import.meta.dirname, '../../rules/default.yaml')}
+queue: { prefix: ${prefix} }
+`,
+    );
+    const db = await createTestDatabase('npm_start');
+    await db.database.close();
+    dropDb = db.drop;
+    env = { ...process.env, CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'info', PORT: '0' };
+  });
+  afterAll(async () => {
+    await dropDb?.();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('drains and stops when SIGTERM is sent to the npm process a supervisor started', async () => {
+    // its own process group, so that a service npm failed to stop can be found and killed afterwards
+    const npm = spawn('npm', ['start'], { cwd: join(import.meta.dirname, '../..'), env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    npm.stdout!.on('data', (d) => (out += String(d)));
+    npm.stderr!.on('data', (d) => (out += String(d)));
+    let code: number | null | undefined;
+    const exited = exitOf(npm).then((c) => (code = c));
+    try {
+      await waitFor(
+        () => {
+          if (code !== undefined) throw new Error(`npm start exited with ${code}: ${out}`);
+          return out.includes('"source polled"');
+        },
+        { what: 'the service polling', timeoutMs: 45_000 },
+      );
+      npm.kill('SIGTERM'); // to npm itself, as a supervisor does, not to its process group
+      expect(await exited).toBe(0);
+      // the service itself received the signal, drained and stopped (an orphaned service never logs this)
+      await waitFor(() => out.includes('"stopped cleanly"'), { what: 'the service to stop cleanly', timeoutMs: 20_000 });
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone: nothing was left running
+      }
+    }
+  }, 90_000);
+});

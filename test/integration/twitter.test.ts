@@ -7,7 +7,7 @@ import type { Connector } from '../../src/connectors/types.js';
 import { ConnectorError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { startTwitterSimulator, type TwitterSimulator, type XStream } from '../../src/sandbox/twitter.simulator.js';
-import { startService, type Service } from '../../src/workers/main.js';
+import { startService, type Service } from '../../src/service.js';
 import { createPollProcessor, pollSource } from '../../src/workers/poll.worker.js';
 import { closeTransport, openQueue, POLL_JOB, POSTS_QUEUE, type CaptureJobData, type PollJobData, type Transport } from '../../src/workers/queues.js';
 import { createTestDatabase, createTestTransport, TEST_RULES, testConfig, waitFor } from '../support/services.js';

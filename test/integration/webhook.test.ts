@@ -4,7 +4,7 @@ import { createFacebookConnector, createGraphClient } from '../../src/connectors
 import { sandboxPost } from '../../src/connectors/sandbox.connector.js';
 import { silentLogger } from '../../src/logger.js';
 import { fbWebhookBody, fbWebhookSignature, startFacebookSimulator, type FacebookSimulator } from '../../src/sandbox/facebook.simulator.js';
-import { startService, type Service } from '../../src/workers/main.js';
+import { startService, type Service } from '../../src/service.js';
 import { pollSource } from '../../src/workers/poll.worker.js';
 import { closeTransport, type Transport } from '../../src/workers/queues.js';
 import { createTestDatabase, createTestTransport, TEST_RULES, testConfig } from '../support/services.js';

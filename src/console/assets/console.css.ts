@@ -1,4 +1,5 @@
-/* Social capture console: readable, high contrast, visible focus; no external fonts or images. */
+/** The console's stylesheet, served as /assets/console.css (a module, so the build ships it in dist/). */
+export const CONSOLE_CSS = String.raw`/* Social capture console: readable, high contrast, visible focus; no external fonts or images. */
 :root { --fg: #1b1f24; --muted: #57606a; --bg: #fff; --line: #d0d7de; --accent: #0550ae; --bad: #a40e26; --ok: #116329; --mark: #fff1a8; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
@@ -58,3 +59,4 @@ pre.yaml { background: #f6f8fa; padding: 10px; overflow: auto; }
 .bars.none rect { fill: #8c959f; }
 .live { max-height: 20em; overflow: auto; font-size: .92em; }
 .terms { margin: 0 0 6px; padding-left: 20px; font-size: .9em; }
+`;

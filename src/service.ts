@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Queue, Worker } from 'bullmq';
-import { classify, type ClassifierInput, type Ruleset } from '../classifier/index.js';
-import type { Config, SourceConfig } from '../config.js';
+import { classify, type ClassifierInput, type Ruleset } from './classifier/index.js';
+import type { Config, SourceConfig } from './config.js';
 import type { FastifyInstance } from 'fastify';
-import { buildApiServer, resolveApiToken } from '../api/server.js';
-import { createFacebookConnector, createGraphClient } from '../connectors/facebook.connector.js';
-import { createSandboxConnector } from '../connectors/sandbox.connector.js';
-import { createTwitterConnector, createXClient } from '../connectors/twitter.connector.js';
-import type { Connector } from '../connectors/types.js';
-import { startLiveSandbox, type LiveSandbox } from '../sandbox/live.js';
-import type { Database } from '../db/client.js';
-import type { Logger } from '../logger.js';
-import { createCaptureProcessor } from './capture.worker.js';
-import { createPollProcessor } from './poll.worker.js';
+import { buildApiServer, resolveApiToken } from './api/server.js';
+import { createFacebookConnector, createGraphClient } from './connectors/facebook.connector.js';
+import { createSandboxConnector } from './connectors/sandbox.connector.js';
+import { createTwitterConnector, createXClient } from './connectors/twitter.connector.js';
+import type { Connector } from './connectors/types.js';
+import { startLiveSandbox, type LiveSandbox } from './sandbox/live.js';
+import type { Database } from './db/client.js';
+import type { Logger } from './logger.js';
+import { createCaptureProcessor } from './workers/capture.worker.js';
+import { createPollProcessor } from './workers/poll.worker.js';
 import {
   openQueue,
   openWorker,
@@ -24,7 +24,7 @@ import {
   type CaptureJobData,
   type PollJobData,
   type Transport,
-} from './queues.js';
+} from './workers/queues.js';
 
 export type Role = 'all' | 'poller' | 'worker' | 'api';
 
@@ -107,7 +107,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   const pollQueue = openQueue<PollJobData>(transport, POLL_QUEUE);
   for (const q of [postsQueue, pollQueue] as Queue[]) {
     // Without a listener BullMQ prints the error with its whole client object to stderr.
-    q.on('error', (err) => log.warn({ queue: q.name, err: err.message }, 'queue connection error'));
+    q.on('error', (err) => log.warn({ queue: q.name, err }, 'queue connection error'));
   }
   await Promise.all([postsQueue.waitUntilReady(), pollQueue.waitUntilReady()]);
   const workers: Worker[] = [];
@@ -141,7 +141,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       lockDuration: 15_000,
       stalledInterval: 15_000,
     });
-    worker.on('error', (err) => log.error({ err: err.message }, 'capture worker error'));
+    worker.on('error', (err) => log.error({ err }, 'capture worker error'));
     workers.push(worker as Worker);
   }
 
@@ -168,7 +168,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       // Two sources poll at once per process: a slow platform delays the others little.
       { concurrency: 2 },
     );
-    pollWorker.on('error', (err) => log.error({ err: err.message }, 'poll worker error'));
+    pollWorker.on('error', (err) => log.error({ err }, 'poll worker error'));
     workers.push(pollWorker as Worker);
     // Job schedulers make polling single-leader across processes without a lock of our own.
     const schedules = new Map<string, { every: number; name: string; data: PollJobData }>([
@@ -191,7 +191,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
         const missing = [...schedules.keys()].filter((k) => !present.has(k));
         for (const key of missing) await upsert(key);
         if (missing.length > 0) log.warn({ schedulers: missing }, 'job schedulers were missing (queue store flushed?); re-created');
-      })().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'scheduler check failed'));
+      })().catch((err: unknown) => log.warn({ err }, 'scheduler check failed'));
     }, Math.min(config.capture.reconcileEveryMs, 30_000));
     watchdog.unref();
     log.info({ sources: enabled.map((s) => s.id) }, 'polling scheduled');

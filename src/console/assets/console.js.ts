@@ -1,4 +1,8 @@
-// Social capture console: progressive enhancement only; every action also works without this file.
+/**
+ * The console's one script, served as /assets/console.js (a module, so the build ships it in dist/). Plain browser
+ * JavaScript, not compiled: it is sent as written.
+ */
+export const CONSOLE_JS = String.raw`// Social capture console: progressive enhancement only; every action also works without this file.
 // Text from the server is only ever put into the page with textContent, never as markup.
 'use strict';
 (function () {
@@ -73,3 +77,4 @@
     });
   }
 })();
+`;
