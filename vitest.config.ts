@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/browser/**/*.test.ts'],
     // Integration files share one Postgres server and one Redis (each in its own database / prefix);
     // two at a time matches the 2-core machines this runs on.
     maxWorkers: 2,

@@ -232,7 +232,15 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   if (deps.role === 'all' || deps.role === 'api') {
     const apiLog = log.child({ component: 'api' });
     const token = resolveApiToken(config, apiLog);
-    const app = buildApiServer({ sql: database.sql, postsQueue, config, log: apiLog, apiToken: token, ...(deps.databaseHealth ? { databaseHealth: deps.databaseHealth } : {}) });
+    const app = buildApiServer({
+      sql: database.sql,
+      postsQueue,
+      pollQueue,
+      config,
+      log: apiLog,
+      apiToken: token,
+      ...(deps.databaseHealth ? { databaseHealth: deps.databaseHealth } : {}),
+    });
     try {
       const url = await app.listen({ port: config.port, host: '0.0.0.0' });
       api = { app, url, token };

@@ -248,6 +248,7 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
     start: 'Start work on a new case (new → in_progress)',
     resolve: 'Resolve a new or in-progress case',
     cancel: 'Cancel a new or in-progress case',
+    reopen: 'Reopen a resolved or cancelled case (→ in_progress)',
   };
   for (const [action, summary] of Object.entries(caseActions) as [CaseAction, string][]) {
     app.post<IdParams>(`/cases/:id/${action}`, { schema: { summary, params: ID_PARAMS, response: transitionResponse } }, async (req) =>

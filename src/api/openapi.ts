@@ -22,6 +22,7 @@ export function openApiDocument(routes: readonly RouteOptions[]) {
   for (const r of routes) {
     const methods = (Array.isArray(r.method) ? r.method : [r.method]).map((m) => m.toLowerCase()).filter((m) => m !== 'head');
     const schema = (r.schema ?? {}) as Schema;
+    if (schema.hide === true) continue; // not part of the API (the web console's pages)
     const path = openApiPath(r.url);
     for (const method of methods) {
       const responses: Record<string, unknown> = Object.fromEntries(

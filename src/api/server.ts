@@ -7,11 +7,13 @@ import type { Sql } from '../db/client.js';
 import type { DatabaseHealth } from '../db/embedded.js';
 import type { Logger } from '../logger.js';
 import { ingestPosts } from '../workers/ingest.js';
-import type { CaptureJobData } from '../workers/queues.js';
+import type { CaptureJobData, PollJobData } from '../workers/queues.js';
+import { consoleRoutes } from '../console/console.routes.js';
 import { crmRoutes } from './crm.routes.js';
 import { feedbackRoutes } from './feedback.routes.js';
 import { metrics } from '../metrics.js';
 import { createMetricsRenderer, METRICS_CONTENT_TYPE } from './metrics.js';
+import { rulesRoutes } from './rules.routes.js';
 import { openApiDocument } from './openapi.js';
 import { webhookRoutes } from './webhooks.routes.js';
 
@@ -21,6 +23,8 @@ export const FACEBOOK_WEBHOOK_SOURCE = 'facebook-webhook';
 export interface ApiServerDeps {
   sql: Sql;
   postsQueue: Queue<CaptureJobData>;
+  /** For the console's "Retry now" on a source. */
+  pollQueue?: Queue<PollJobData>;
   config: Config;
   log: Logger;
   /** The bearer token of `/api`; see {@link resolveApiToken}. */
@@ -78,6 +82,8 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
   app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log, postsQueue });
   app.register(feedbackRoutes, { prefix: '/api', sql, apiToken: deps.apiToken, log });
   app.register(webhookRoutes, { prefix: '/api', sql, apiToken: deps.apiToken, log });
+  app.register(rulesRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
+  app.register(consoleRoutes, { sql, config, apiToken: deps.apiToken, log: log.child({ component: 'console' }), pollQueue: deps.pollQueue });
 
   app.get('/openapi.json', async () => openApiDocument(routes));
 

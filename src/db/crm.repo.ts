@@ -282,10 +282,11 @@ const CASE_TRANSITIONS = {
   start: { from: ['new'], to: 'in_progress', says: 'only a new case can be started' },
   resolve: { from: ['new', 'in_progress'], to: 'resolved', says: 'only a new or in-progress case can be resolved' },
   cancel: { from: ['new', 'in_progress'], to: 'cancelled', says: 'only a new or in-progress case can be cancelled' },
+  reopen: { from: ['resolved', 'cancelled'], to: 'in_progress', says: 'only a resolved or cancelled case can be reopened' },
 } as const satisfies Record<string, { from: CaseStatus[]; to: CaseStatus; says: string }>;
 export type CaseAction = keyof typeof CASE_TRANSITIONS;
 
-/** new → in_progress (start), new|in_progress → resolved (resolve) or cancelled (cancel). */
+/** new → in_progress (start), new|in_progress → resolved (resolve) or cancelled (cancel), resolved|cancelled → in_progress (reopen). */
 export async function transitionCase(sql: Sql, id: number, action: CaseAction) {
   const t = CASE_TRANSITIONS[action];
   return sql.begin(async (tx) => {
@@ -294,7 +295,8 @@ export async function transitionCase(sql: Sql, id: number, action: CaseAction) {
     if (!(t.from as readonly CaseStatus[]).includes(c.status)) throw new ConflictError(`case ${id} is ${c.status}: ${t.says}`);
     await tx`
       update cases set status = ${t.to}, updated_at = now(),
-        resolved_at = ${t.to === 'resolved' ? tx`now()` : tx`resolved_at`}
+        resolved_at = ${t.to === 'resolved' ? tx`now()` : action === 'reopen' ? tx`null` : tx`resolved_at`},
+        reopen_count = reopen_count + ${action === 'reopen' ? 1 : 0}
       where id = ${id}`;
     await appendEvents(tx, [caseStatusChanged(id, c.status, t.to)]);
     const [row] = await tx`select ${caseColumns(tx)} from cases c where c.id = ${id}`;

@@ -464,3 +464,23 @@ export const dailyReads = pgTable(
   },
   (t) => [primaryKey({ columns: [t.day, t.platform, t.externalId] })],
 );
+
+// --- console: the ruleset version store ---
+
+/**
+ * Every ruleset put in force from the console or `/api/rules` (publish or roll back), with its YAML, so that
+ * any earlier version can be looked at and returned to. `version` is the classifier's `name@hash`, the value
+ * decisions record in `ruleset_version`; a version rolled back to appears again with its new publication time.
+ */
+export const rulesetVersions = pgTable(
+  'ruleset_versions',
+  {
+    id: id(),
+    version: text('version').notNull(),
+    yaml: text('yaml').notNull(),
+    publishedAt: timestamp('published_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Who put it in force: the signed-in person's name in the console, or what the API caller said. */
+    publishedBy: text('published_by').notNull(),
+  },
+  (t) => [index('ruleset_versions_version_idx').on(t.version)],
+);
