@@ -1,4 +1,3 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_COST, type Config } from '../config.js';
@@ -34,7 +33,6 @@ import { listLeads } from '../db/read-models/leads.read.js';
 import { listPosts } from '../db/read-models/posts.read.js';
 import { listSourcesWithSpend } from '../db/read-models/sources.read.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { bodyProblem, stringPartProblem } from './strict-input.js';
 import type { Logger } from '../logger.js';
 import { erasePerson } from '../workers/erasure.js';
 import type { CaptureJobData } from '../workers/queues.js';
@@ -56,13 +54,6 @@ export interface CrmRoutesOptions {
   log: Logger;
 }
 
-/** Same token, in time that does not depend on where they differ (hashes first: equal lengths always). */
-export function sameToken(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 const PLATFORM = { type: 'string', enum: ENUMS.platform } as const;
 /** A record id: a positive integer JavaScript holds exactly (bigint ids are far below 2^53). */
 const ID = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
@@ -82,32 +73,6 @@ type IdParams = { Params: { id: number } };
  */
 export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): Promise<void> {
   const { sql, config, apiToken, log } = opts;
-
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const header = req.headers.authorization;
-    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m || !sameToken(m[1]!, apiToken)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: m ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <CAPTURE_API_TOKEN>)' });
-    }
-  });
-
-  app.addHook('preValidation', async (req: FastifyRequest, reply: FastifyReply) => {
-    const schema = req.routeOptions.schema as Record<string, Parameters<typeof bodyProblem>[0]> | undefined;
-    const problem =
-      stringPartProblem('params', schema?.params, req.params) ??
-      stringPartProblem('querystring', schema?.querystring, req.query) ??
-      bodyProblem(schema?.body, req.body);
-    if (problem) return reply.code(400).send({ error: problem });
-  });
-
-  app.setErrorHandler((err: Error & { validation?: unknown; validationContext?: string; statusCode?: number }, req, reply) => {
-    if (err.validation) return reply.code(400).send({ error: err.message });
-    if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
-    if (err instanceof ConflictError) return reply.code(409).send({ error: err.message });
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
-    log.error({ err, route: req.routeOptions.url, method: req.method }, 'api request failed');
-    return reply.code(500).send({ error: 'internal error' });
-  });
 
   const listResponse = { 200: { type: 'array', items: { type: 'object', additionalProperties: true } }, 401: ERROR };
   const oneResponse = { 200: { type: 'object', additionalProperties: true }, 401: ERROR, 404: ERROR };

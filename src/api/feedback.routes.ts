@@ -3,7 +3,6 @@ import type { Sql } from '../db/client.js';
 import { addPostFeedback, addRecordFeedback, rulesReport, type FeedbackInput } from '../db/feedback.repo.js';
 import { NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { sameToken } from './crm.routes.js';
 
 export interface FeedbackRoutesOptions {
   sql: Sql;
@@ -32,12 +31,6 @@ const input = (req: FastifyRequest<FeedbackRequest>): FeedbackInput => ({
 });
 
 /** Ajv's message for an unknown field does not name it ("body must NOT have additional properties"): add the name. */
-function validationMessage(err: Error & { validation?: unknown; validationContext?: string }): string {
-  const first = (err.validation as { keyword?: string; params?: { additionalProperty?: string } }[])[0];
-  const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
-  return extra === undefined ? err.message : `${err.validationContext ?? 'body'}: unknown field "${extra}"`;
-}
-
 /**
  * Label feedback under `/api`: corrections of a post, or of the posts behind a lead or a case (201 with what was
  * stored), and the per-rule report against them. Bearer auth like the CRM routes; 400 naming the field for a bad
@@ -45,22 +38,6 @@ function validationMessage(err: Error & { validation?: unknown; validationContex
  */
 export async function feedbackRoutes(app: FastifyInstance, opts: FeedbackRoutesOptions): Promise<void> {
   const { sql, apiToken, log } = opts;
-
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const header = req.headers.authorization;
-    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m || !sameToken(m[1]!, apiToken)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: m ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <CAPTURE_API_TOKEN>)' });
-    }
-  });
-
-  app.setErrorHandler((err: Error & { validation?: unknown; validationContext?: string; statusCode?: number }, req, reply) => {
-    if (err.validation) return reply.code(400).send({ error: validationMessage(err) });
-    if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
-    log.error({ err, route: req.routeOptions.url, method: req.method }, 'api request failed');
-    return reply.code(500).send({ error: 'internal error' });
-  });
 
   const schema = (summary: string, many: boolean) => ({
     summary,

@@ -9,7 +9,7 @@ import { listRulesetVersions, recordRulesetVersion, rulesetYaml, storedRulesOf, 
 import { NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Platform } from '../types.js';
-import { sameToken } from './crm.routes.js';
+import { apiErrorHandler } from './api-scope.js';
 
 export interface RulesRoutesOptions {
   sql: Sql;
@@ -103,20 +103,9 @@ export async function rulesRoutes(app: FastifyInstance, opts: RulesRoutesOptions
     return next;
   };
 
-  app.addHook('onRequest', async (req, reply) => {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!m || !sameToken(m[1]!, apiToken)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: m ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <CAPTURE_API_TOKEN>)' });
-    }
-  });
-  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, req, reply) => {
-    if (err.validation) return reply.code(400).send({ error: err.message });
-    if (err instanceof DraftError) return reply.code(400).send({ error: err.message, problems: err.problems });
-    if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
-    log.error({ err, route: req.routeOptions.url, method: req.method }, 'rules request failed');
-    return reply.code(500).send({ error: 'internal error' });
-  });
+  app.setErrorHandler(
+    apiErrorHandler(log, (err) => (err instanceof DraftError ? { status: 400, body: { error: err.message, problems: err.problems } } : undefined)),
+  );
 
   app.get<{ Querystring: { limit: number } }>(
     '/rules',

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { ingestPosts } from '../workers/ingest.js';
 import type { CaptureJobData, PollJobData } from '../workers/queues.js';
 import { consoleRoutes } from '../console/console.routes.js';
+import { apiErrorHandler, bearerAuth, strictInput } from './api-scope.js';
 import { crmRoutes } from './crm.routes.js';
 import { feedbackRoutes } from './feedback.routes.js';
 import { metrics } from '../metrics.js';
@@ -79,10 +80,19 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
     return reply.code(500).send({ error: 'internal error' });
   });
 
-  app.register(crmRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log, postsQueue });
-  app.register(feedbackRoutes, { prefix: '/api', sql, apiToken: deps.apiToken, log });
-  app.register(webhookRoutes, { prefix: '/api', sql, apiToken: deps.apiToken, log });
-  app.register(rulesRoutes, { prefix: '/api', sql, config, apiToken: deps.apiToken, log });
+  // Everything under /api: one scope with the bearer auth, the strict input checks and the error policy.
+  app.register(
+    async (api) => {
+      api.addHook('onRequest', bearerAuth(deps.apiToken));
+      api.addHook('preValidation', strictInput);
+      api.setErrorHandler(apiErrorHandler(log));
+      api.register(crmRoutes, { sql, config, apiToken: deps.apiToken, log, postsQueue });
+      api.register(feedbackRoutes, { sql, apiToken: deps.apiToken, log });
+      api.register(webhookRoutes, { sql, apiToken: deps.apiToken, log });
+      api.register(rulesRoutes, { sql, config, apiToken: deps.apiToken, log });
+    },
+    { prefix: '/api' },
+  );
   app.register(consoleRoutes, { sql, config, apiToken: deps.apiToken, log: log.child({ component: 'console' }), pollQueue: deps.pollQueue });
 
   app.get('/openapi.json', async () => openApiDocument(routes));

@@ -14,7 +14,7 @@ import {
 } from '../db/webhooks.repo.js';
 import { NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { sameToken } from './crm.routes.js';
+import { apiErrorHandler } from './api-scope.js';
 
 export interface WebhookRoutesOptions {
   sql: Sql;
@@ -39,18 +39,9 @@ type IdParams = { Params: { id: number } };
 export async function webhookRoutes(app: FastifyInstance, opts: WebhookRoutesOptions): Promise<void> {
   const { sql, apiToken, log } = opts;
 
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const m = typeof req.headers.authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization) : null;
-    if (!m || !sameToken(m[1]!, apiToken)) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or invalid bearer token' });
-  });
-
-  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, req, reply) => {
-    if (err.validation || err instanceof EndpointInputError || err instanceof RangeError) return reply.code(400).send({ error: err.message });
-    if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
-    log.error({ err, route: req.routeOptions.url, method: req.method }, 'api request failed');
-    return reply.code(500).send({ error: 'internal error' });
-  });
+  app.setErrorHandler(
+    apiErrorHandler(log, (err) => (err instanceof EndpointInputError || err instanceof RangeError ? { status: 400, body: { error: err.message } } : undefined)),
+  );
 
   app.get<{ Querystring: { limit: number } }>(
     '/webhooks',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sameToken } from '../api/crm.routes.js';
+import { sameToken } from '../api/api-scope.js';
 import { NotFoundError } from '../errors.js';
 import { activityRoutes } from './activity.routes.js';
 import { CONSOLE_CSS } from './assets/console.css.js';
