@@ -250,8 +250,10 @@ export const socialPosts = pgTable(
     index('social_posts_unsettled_idx').on(t.status, t.id).where(sql`${t.status} <> 'processed'`),
     // Threading looks up only the posts of a conversation that are on a case.
     index('social_posts_case_thread_idx').on(t.platform, t.conversationId).where(sql`${t.caseId} is not null`),
-    index('social_posts_case_idx').on(t.caseId).where(sql`${t.caseId} is not null`),
-    index('social_posts_lead_idx').on(t.leadId).where(sql`${t.leadId} is not null`),
+    // (record, id): a lead's or case's posts in id order, so its first post (the author and text the read models
+    // show, and the outbox's snapshots) is one index probe, not a walk of the inbox's primary key.
+    index('social_posts_case_idx').on(t.caseId, t.id).where(sql`${t.caseId} is not null`),
+    index('social_posts_lead_idx').on(t.leadId, t.id).where(sql`${t.leadId} is not null`),
   ],
 );
 
