@@ -12,6 +12,7 @@ import { startLiveSandbox, type LiveSandbox } from './sandbox/live.js';
 import type { Database } from './db/client.js';
 import type { DatabaseHealth } from './db/embedded.js';
 import type { Logger } from './logger.js';
+import { normalizeHandle } from './util/handle.js';
 import { createCaptureProcessor } from './workers/capture.worker.js';
 import { createPollProcessor } from './workers/poll.worker.js';
 import { startStreams, type RunningStream } from './workers/stream.worker.js';
@@ -141,7 +142,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
 
   if (deps.role === 'all' || deps.role === 'worker') {
     // The `addressed` features look for the brand's own handles (config own_accounts).
-    const brandHandles = new Set(config.ownAccounts.twitter.map((h) => h.replace(/^@/, '').toLowerCase()));
+    const brandHandles = new Set(config.ownAccounts.twitter.map(normalizeHandle));
     const decide = (input: ClassifierInput) => classify({ ...input, brandHandles }, ruleset);
     const processor = createCaptureProcessor({
       sql: database.sql,

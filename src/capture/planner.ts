@@ -10,6 +10,7 @@
  */
 import type { ClassifierInput, Decision } from '../classifier/index.js';
 import type { Platform, Priority } from '../types.js';
+import { normalizeHandle } from '../util/handle.js';
 
 /** How capture attaches posts to open work. */
 export interface CaptureOptions {
@@ -156,9 +157,8 @@ export function suppression(post: Pick<CapturePost, 'platform' | 'isRetweet' | '
   return null;
 }
 
-/** A handle as compared: without a leading @, lower case. */
 function normalHandle(h: string | null): string | null {
-  return h === null ? null : h.replace(/^@/, '').toLowerCase();
+  return h === null ? null : normalizeHandle(h);
 }
 
 /** An author who needs a contact, with the keys that may find one already stored. */
