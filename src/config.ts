@@ -82,6 +82,9 @@ const sourceSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** How soon after a case is resolved a new problem post from its contact on its channel reopens it. */
+export const DEFAULT_REOPEN_WINDOW_MS = 3 * 86_400_000;
+
 const priorityDurations = z
   .strictObject({ low: duration, normal: duration, high: duration, urgent: duration })
   .partial()
@@ -99,7 +102,8 @@ const costSchema = z
     /** Share of a budget at which a warning is logged and the metric turns. */
     warn_at: z.number().gt(0).lt(1).default(0.8),
   })
-  .default({ x_post_read_usd: 0.005, x_own_mention_read_usd: 0.001, monthly_cap_posts: 3_000_000, warn_at: 0.8 });
+  // prefault: an absent section is parsed as {}, so each field's default above is the only statement of it
+  .prefault({});
 
 const fileSchema = z.strictObject({
   sources: z.array(sourceSchema).default([]),
@@ -114,7 +118,7 @@ const fileSchema = z.strictObject({
       /** A new problem post attaches to the contact's open case on the same channel if it was active this recently. */
       case_window: duration.default(7 * 86_400_000),
       /** A new problem post from a contact this soon after their case on the channel was resolved reopens it; later, a new case. */
-      reopen_window: duration.default(3 * 86_400_000),
+      reopen_window: duration.default(DEFAULT_REOPEN_WINDOW_MS),
       /** Time to resolve a case, per priority. */
       sla: priorityDurations,
       /**
@@ -131,22 +135,13 @@ const fileSchema = z.strictObject({
       reconcile_grace: duration.default(60_000),
       reconcile_every: duration.default(30_000),
     })
-    .default({
-      case_window: 7 * 86_400_000,
-      reopen_window: 3 * 86_400_000,
-      sla: {},
-      concurrency: 1024,
-      batch_size: 256,
-      attempts: 5,
-      reconcile_grace: 60_000,
-      reconcile_every: 30_000,
-    }),
+    .prefault({}),
   erasure: z
     .strictObject({
       /** What `capture forget` does to the leads and cases the person was on: delete them, or keep them anonymized. */
       mode: z.enum(['delete', 'anonymize']).default('anonymize'),
     })
-    .default({ mode: 'anonymize' }),
+    .prefault({}),
   /** Webhook delivery (docs/webhooks.md). */
   webhooks: z
     .strictObject({
@@ -164,7 +159,7 @@ const fileSchema = z.strictObject({
       /** Redis key prefix; put it in braces (`{capture}`) on Redis Cluster so a queue's keys share a slot. */
       prefix: z.string().min(1).default('capture'),
     })
-    .default({ prefix: 'capture' }),
+    .prefault({}),
 });
 
 export type SourceConfig = z.infer<typeof sourceSchema>;
@@ -177,8 +172,12 @@ export interface CostConfig {
   warnAt: number;
 }
 
-/** Default price list: X pay-per-use as of 2026-02. */
-export const DEFAULT_COST: CostConfig = Object.freeze({ xPostReadUsd: 0.005, xOwnMentionReadUsd: 0.001, monthlyCapPosts: 3_000_000, warnAt: 0.8 });
+/** Default price list (X pay-per-use as of 2026-02): the schema's defaults, for configs built in code. */
+export const DEFAULT_COST: CostConfig = costConfig(costSchema.parse(undefined));
+
+function costConfig(c: z.infer<typeof costSchema>): CostConfig {
+  return Object.freeze({ xPostReadUsd: c.x_post_read_usd, xOwnMentionReadUsd: c.x_own_mention_read_usd, monthlyCapPosts: c.monthly_cap_posts, warnAt: c.warn_at });
+}
 
 const DAY_MS = 86_400_000;
 /** Recent search serves 7 days. (The mentions timeline serves its 800 newest, however old: no time cap.) */
@@ -339,12 +338,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     configPath,
     rulesPath: resolve(file.rules),
     sources: file.sources,
-    cost: Object.freeze({
-      xPostReadUsd: file.cost.x_post_read_usd,
-      xOwnMentionReadUsd: file.cost.x_own_mention_read_usd,
-      monthlyCapPosts: file.cost.monthly_cap_posts,
-      warnAt: file.cost.warn_at,
-    }),
+    cost: costConfig(file.cost),
     ownAccounts: { twitter: file.own_accounts.twitter ?? [], facebook: file.own_accounts.facebook ?? [] },
     capture: {
       caseWindowMs: c.case_window,

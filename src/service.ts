@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Queue, Worker } from 'bullmq';
 import { classify, type ClassifierInput, type Ruleset } from './classifier/index.js';
-import type { Config, SourceConfig } from './config.js';
+import { type Config, DEFAULT_REOPEN_WINDOW_MS, type SourceConfig } from './config.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer, resolveApiToken } from './api/server.js';
 import { createFacebookConnector, createGraphClient } from './connectors/facebook.connector.js';
@@ -151,7 +151,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       options: {
         caseWindowMs: config.capture.caseWindowMs,
         slaMs: config.capture.slaMs,
-        reopenWindowMs: config.capture.reopenWindowMs ?? 3 * 86_400_000,
+        reopenWindowMs: config.capture.reopenWindowMs ?? DEFAULT_REOPEN_WINDOW_MS,
         ownAccounts: config.ownAccounts,
         captureRetweetSources: new Set(config.sources.filter((s) => s.retweets === 'capture').map((s) => s.id)),
       },
