@@ -53,6 +53,21 @@ describe('the OpenAPI document against real responses', () => {
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);
 
+  /** The writes that seeded the database, each with its path as the document names it, for the last test. */
+  const writes: { method: 'post'; path: string; status: number; body: unknown; handed: unknown }[] = [];
+
+  /** POST as a client would, and keep the answer to check against the document. */
+  async function write(path: string, values: Record<string, number>, body: unknown) {
+    handed = undefined;
+    const res = await api(
+      'POST',
+      path.replace(/\{(\w+)\}/g, (_m, k: string) => String(values[k])),
+      body,
+    );
+    writes.push({ method: 'post', path, status: res.status, body: res.json(), handed });
+    return res;
+  }
+
   async function api(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown) {
     const res = await app.inject({ method, url, headers: { authorization: `Bearer ${TOKEN}` }, ...(body !== undefined ? { payload: body as object } : {}) });
     return { status: res.statusCode, type: String(res.headers['content-type'] ?? ''), text: res.body, json: () => JSON.parse(res.body) as any };
@@ -87,19 +102,26 @@ describe('the OpenAPI document against real responses', () => {
       return payload;
     });
     await app.ready();
+    doc = (await api('GET', '/openapi.json')).json();
 
     const sql = db.database.sql;
     const [lead] = (await capture(makePost({ text: 'how much is the enterprise plan for 40 seats?', handle: 'pat_openapi' })))!;
     const [kase] = (await capture(makePost({ text: 'my internet is not working again' })))!;
     expect(lead!.leadId).not.toBeNull();
     expect(kase!.caseId).not.toBeNull();
-    const qualified = await api('POST', `/api/leads/${lead!.leadId}/qualify`, { account: { name: 'Openapi Corp' }, opportunity: { estimatedValue: 1200 } });
+    const qualified = await write(
+      '/api/leads/{id}/qualify',
+      { id: lead!.leadId! },
+      { account: { name: 'Openapi Corp' }, opportunity: { estimatedValue: 1200 } },
+    );
     expect(qualified.status).toBe(200);
-    expect((await api('POST', '/api/entitlements', { contactId: kase!.contactId, name: 'Gold support' })).status).toBe(201);
-    expect((await api('POST', `/api/posts/${lead!.id}/feedback`, { label: 'none', note: 'a joke' })).status).toBe(201);
-    const endpoint = await api('POST', '/api/webhooks', { url: 'https://crm.example/openapi', description: 'never called' });
+    expect((await write('/api/entitlements', {}, { contactId: kase!.contactId, name: 'Gold support' })).status).toBe(201);
+    expect((await write('/api/posts/{id}/feedback', { id: lead!.id }, { label: 'none', note: 'a joke' })).status).toBe(201);
+    expect((await write('/api/cases/{id}/feedback', { id: kase!.caseId! }, { label: 'case' })).status).toBe(201);
+    const endpoint = await write('/api/webhooks', {}, { url: 'https://crm.example/openapi', description: 'never called' });
     expect(endpoint.status).toBe(201);
-    expect((await api('POST', `/api/webhooks/${endpoint.json().id}/replay`, { since: new Date(Date.now() - 3_600_000).toISOString() })).status).toBe(200);
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    expect((await write('/api/webhooks/{id}/replay', { id: endpoint.json().id }, { since })).status).toBe(200);
     // One failed attempt, so that a delivery's attempt list has an entry to check.
     const [delivery] = await sql<{ id: number }[]>`select id from webhook_deliveries order by id limit 1`;
     await sql`insert into webhook_attempts (delivery_id, status_code, latency_ms, error) values (${delivery!.id}, 503, 12, 'unavailable')`;
@@ -115,7 +137,6 @@ describe('the OpenAPI document against real responses', () => {
       accounts: qualified.json().accountId,
       webhooks: endpoint.json().id,
     });
-    doc = (await api('GET', '/openapi.json')).json();
   });
   afterAll(async () => {
     await app?.close();
@@ -125,9 +146,9 @@ describe('the OpenAPI document against real responses', () => {
   });
 
   /** The closed JSON schema the document gives for this operation and status. */
-  function validator(path: string, status: number): ValidateFunction {
-    const schema = doc.paths[path]?.get?.responses[String(status)]?.content?.['application/json']?.schema;
-    if (!schema) throw new Error(`/openapi.json describes no ${status} JSON response of GET ${path}`);
+  function validator(path: string, status: number, method = 'get'): ValidateFunction {
+    const schema = doc.paths[path]?.[method]?.responses[String(status)]?.content?.['application/json']?.schema;
+    if (!schema) throw new Error(`/openapi.json describes no ${status} JSON response of ${method.toUpperCase()} ${path}`);
     return ajv.compile(closed(schema) as Schema);
   }
 
@@ -183,6 +204,16 @@ describe('the OpenAPI document against real responses', () => {
       const res = await api('GET', url(path, 987_654_321));
       expect(res.status, path).toBe(404);
       expectValid(validator(path, 404), res.json(), `GET ${path} 404`);
+    }
+  });
+
+  it('the writes that seeded the database answered as documented, nothing dropped', () => {
+    expect(writes.map((w) => w.path)).toHaveLength(6);
+    for (const w of writes) {
+      const what = `POST ${w.path} ${w.status}`;
+      expectValid(validator(w.path, w.status, w.method), w.handed, `${what} as the handler returned it`);
+      expectValid(validator(w.path, w.status, w.method), w.body, `${what} as sent`);
+      expect(w.body, `${what}: the body differs from what the handler returned`).toEqual(w.handed);
     }
   });
 
