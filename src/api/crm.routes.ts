@@ -1,11 +1,12 @@
 import type { Queue } from 'bullmq';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type TSchema, Type } from 'typebox';
 import { DEFAULT_COST, type Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import {
   addEntitlement,
   createAccount,
-  DISQUALIFY_REASONS,
   disqualifyLead,
   getAccount,
   getCase,
@@ -24,7 +25,6 @@ import {
   undoMerge,
   winOpportunity,
   type CaseAction,
-  type ErasureMode,
 } from '../db/crm.repo.js';
 import { listCases } from '../db/read-models/cases.read.js';
 import { ENUMS } from '../db/read-models/common.js';
@@ -34,15 +34,41 @@ import { listPosts } from '../db/read-models/posts.read.js';
 import { listSourcesWithSpend } from '../db/read-models/sources.read.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import {
+  Account,
+  Case,
+  CaseDetail,
+  Contact,
+  DisqualifyReason,
+  Disqualified,
+  Entitlement,
+  Erasure,
+  ErrorBody,
+  Id,
+  IdParams,
+  Label,
+  Lead,
+  LeadDetail,
+  Limit,
+  Merge,
+  MergeSuggestion,
+  MergeUndone,
+  Money,
+  Opportunity,
+  OpportunityStatus,
+  paged,
+  Platform,
+  Post,
+  Qualified,
+  record,
+  records,
+  Relationship,
+  Source,
+  StringEnum,
+} from './schemas.js';
+import { bodyProblem, stringPartProblem } from './strict-input.js';
 import { erasePerson } from '../workers/erasure.js';
 import type { CaptureJobData } from '../workers/queues.js';
-
-declare module 'fastify' {
-  interface FastifySchema {
-    /** One line for the OpenAPI document. */
-    summary?: string;
-  }
-}
 
 export interface CrmRoutesOptions {
   sql: Sql;
@@ -54,17 +80,6 @@ export interface CrmRoutesOptions {
   log: Logger;
 }
 
-const PLATFORM = { type: 'string', enum: ENUMS.platform } as const;
-/** A record id: a positive integer JavaScript holds exactly (bigint ids are far below 2^53). */
-const ID = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
-const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: ID } } as const;
-/** Money fits `numeric(14, 2)`. */
-const MONEY = { type: 'number', minimum: 0, maximum: 999_999_999_999.99 } as const;
-const LIMIT = { type: 'integer', minimum: 1, maximum: 500, default: 50 } as const;
-const ERROR = { type: 'object', properties: { error: { type: 'string' } } } as const;
-const RELATIONSHIP = { type: 'string', enum: ['prospect', 'customer', 'vendor', 'partner'] } as const;
-
-type IdParams = { Params: { id: number } };
 
 /**
  * The CRM resources under `/api`: list and read leads, cases, contacts, posts, opportunities and
@@ -74,140 +89,132 @@ type IdParams = { Params: { id: number } };
 export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): Promise<void> {
   const { sql, config, apiToken, log } = opts;
 
-  const listResponse = { 200: { type: 'array', items: { type: 'object', additionalProperties: true } }, 401: ERROR };
-  const oneResponse = { 200: { type: 'object', additionalProperties: true }, 401: ERROR, 404: ERROR };
-  const transitionResponse = { ...oneResponse, 409: ERROR };
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const Str200 = Type.String({ minLength: 1, maxLength: 200 });
+  const one = <T extends TSchema>(t: T) => ({ 200: t, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody });
+  const many = <T extends TSchema>(t: T) => ({ 200: Type.Array(t), 400: ErrorBody, 401: ErrorBody });
+  const transition = <T extends TSchema>(t: T) => ({ 200: t, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody });
+  const changed = <T extends TSchema>(t: T) => ({ 200: t, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody });
 
   // ------------------------------------------------------------ leads
-  app.get<{ Querystring: { status?: 'open' | 'qualified' | 'disqualified'; source?: 'twitter' | 'facebook'; contactId?: number; limit: number } }>(
+  r.get(
     '/leads',
     {
       schema: {
         summary: 'List leads',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { status: { type: 'string', enum: ENUMS.leadStatus }, source: PLATFORM, contactId: ID, limit: LIMIT },
-        },
-        response: listResponse,
+        querystring: Type.Object(
+          { status: Type.Optional(StringEnum(ENUMS.leadStatus)), source: Type.Optional(Platform), contactId: Type.Optional(Id), limit: Type.Optional(Limit) },
+          { additionalProperties: false },
+        ),
+        response: many(Lead),
       },
     },
-    async (req) => listLeads(sql, req.query),
+    async (req) => listLeads(sql, paged(req.query)),
   );
-  app.get<IdParams>('/leads/:id', { schema: { summary: 'A lead with the posts that made it', params: ID_PARAMS, response: oneResponse } }, async (req) =>
-    getLead(sql, req.params.id),
+  r.get('/leads/:id', { schema: { summary: 'A lead with the posts that made it', params: IdParams, response: one(LeadDetail) } }, async (req) =>
+    record(LeadDetail, getLead(sql, req.params.id)),
   );
-  app.post<IdParams & { Body: Parameters<typeof qualifyLead>[2] }>(
+  r.post(
     '/leads/:id/qualify',
     {
       schema: {
         summary: 'Qualify an open lead: link or create the account (B2B) and contact, create the opportunity',
-        params: ID_PARAMS,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            account: {
-              type: 'object',
-              additionalProperties: false,
-              properties: { id: ID, name: { type: 'string', minLength: 1, maxLength: 200 } },
-            },
-            contact: {
-              type: 'object',
-              additionalProperties: false,
-              properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, email: { type: 'string', format: 'email' } },
-            },
-            opportunity: {
-              type: 'object',
-              additionalProperties: false,
-              properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, estimatedValue: MONEY },
-            },
+        params: IdParams,
+        body: Type.Object(
+          {
+            account: Type.Optional(Type.Object({ id: Type.Optional(Id), name: Type.Optional(Str200) }, { additionalProperties: false })),
+            contact: Type.Optional(
+              Type.Object({ name: Type.Optional(Str200), email: Type.Optional(Type.String({ format: 'email' })) }, { additionalProperties: false }),
+            ),
+            opportunity: Type.Optional(Type.Object({ name: Type.Optional(Str200), estimatedValue: Type.Optional(Money) }, { additionalProperties: false })),
           },
-        },
-        response: transitionResponse,
+          { additionalProperties: false },
+        ),
+        response: transition(Qualified),
       },
     },
-    async (req) => qualifyLead(sql, req.params.id, req.body ?? {}),
+    async (req) => record(Qualified, qualifyLead(sql, req.params.id, req.body ?? {})),
   );
-  app.post<IdParams & { Body: { reason: (typeof DISQUALIFY_REASONS)[number] } }>(
+  r.post(
     '/leads/:id/disqualify',
     {
       schema: {
         summary: 'Disqualify an open lead, with a reason',
-        params: ID_PARAMS,
-        body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', enum: [...DISQUALIFY_REASONS] } } },
-        response: transitionResponse,
+        params: IdParams,
+        body: Type.Object({ reason: DisqualifyReason }, { additionalProperties: false }),
+        response: transition(Disqualified),
       },
     },
     async (req) => disqualifyLead(sql, req.params.id, req.body.reason),
   );
 
   // ------------------------------------------------------------ opportunities
-  app.get<{ Querystring: { status?: 'open' | 'won' | 'lost'; limit: number } }>(
+  r.get(
     '/opportunities',
     {
       schema: {
         summary: 'List opportunities',
-        querystring: { type: 'object', additionalProperties: false, properties: { status: { type: 'string', enum: ['open', 'won', 'lost'] }, limit: LIMIT } },
-        response: listResponse,
+        querystring: Type.Object({ status: Type.Optional(OpportunityStatus), limit: Type.Optional(Limit) }, { additionalProperties: false }),
+        response: many(Opportunity),
       },
     },
-    async (req) => listOpportunities(sql, req.query),
+    async (req) => records(Opportunity, listOpportunities(sql, paged(req.query))),
   );
-  app.get<IdParams>('/opportunities/:id', { schema: { summary: 'An opportunity', params: ID_PARAMS, response: oneResponse } }, async (req) =>
-    getOpportunity(sql, req.params.id),
+  r.get('/opportunities/:id', { schema: { summary: 'An opportunity', params: IdParams, response: one(Opportunity) } }, async (req) =>
+    record(Opportunity, getOpportunity(sql, req.params.id)),
   );
-  app.post<IdParams & { Body: { actualValue?: number } }>(
+  r.post(
     '/opportunities/:id/win',
     {
       schema: {
         summary: 'Win an open opportunity; a prospect account becomes a customer',
-        params: ID_PARAMS,
-        body: { type: 'object', additionalProperties: false, properties: { actualValue: MONEY } },
-        response: transitionResponse,
+        params: IdParams,
+        body: Type.Object({ actualValue: Type.Optional(Money) }, { additionalProperties: false }),
+        response: transition(Opportunity),
       },
     },
-    async (req) => winOpportunity(sql, req.params.id, req.body ?? {}),
+    async (req) => record(Opportunity, winOpportunity(sql, req.params.id, req.body ?? {})),
   );
-  app.post<IdParams & { Body: { reason?: string } }>(
+  r.post(
     '/opportunities/:id/lose',
     {
       schema: {
         summary: 'Lose an open opportunity',
-        params: ID_PARAMS,
-        body: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } } },
-        response: transitionResponse,
+        params: IdParams,
+        body: Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, { additionalProperties: false }),
+        response: transition(Opportunity),
       },
     },
-    async (req) => loseOpportunity(sql, req.params.id, req.body ?? {}),
+    async (req) => record(Opportunity, loseOpportunity(sql, req.params.id, req.body ?? {})),
   );
 
   // ------------------------------------------------------------ cases
-  app.get<{ Querystring: { status?: 'new' | 'in_progress' | 'resolved' | 'cancelled'; origin?: 'twitter' | 'facebook'; priority?: 'low' | 'normal' | 'high' | 'urgent'; contactId?: number; limit: number } }>(
+  r.get(
     '/cases',
     {
       schema: {
         summary: 'List cases',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            status: { type: 'string', enum: ENUMS.caseStatus },
-            origin: PLATFORM,
-            priority: { type: 'string', enum: ENUMS.priority },
-            contactId: ID,
-            limit: LIMIT,
+        querystring: Type.Object(
+          {
+            status: Type.Optional(StringEnum(ENUMS.caseStatus)),
+            origin: Type.Optional(Platform),
+            priority: Type.Optional(StringEnum(ENUMS.priority)),
+            contactId: Type.Optional(Id),
+            limit: Type.Optional(Limit),
           },
-        },
-        response: listResponse,
+          { additionalProperties: false },
+        ),
+        response: many(Case),
       },
     },
-    async (req) => listCases(sql, req.query),
+    async (req) => listCases(sql, paged(req.query)),
   );
-  app.get<IdParams>(
+  r.get(
     '/cases/:id',
-    { schema: { summary: "A case with its posts, time left, entitlements and the customer's other recent cases", params: ID_PARAMS, response: oneResponse } },
-    async (req) => getCase(sql, req.params.id),
+    {
+      schema: { summary: "A case with its posts, time left, entitlements and the customer's other recent cases", params: IdParams, response: one(CaseDetail) },
+    },
+    async (req) => record(CaseDetail, getCase(sql, req.params.id)),
   );
   const caseActions: Record<CaseAction, string> = {
     start: 'Start work on a new case (new → in_progress)',
@@ -216,153 +223,157 @@ export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): P
     reopen: 'Reopen a resolved or cancelled case (→ in_progress)',
   };
   for (const [action, summary] of Object.entries(caseActions) as [CaseAction, string][]) {
-    app.post<IdParams>(`/cases/:id/${action}`, { schema: { summary, params: ID_PARAMS, response: transitionResponse } }, async (req) =>
-      transitionCase(sql, req.params.id, action),
+    r.post(`/cases/:id/${action}`, { schema: { summary, params: IdParams, response: transition(Case) } }, async (req) =>
+      record(Case, transitionCase(sql, req.params.id, action)),
     );
   }
 
   // ------------------------------------------------------------ contacts and identity
-  app.get<{ Querystring: { limit: number; includeMerged?: boolean } }>(
+  r.get(
     '/contacts',
     {
       schema: {
         summary: 'List contacts with their identities',
-        querystring: { type: 'object', additionalProperties: false, properties: { limit: LIMIT, includeMerged: { type: 'boolean' } } },
-        response: listResponse,
+        querystring: Type.Object({ limit: Type.Optional(Limit), includeMerged: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        response: many(Contact),
       },
     },
-    async (req) => listContacts(sql, req.query),
+    async (req) => listContacts(sql, paged(req.query)),
   );
-  app.get<IdParams>('/contacts/:id', { schema: { summary: 'A contact', params: ID_PARAMS, response: oneResponse } }, async (req) => getContact(sql, req.params.id));
-  app.put<IdParams & { Body: { accountId: number | null } }>(
+  r.get('/contacts/:id', { schema: { summary: 'A contact', params: IdParams, response: one(Contact) } }, async (req) =>
+    record(Contact, getContact(sql, req.params.id)),
+  );
+  r.put(
     '/contacts/:id/account',
     {
       schema: {
         summary: 'Put a contact under an account (null: none)',
-        params: ID_PARAMS,
-        body: { type: 'object', required: ['accountId'], additionalProperties: false, properties: { accountId: { ...ID, type: ['integer', 'null'] } } },
-        response: oneResponse,
+        params: IdParams,
+        // `type: ['integer', 'null']`, not anyOf: the strict-input hook reads `type` to refuse "5" and 1e20.
+        body: Type.Object({ accountId: Type.Unsafe<number | null>({ ...Id, type: ['integer', 'null'] }) }, { additionalProperties: false }),
+        response: changed(Contact),
       },
     },
-    async (req) => setContactAccount(sql, req.params.id, req.body.accountId),
+    async (req) => record(Contact, setContactAccount(sql, req.params.id, req.body.accountId)),
   );
-  app.get<{ Querystring: { limit: number } }>(
+  r.get(
     '/sources',
-    { schema: { summary: 'Each source: health, cursor, requests, posts read, spend and budget', querystring: { type: 'object', properties: { limit: LIMIT } }, response: listResponse } },
-    async (req) => listSourcesWithSpend(sql, config.sources, config.cost ?? DEFAULT_COST, req.query.limit),
+    {
+      schema: {
+        summary: 'Each source: health, cursor, requests, posts read, spend and budget',
+        querystring: Type.Object({ limit: Type.Optional(Limit) }),
+        response: many(Source),
+      },
+    },
+    async (req) => listSourcesWithSpend(sql, config.sources, config.cost ?? DEFAULT_COST, paged(req.query).limit),
   );
-  app.get('/merge-suggestions', { schema: { summary: 'Contacts that are probably one person, for a person to accept', response: listResponse } }, async () =>
-    mergeSuggestions(sql),
+  r.get(
+    '/merge-suggestions',
+    { schema: { summary: 'Contacts that are probably one person, for a person to accept', response: { 200: Type.Array(MergeSuggestion), 401: ErrorBody } } },
+    async () => mergeSuggestions(sql),
   );
-  app.post<{ Body: { survivorId: number; mergedId: number } }>(
+  r.post(
     '/merges',
     {
       schema: {
         summary: 'Merge a contact into a chosen survivor',
-        body: {
-          type: 'object',
-          required: ['survivorId', 'mergedId'],
-          additionalProperties: false,
-          properties: { survivorId: ID, mergedId: ID },
-        },
-        response: transitionResponse,
+        body: Type.Object({ survivorId: Id, mergedId: Id }, { additionalProperties: false }),
+        response: transition(Merge),
       },
     },
     async (req) => mergeContacts(sql, req.body.survivorId, req.body.mergedId),
   );
-  app.post<IdParams>('/merges/:id/undo', { schema: { summary: 'Undo a merge', params: ID_PARAMS, response: transitionResponse } }, async (req) =>
+  r.post('/merges/:id/undo', { schema: { summary: 'Undo a merge', params: IdParams, response: transition(MergeUndone) } }, async (req) =>
     undoMerge(sql, req.params.id),
   );
-  app.post<{ Body: { platform: 'twitter' | 'facebook'; userId: string; mode?: ErasureMode } }>(
+  r.post(
     '/erasures',
     {
       schema: {
-        summary: "Erase a person: posts, identities, contact data; their leads and cases deleted or anonymized",
-        body: {
-          type: 'object',
-          required: ['platform', 'userId'],
-          additionalProperties: false,
-          properties: { platform: PLATFORM, userId: { type: 'string', minLength: 1 }, mode: { type: 'string', enum: ['delete', 'anonymize'] } },
-        },
-        response: oneResponse,
+        summary: 'Erase a person: posts, identities, contact data; their leads and cases deleted or anonymized',
+        body: Type.Object(
+          { platform: Platform, userId: Type.String({ minLength: 1 }), mode: Type.Optional(StringEnum(['delete', 'anonymize'])) },
+          { additionalProperties: false },
+        ),
+        response: changed(Erasure),
       },
     },
     async (req) => erasePerson(sql, opts.postsQueue, req.body.platform, req.body.userId, req.body.mode ?? config.erasureMode ?? 'anonymize'),
   );
 
   // ------------------------------------------------------------ accounts
-  app.get<{ Querystring: { limit: number } }>(
+  r.get(
     '/accounts',
-    { schema: { summary: 'List accounts', querystring: { type: 'object', additionalProperties: false, properties: { limit: LIMIT } }, response: listResponse } },
-    async (req) => listAccounts(sql, req.query),
+    {
+      schema: { summary: 'List accounts', querystring: Type.Object({ limit: Type.Optional(Limit) }, { additionalProperties: false }), response: many(Account) },
+    },
+    async (req) => records(Account, listAccounts(sql, paged(req.query))),
   );
-  app.get<IdParams>('/accounts/:id', { schema: { summary: 'An account', params: ID_PARAMS, response: oneResponse } }, async (req) => getAccount(sql, req.params.id));
-  app.post<{ Body: { name: string; relationship?: 'prospect' | 'customer' | 'vendor' | 'partner' } }>(
+  r.get('/accounts/:id', { schema: { summary: 'An account', params: IdParams, response: one(Account) } }, async (req) =>
+    record(Account, getAccount(sql, req.params.id)),
+  );
+  r.post(
     '/accounts',
     {
       schema: {
         summary: 'Create an account',
-        body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, relationship: RELATIONSHIP } },
-        response: { 201: { type: 'object', additionalProperties: true }, 401: ERROR, 409: ERROR },
+        body: Type.Object({ name: Str200, relationship: Type.Optional(Relationship) }, { additionalProperties: false }),
+        response: { 201: Account, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody },
       },
     },
-    async (req, reply) => reply.code(201).send(await createAccount(sql, req.body)),
+    async (req, reply) => reply.code(201).send(await record(Account, createAccount(sql, req.body))),
   );
-  app.put<IdParams & { Body: { relationship: 'prospect' | 'customer' | 'vendor' | 'partner' } }>(
+  r.put(
     '/accounts/:id/relationship',
     {
       schema: {
         summary: "Set an account's relationship",
-        params: ID_PARAMS,
-        body: { type: 'object', required: ['relationship'], additionalProperties: false, properties: { relationship: RELATIONSHIP } },
-        response: oneResponse,
+        params: IdParams,
+        body: Type.Object({ relationship: Relationship }, { additionalProperties: false }),
+        response: changed(Account),
       },
     },
-    async (req) => setAccountRelationship(sql, req.params.id, req.body.relationship),
+    async (req) => record(Account, setAccountRelationship(sql, req.params.id, req.body.relationship)),
   );
-  app.post<{ Body: { accountId?: number; contactId?: number; name: string; startsAt?: string; endsAt?: string } }>(
+  r.post(
     '/entitlements',
     {
       schema: {
         summary: 'Add a support entitlement to an account or a contact',
-        body: {
-          type: 'object',
-          required: ['name'],
-          additionalProperties: false,
-          oneOf: [{ required: ['accountId'] }, { required: ['contactId'] }],
-          properties: {
-            accountId: ID,
-            contactId: ID,
-            name: { type: 'string', minLength: 1, maxLength: 200 },
-            startsAt: { type: 'string', format: 'date-time' },
-            endsAt: { type: 'string', format: 'date-time' },
+        body: Type.Object(
+          {
+            accountId: Type.Optional(Id),
+            contactId: Type.Optional(Id),
+            name: Str200,
+            startsAt: Type.Optional(Type.String({ format: 'date-time' })),
+            endsAt: Type.Optional(Type.String({ format: 'date-time' })),
           },
-        },
-        response: { 201: { type: 'object', additionalProperties: true }, 401: ERROR, 404: ERROR },
+          { additionalProperties: false, oneOf: [{ required: ['accountId'] }, { required: ['contactId'] }] },
+        ),
+        response: { 201: Entitlement, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
       },
     },
-    async (req, reply) => reply.code(201).send(await addEntitlement(sql, req.body)),
+    async (req, reply) => reply.code(201).send(await record(Entitlement, addEntitlement(sql, req.body))),
   );
 
   // ------------------------------------------------------------ posts
-  app.get<{ Querystring: { status?: 'pending' | 'processed' | 'failed'; label?: 'lead' | 'case' | 'none'; platform?: 'twitter' | 'facebook'; limit: number } }>(
+  r.get(
     '/posts',
     {
       schema: {
         summary: 'List posts with their decision trace',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            status: { type: 'string', enum: ENUMS.postStatus },
-            label: { type: 'string', enum: ENUMS.label },
-            platform: PLATFORM,
-            limit: LIMIT,
+        querystring: Type.Object(
+          {
+            status: Type.Optional(StringEnum(ENUMS.postStatus)),
+            label: Type.Optional(Label),
+            platform: Type.Optional(Platform),
+            limit: Type.Optional(Limit),
           },
-        },
-        response: listResponse,
+          { additionalProperties: false },
+        ),
+        response: many(Post),
       },
     },
-    async (req) => listPosts(sql, req.query),
+    async (req) => listPosts(sql, paged(req.query)),
   );
 }

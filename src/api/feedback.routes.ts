@@ -1,8 +1,11 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type Static, type TSchema, Type } from 'typebox';
 import type { Sql } from '../db/client.js';
 import { addPostFeedback, addRecordFeedback, rulesReport, type FeedbackInput } from '../db/feedback.repo.js';
 import { NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { ErrorBody, Feedback, IdParams, Label, RuleReport } from './schemas.js';
 
 export interface FeedbackRoutesOptions {
   sql: Sql;
@@ -11,23 +14,14 @@ export interface FeedbackRoutesOptions {
   log: Logger;
 }
 
-const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
-const ERROR = { type: 'object', properties: { error: { type: 'string' } } } as const;
-const FEEDBACK_BODY = {
-  type: 'object',
-  required: ['label'],
-  additionalProperties: false,
-  properties: { label: { type: 'string', enum: ['lead', 'case', 'none'] }, note: { type: 'string', maxLength: 2000 } },
-} as const;
+const FeedbackBody = Type.Object({ label: Label, note: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
 /** Who made the correction: the `X-Actor` header (a console sends the signed-in agent), else `api`. */
-const ACTOR_HEADERS = { type: 'object', properties: { 'x-actor': { type: 'string', minLength: 1, maxLength: 200 } } } as const;
+const ActorHeaders = Type.Object({ 'x-actor': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) });
 
-type FeedbackRequest = { Params: { id: number }; Body: { label: FeedbackInput['label']; note?: string }; Headers: { 'x-actor'?: string } };
-
-const input = (req: FastifyRequest<FeedbackRequest>): FeedbackInput => ({
-  label: req.body.label,
-  note: req.body.note,
-  actor: req.headers['x-actor'] ?? 'api',
+const input = (body: Static<typeof FeedbackBody>, headers: Static<typeof ActorHeaders>): FeedbackInput => ({
+  label: body.label,
+  note: body.note,
+  actor: headers['x-actor'] ?? 'api',
 });
 
 /** Ajv's message for an unknown field does not name it ("body must NOT have additional properties"): add the name. */
@@ -39,30 +33,31 @@ const input = (req: FastifyRequest<FeedbackRequest>): FeedbackInput => ({
 export async function feedbackRoutes(app: FastifyInstance, opts: FeedbackRoutesOptions): Promise<void> {
   const { sql, apiToken, log } = opts;
 
-  const schema = (summary: string, many: boolean) => ({
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const schema = <T extends TSchema>(summary: string, created: T) => ({
     summary,
-    params: ID_PARAMS,
-    body: FEEDBACK_BODY,
-    headers: ACTOR_HEADERS,
-    response: { 201: many ? { type: 'array', items: { type: 'object', additionalProperties: true } } : { type: 'object', additionalProperties: true }, 400: ERROR, 401: ERROR, 404: ERROR },
+    params: IdParams,
+    body: FeedbackBody,
+    headers: ActorHeaders,
+    response: { 201: created, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
   });
 
-  app.post<FeedbackRequest>('/posts/:id/feedback', { schema: schema('Correct the label of a post', false) }, async (req, reply) =>
-    reply.code(201).send(await addPostFeedback(sql, req.params.id, input(req))),
+  r.post('/posts/:id/feedback', { schema: schema('Correct the label of a post', Feedback) }, async (req, reply) =>
+    reply.code(201).send(await addPostFeedback(sql, req.params.id, input(req.body, req.headers))),
   );
-  app.post<FeedbackRequest>('/leads/:id/feedback', { schema: schema('Correct the label of the posts that made a lead', true) }, async (req, reply) =>
-    reply.code(201).send(await addRecordFeedback(sql, 'lead', req.params.id, input(req))),
+  r.post('/leads/:id/feedback', { schema: schema('Correct the label of the posts that made a lead', Type.Array(Feedback)) }, async (req, reply) =>
+    reply.code(201).send(await addRecordFeedback(sql, 'lead', req.params.id, input(req.body, req.headers))),
   );
-  app.post<FeedbackRequest>('/cases/:id/feedback', { schema: schema('Correct the label of the posts that made a case', true) }, async (req, reply) =>
-    reply.code(201).send(await addRecordFeedback(sql, 'case', req.params.id, input(req))),
+  r.post('/cases/:id/feedback', { schema: schema('Correct the label of the posts that made a case', Type.Array(Feedback)) }, async (req, reply) =>
+    reply.code(201).send(await addRecordFeedback(sql, 'case', req.params.id, input(req.body, req.headers))),
   );
-  app.get<{ Querystring: { limit: number } }>(
+  r.get(
     '/rules/report',
     {
       schema: {
         summary: 'Per rule: times fired, precision against corrections, the corrected posts it got wrong',
-        querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 20 } } },
-        response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } }, 401: ERROR },
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })) }, { additionalProperties: false }),
+        response: { 200: Type.Array(RuleReport), 400: ErrorBody, 401: ErrorBody },
       },
     },
     async (req) => rulesReport(sql, { wrongLimit: req.query.limit }),

@@ -1,4 +1,6 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type TSchema, Type } from 'typebox';
 import type { Sql } from '../db/client.js';
 import { readFeed } from '../db/outbox.repo.js';
 import {
@@ -15,6 +17,21 @@ import {
 import { NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { apiErrorHandler } from './api-scope.js';
+import {
+  Delivery,
+  ErrorBody,
+  Feed,
+  Id,
+  IdParams,
+  Limit,
+  NewWebhookEndpoint,
+  paged,
+  records,
+  RemovedEndpoint,
+  Replayed,
+  RotatedSecret,
+  WebhookEndpoint,
+} from './schemas.js';
 
 export interface WebhookRoutesOptions {
   sql: Sql;
@@ -23,14 +40,8 @@ export interface WebhookRoutesOptions {
   log: Logger;
 }
 
-const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
-const LIMIT = { type: 'integer', minimum: 1, maximum: 500, default: 50 } as const;
-const ERROR = { type: 'object', properties: { error: { type: 'string' } } } as const;
-const ONE = { 200: { type: 'object', additionalProperties: true }, 401: ERROR, 404: ERROR } as const;
-const LIST = { 200: { type: 'array', items: { type: 'object', additionalProperties: true } }, 401: ERROR } as const;
-const EVENTS = { type: 'array', items: { type: 'string', minLength: 1, maxLength: 100 }, maxItems: 50 } as const;
-
-type IdParams = { Params: { id: number } };
+const one = <T extends TSchema>(t: T) => ({ 200: t, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody });
+const Events = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 });
 
 /**
  * `/api/webhooks` (subscriptions, their deliveries, replay) and `/api/events` (the pull feed).
@@ -43,80 +54,91 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookRoutesOpt
     apiErrorHandler(log, (err) => (err instanceof EndpointInputError || err instanceof RangeError ? { status: 400, body: { error: err.message } } : undefined)),
   );
 
-  app.get<{ Querystring: { limit: number } }>(
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.get(
     '/webhooks',
-    { schema: { summary: 'List webhook endpoints (never their secrets)', querystring: { type: 'object', additionalProperties: false, properties: { limit: LIMIT } }, response: LIST } },
-    async (req) => listEndpoints(sql, req.query),
+    {
+      schema: {
+        summary: 'List webhook endpoints (never their secrets)',
+        querystring: Type.Object({ limit: Type.Optional(Limit) }, { additionalProperties: false }),
+        response: { 200: Type.Array(WebhookEndpoint), 400: ErrorBody, 401: ErrorBody },
+      },
+    },
+    async (req) => listEndpoints(sql, paged(req.query)),
   );
-  app.post<{ Body: { url: string; events?: string[]; description?: string } }>(
+  r.post(
     '/webhooks',
     {
       schema: {
         summary: 'Subscribe a URL to events; the answer carries its signing secret (shown once)',
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['url'],
-          properties: { url: { type: 'string', minLength: 1, maxLength: 2000 }, events: EVENTS, description: { type: 'string', maxLength: 500 } },
-        },
-        response: { 201: { type: 'object', additionalProperties: true }, 400: ERROR, 401: ERROR },
+        body: Type.Object(
+          { url: Type.String({ minLength: 1, maxLength: 2000 }), events: Type.Optional(Events), description: Type.Optional(Type.String({ maxLength: 500 })) },
+          { additionalProperties: false },
+        ),
+        response: { 201: NewWebhookEndpoint, 400: ErrorBody, 401: ErrorBody },
       },
     },
     async (req, reply) => reply.code(201).send(await addEndpoint(sql, req.body)),
   );
-  app.get<IdParams>('/webhooks/:id', { schema: { summary: 'A webhook endpoint', params: ID_PARAMS, response: ONE } }, async (req) => getEndpoint(sql, req.params.id));
-  app.post<IdParams>('/webhooks/:id/disable', { schema: { summary: 'Stop sending to an endpoint', params: ID_PARAMS, response: ONE } }, async (req) =>
+  r.get('/webhooks/:id', { schema: { summary: 'A webhook endpoint', params: IdParams, response: one(WebhookEndpoint) } }, async (req) =>
+    getEndpoint(sql, req.params.id),
+  );
+  r.post('/webhooks/:id/disable', { schema: { summary: 'Stop sending to an endpoint', params: IdParams, response: one(WebhookEndpoint) } }, async (req) =>
     setEndpointEnabled(sql, req.params.id, false),
   );
-  app.post<IdParams>('/webhooks/:id/enable', { schema: { summary: 'Resume sending to an endpoint', params: ID_PARAMS, response: ONE } }, async (req) =>
+  r.post('/webhooks/:id/enable', { schema: { summary: 'Resume sending to an endpoint', params: IdParams, response: one(WebhookEndpoint) } }, async (req) =>
     setEndpointEnabled(sql, req.params.id, true),
   );
-  app.post<IdParams>('/webhooks/:id/rotate-secret', { schema: { summary: 'A new signing secret (shown once)', params: ID_PARAMS, response: ONE } }, async (req) =>
-    rotateSecret(sql, req.params.id),
+  r.post(
+    '/webhooks/:id/rotate-secret',
+    { schema: { summary: 'A new signing secret (shown once)', params: IdParams, response: one(RotatedSecret) } },
+    async (req) => rotateSecret(sql, req.params.id),
   );
-  app.delete<IdParams>('/webhooks/:id', { schema: { summary: 'Remove an endpoint and its deliveries', params: ID_PARAMS, response: ONE } }, async (req) =>
+  r.delete('/webhooks/:id', { schema: { summary: 'Remove an endpoint and its deliveries', params: IdParams, response: one(RemovedEndpoint) } }, async (req) =>
     removeEndpoint(sql, req.params.id),
   );
-  app.post<IdParams & { Body: { since: string } }>(
+  r.post(
     '/webhooks/:id/replay',
     {
       schema: {
         summary: 'Send again every subscribed event since a time',
-        params: ID_PARAMS,
-        body: { type: 'object', additionalProperties: false, required: ['since'], properties: { since: { type: 'string', format: 'date-time' } } },
-        response: { ...ONE, 400: ERROR },
+        params: IdParams,
+        body: Type.Object({ since: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
+        response: { ...one(Replayed), 400: ErrorBody },
       },
     },
     async (req) => replayEvents(sql, req.params.id, new Date(req.body.since)),
   );
-  app.get<{ Querystring: { endpointId?: number; failed?: boolean; limit: number } }>(
+  r.get(
     '/webhooks/deliveries',
     {
       schema: {
         summary: "Deliveries, newest first, with each attempt's status and latency",
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { endpointId: { type: 'integer', minimum: 1 }, failed: { type: 'boolean' }, limit: LIMIT },
-        },
-        response: LIST,
+        querystring: Type.Object(
+          { endpointId: Type.Optional(Id), failed: Type.Optional(Type.Boolean()), limit: Type.Optional(Limit) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Array(Delivery), 400: ErrorBody, 401: ErrorBody },
       },
     },
-    async (req) => listDeliveries(sql, req.query),
+    async (req) => records(Delivery, listDeliveries(sql, paged(req.query))),
   );
-  app.get<{ Querystring: { after?: string; types?: string; limit: number } }>(
+  r.get(
     '/events',
     {
       schema: {
         summary: 'The event feed in commit order: pass `next` back as `after` to read on',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { after: { type: 'string', pattern: '^[0-9]{1,15}$' }, types: { type: 'string', maxLength: 1000 }, limit: { ...LIMIT, default: 100 } },
-        },
-        response: { 200: { type: 'object', additionalProperties: true }, 400: ERROR, 401: ERROR },
+        querystring: Type.Object(
+          {
+            after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+            types: Type.Optional(Type.String({ maxLength: 1000 })),
+            limit: Type.Optional(Type.Integer({ ...Limit, default: 100 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Feed, 400: ErrorBody, 401: ErrorBody },
       },
     },
-    async (req) => readFeed(sql, { after: req.query.after, types: req.query.types?.split(','), limit: req.query.limit }),
+    async (req) => readFeed(sql, { after: req.query.after, types: req.query.types?.split(','), limit: req.query.limit ?? 100 }),
   );
 }
