@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { classify, loadRuleset, normalizeText, parseRuleset, type ClassifierInput, type Ruleset } from '../src/classifier/index.js';
+import { classify, loadRuleset, parseRuleset, type ClassifierInput, type Ruleset } from '../src/classifier/index.js';
+import { syntheticRules } from './synthetic-rules.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,50 +37,6 @@ function loadPosts(path: string): ClassifierInput[] {
   }
 }
 
-/** A small deterministic PRNG, so every run benchmarks the same rules. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/**
- * N rules shaped like real ones: 3–8 `any` phrases of 1–2 words, some `all`, `none` and `near`. With
- * `realShare` > 0, that share of the phrases are word sequences taken from the posts (so rules do fire, as in
- * production; the 150 commonest words are left out, as nobody writes a rule on "the" or "you"), the rest are
- * made-up words (brand and product names a post rarely holds).
- */
-function syntheticRules(n: number, posts: readonly ClassifierInput[], realShare: number): string {
-  const rand = prng(n);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
-  const counts = new Map<string, number>();
-  const all = posts.map((p) => normalizeText(p.text).tokens.map((t) => t.value).filter((v) => /^\p{L}{3,}$/u.test(v)));
-  for (const words of all) for (const w of words) counts.set(w, (counts.get(w) ?? 0) + 1);
-  const common = new Set([...counts].sort((a, b) => b[1] - a[1]).slice(0, 150).map(([w]) => w));
-  const sequences = all.map((words) => words.filter((w) => !common.has(w)));
-  const realPhrase = () => {
-    const words = pick(sequences.filter((s) => s.length >= 3));
-    const len = 1 + Math.floor(rand() * 2);
-    const start = Math.floor(rand() * (words.length - len));
-    return words.slice(start, start + len).join(' ');
-  };
-  const fakePhrase = () => Array.from({ length: 1 + Math.floor(rand() * 2) }, () => `zq${Math.floor(rand() * 1e6).toString(36)}`).join(' ');
-  const phrase = () => (rand() < realShare ? realPhrase() : fakePhrase());
-  const list = (k: number) => JSON.stringify(Array.from({ length: k }, phrase));
-  const lines = ['name: synthetic', 'thresholds: { lead: 1, case: 1 }', 'negation: { default: cancel }', 'rules:'];
-  for (let i = 0; i < n; i++) {
-    const label = rand() < 0.5 ? 'lead' : 'case';
-    const parts = [`id: r${i}`, `label: ${label}`, `weight: ${(0.3 + rand()).toFixed(2)}`, `any: ${list(3 + Math.floor(rand() * 6))}`];
-    if (rand() < 0.2) parts.push(`all: ${list(1)}`);
-    if (rand() < 0.3) parts.push(`none: ${list(2)}`);
-    if (rand() < 0.1) parts.push(`near: { terms: [${JSON.stringify(phrase())}, ${JSON.stringify(phrase())}], within: 3 }`);
-    lines.push(`  - { ${parts.join(', ')} }`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
 function measure(ruleset: Ruleset, posts: readonly ClassifierInput[]) {
   for (const p of posts) classify(p, ruleset); // warm-up: JIT, and every lazy path taken once
   let n = 0;
@@ -93,7 +50,11 @@ function measure(ruleset: Ruleset, posts: readonly ClassifierInput[]) {
     elapsed = process.hrtime.bigint() - start;
   }
   const secs = Number(elapsed) / 1e9;
-  return { postsPerSecond: Math.round(n / secs), microsPerPost: Math.round((secs / n) * 1e6 * 10) / 10, rulesFiredPerPost: Math.round((fired / n) * 100) / 100 };
+  return {
+    postsPerSecond: Math.round(n / secs),
+    microsPerPost: Math.round((secs / n) * 1e6 * 10) / 10,
+    rulesFiredPerPost: Math.round((fired / n) * 100) / 100,
+  };
 }
 
 const posts = loadPosts(values.data);
@@ -101,7 +62,12 @@ const results: { rules: number | string; matching: string; compileMs: number; po
 
 const t0 = performance.now();
 const shipped = loadRuleset(fileURLToPath(new URL('../rules/default.yaml', import.meta.url)));
-results.push({ rules: `rules/default.yaml (${shipped.rules.length})`, matching: 'shipped', compileMs: Math.round(performance.now() - t0), ...measure(shipped, posts) });
+results.push({
+  rules: `rules/default.yaml (${shipped.rules.length})`,
+  matching: 'shipped',
+  compileMs: Math.round(performance.now() - t0),
+  ...measure(shipped, posts),
+});
 
 const series: [string, number][] = [
   ['half real', 0.5],
