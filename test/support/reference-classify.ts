@@ -83,8 +83,6 @@ function featuresRead(when: CompiledConditions, f: PostFeatures): NonNullable<Fi
 
 interface Occurrence extends Span {
   term: string;
-  /** Worked out when a rule first asks (rules under `negation: keep` never do). */
-  negated?: boolean;
 }
 
 /** What one classify call knows about its post; passed to the helpers below (closures would cost per call). */
@@ -153,7 +151,7 @@ function regexOcc(post: Post, rule: CompiledRule): Occurrence[] {
       if (m[0].length === 0) continue;
       const start = m.index;
       const end = start + m[0].length;
-      const span = { start, end, first: firstTokenAt(post.tokens, start), last: Math.max(firstTokenAt(post.tokens, end) - 1, 0) };
+      const span = { start, end, first: firstTokenAt(post.tokens, start), last: Math.max(firstTokenAt(post.tokens, end) - 1, 0), negated: undefined };
       found.push({ ...span, term });
       if (found.length >= REGEX_MATCHES_MAX) return found;
     }
