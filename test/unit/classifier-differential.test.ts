@@ -30,6 +30,15 @@ function generatedTexts(): string[] {
   return bodies.flatMap((b, i) => openings.map((o, j) => `${o} ${b}${j === i % 5 ? ' https://t.co/x' : ''}`.trim()));
 }
 
+/** Always added: places where only a negated partner or a tie decides, which the dev posts may not hold. */
+const EDGE_TEXTS = [
+  'I was charged not twice but once for my order',
+  'no order for weeks, never charged twice',
+  'weeks of waiting and my order was not charged',
+  'Refund refund REFUND: order 1234567 not interested',
+  'not interested in any plan, still no refund',
+];
+
 function loadPosts(): ClassifierInput[] {
   let texts: string[];
   try {
@@ -40,6 +49,7 @@ function loadPosts(): ClassifierInput[] {
   } catch {
     texts = generatedTexts();
   }
+  texts.push(...EDGE_TEXTS);
   // Vary the facts conditions read, so rules scoped by platform, reply, followers and language are exercised.
   return texts.map((text, i) => ({
     text,
