@@ -6,8 +6,10 @@ import {
   compiledOf,
   primaryLang,
   type CompiledConditions,
+  type CompiledNear,
   type CompiledPhrase,
   type CompiledRule,
+  type CompiledRuleset,
   type Ruleset,
 } from './ruleset.js';
 import { REGEX_INPUT_MAX } from './safe-regex.js';
@@ -21,16 +23,18 @@ const CLAUSE_BREAK = /[.!?;:,]|\bbut\b|\baber\b|\bpero\b|\bmais\b|\bmas\b|\bma\b
 // A regex reports at most this many matches per post: enough to explain, bounded for long posts.
 const REGEX_MATCHES_MAX = 10;
 
-/** Whether the post meets a rule's `when` conditions. Unknown facts (no lang, no follower count) do not. */
-const NO_OCCURRENCES: readonly Occurrence[] = [];
-const ascending = (a: number, b: number): number => a - b;
+const NO_SPANS: readonly Span[] = [];
+const NO_REGEX_SPANS: readonly RegexSpan[] = [];
+/** Past this many matched places, duplicates are found with a set rather than by looking back through the list. */
+const LINEAR_DEDUP_MAX = 16;
 
 /** Whether one of the rule's `none` phrases occurs. */
 function blocked(post: Post, rule: CompiledRule): boolean {
-  for (const p of rule.none) if (occ(post, p).length > 0) return true;
+  for (const p of rule.none) if (spansOf(post, p).length > 0) return true;
   return false;
 }
 
+/** Whether the post meets a rule's `when` conditions. Unknown facts (no lang, no follower count) do not. */
 function conditionsHold(when: CompiledConditions | null, post: Post): boolean {
   if (when === null) return true;
   const input = post.input;
@@ -74,10 +78,9 @@ function featuresRead(when: CompiledConditions, f: PostFeatures): NonNullable<Fi
   return read;
 }
 
-interface Occurrence extends Span {
+/** A regex match: a span with the pattern as its term (a phrase's term comes from the phrase). */
+interface RegexSpan extends Span {
   term: string;
-  /** Worked out when a rule first asks (rules under `negation: keep` never do). */
-  negated?: boolean;
 }
 
 /** What one classify call knows about its post; passed to the helpers below (closures would cost per call). */
@@ -97,7 +100,6 @@ interface Post {
   cues: Span[] | null;
   negationCues: ReadonlySet<number>;
   window: number;
-  occurrences: Map<CompiledPhrase, Occurrence[]>;
 }
 
 function isNegated(post: Post, span: Span): boolean {
@@ -116,20 +118,129 @@ function isNegated(post: Post, span: Span): boolean {
   return false;
 }
 
-/** A phrase's occurrences in the post. A phrase listed under a language matches posts in it, or of unknown language. */
-function occ(post: Post, p: CompiledPhrase): readonly Occurrence[] {
-  // Most phrases of a candidate rule are not in the post: answer those without allocating.
+/** Whether an occurrence counts: every one does when negated ones count, else only those no cue governs. */
+function usable(post: Post, span: Span, withNegated: boolean): boolean {
+  // Negation depends on the place only, so it is worked out once per place, whichever rule asks first.
+  return withNegated || !(span.negated ??= isNegated(post, span));
+}
+
+/**
+ * A phrase's occurrences in the post, shared by every rule that holds the phrase. A phrase listed under a language
+ * matches posts in it, or of unknown language (read when the rule is looked at: a rule's `when.lang` may just
+ * have detected it).
+ */
+function spansOf(post: Post, p: CompiledPhrase): readonly Span[] {
   const spans = post.hits.get(p.id);
-  if (spans === undefined) return NO_OCCURRENCES;
-  let list = post.occurrences.get(p);
-  if (list === undefined) {
-    list = [];
-    if (p.langs === null || post.lang === null || p.langs.has(post.lang)) {
-      for (const s of spans) list.push({ ...s, term: p.term });
+  if (spans === undefined) return NO_SPANS;
+  return p.langs === null || post.lang === null || p.langs.has(post.lang) ? spans : NO_SPANS;
+}
+
+function anyUsable(post: Post, spans: readonly Span[], withNegated: boolean): boolean {
+  for (const s of spans) if (usable(post, s, withNegated)) return true;
+  return false;
+}
+
+function anyPhraseUsable(post: Post, phrases: readonly CompiledPhrase[], withNegated: boolean): boolean {
+  for (const p of phrases) if (anyUsable(post, spansOf(post, p), withNegated)) return true;
+  return false;
+}
+
+/** Words between two places, or -1 when they overlap. */
+function gap(a: Span, b: Span): number {
+  return a.last < b.first ? b.first - a.last - 1 : b.last < a.first ? a.first - b.last - 1 : -1;
+}
+
+/** Whether a usable occurrence of one of `bs` is within `within` words of `a`. */
+function hasPartner(post: Post, a: Span, bs: readonly CompiledPhrase[], within: number, withNegated: boolean): boolean {
+  for (const p of bs) {
+    for (const b of spansOf(post, p)) {
+      const g = gap(a, b);
+      if (g >= 0 && g <= within && usable(post, b, withNegated)) return true;
     }
-    post.occurrences.set(p, list);
   }
-  return list;
+  return false;
+}
+
+function nearMet(post: Post, near: CompiledNear, withNegated: boolean): boolean {
+  for (const p of near.a) {
+    for (const a of spansOf(post, p)) if (usable(post, a, withNegated) && hasPartner(post, a, near.b, near.within, withNegated)) return true;
+  }
+  return false;
+}
+
+/** Whether the rule fires, counting negated occurrences or not; allocates nothing, as most candidates do not fire. */
+function fires(post: Post, rule: CompiledRule, regexHits: readonly RegexSpan[], withNegated: boolean): boolean {
+  if (rule.any.length + rule.regex.length > 0 && !anyPhraseUsable(post, rule.any, withNegated) && !anyUsable(post, regexHits, withNegated)) {
+    return false;
+  }
+  for (const p of rule.all) if (!anyUsable(post, spansOf(post, p), withNegated)) return false;
+  for (const near of rule.near) if (!nearMet(post, near, withNegated)) return false;
+  return true;
+}
+
+/** Appends a phrase's usable occurrences as matched terms. */
+function pushTerms(post: Post, term: string, spans: readonly Span[], withNegated: boolean, into: MatchedTerm[]): void {
+  for (const s of spans) if (usable(post, s, withNegated)) into.push({ term, start: s.start, end: s.end });
+}
+
+/** A near condition's pairs close enough, each as its two places, in the order of `a`'s occurrences, then `b`'s. */
+function pushNearTerms(post: Post, near: CompiledNear, withNegated: boolean, into: MatchedTerm[]): void {
+  for (const pa of near.a) {
+    for (const a of spansOf(post, pa)) {
+      if (!usable(post, a, withNegated)) continue;
+      for (const pb of near.b) {
+        for (const b of spansOf(post, pb)) {
+          const g = gap(a, b);
+          if (g >= 0 && g <= near.within && usable(post, b, withNegated)) {
+            into.push({ term: pa.term, start: a.start, end: a.end }, { term: pb.term, start: b.start, end: b.end });
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The terms of a rule that fires: its `any` phrases' occurrences, its regex matches, its `all` phrases' and its
+ * near pairs', each place once, in text order (a tie keeps that order), the first {@link MAX_TERMS_PER_RULE}.
+ */
+function termsOf(post: Post, rule: CompiledRule, regexHits: readonly RegexSpan[], withNegated: boolean): MatchedTerm[] {
+  const terms: MatchedTerm[] = [];
+  for (const p of rule.any) pushTerms(post, p.term, spansOf(post, p), withNegated, terms);
+  for (const r of regexHits) if (usable(post, r, withNegated)) terms.push({ term: r.term, start: r.start, end: r.end });
+  for (const p of rule.all) pushTerms(post, p.term, spansOf(post, p), withNegated, terms);
+  for (const near of rule.near) pushNearTerms(post, near, withNegated, terms);
+  if (terms.length === 1) return terms;
+  // A near pair can meet more than one partner, and a phrase can be in two lists: report each place once.
+  const unique = terms.length <= LINEAR_DEDUP_MAX ? dedupByLooking(terms) : dedupBySet(terms);
+  // The first places are the explanation; a hostile post repeating a phrase 100,000 times must not
+  // make a decision of megabytes.
+  return unique.sort(byPosition).slice(0, MAX_TERMS_PER_RULE);
+}
+
+const samePlace = (a: MatchedTerm, b: MatchedTerm): boolean => a.start === b.start && a.end === b.end && a.term === b.term;
+
+function dedupByLooking(terms: readonly MatchedTerm[]): MatchedTerm[] {
+  const unique: MatchedTerm[] = [];
+  for (const t of terms) {
+    let seen = false;
+    for (const u of unique) if (samePlace(t, u)) seen = true;
+    if (!seen) unique.push(t);
+  }
+  return unique;
+}
+
+function dedupBySet(terms: readonly MatchedTerm[]): MatchedTerm[] {
+  const seen = new Set<string>();
+  const unique: MatchedTerm[] = [];
+  for (const t of terms) {
+    const key = `${t.start}:${t.end}:${t.term}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      unique.push(t);
+    }
+  }
+  return unique;
 }
 
 function firstTokenAt(tokens: readonly Token[], offset: number): number {
@@ -137,8 +248,8 @@ function firstTokenAt(tokens: readonly Token[], offset: number): number {
   return tokens.length;
 }
 
-function regexOcc(post: Post, rule: CompiledRule): Occurrence[] {
-  const found: Occurrence[] = [];
+function regexOcc(post: Post, rule: CompiledRule): RegexSpan[] {
+  const found: RegexSpan[] = [];
   const text = post.text.length > REGEX_INPUT_MAX ? post.text.slice(0, REGEX_INPUT_MAX) : post.text;
   for (const { term, regex } of rule.regex) {
     regex.lastIndex = 0;
@@ -146,67 +257,22 @@ function regexOcc(post: Post, rule: CompiledRule): Occurrence[] {
       if (m[0].length === 0) continue;
       const start = m.index;
       const end = start + m[0].length;
-      const span = { start, end, first: firstTokenAt(post.tokens, start), last: Math.max(firstTokenAt(post.tokens, end) - 1, 0) };
-      found.push({ ...span, term });
+      found.push({ start, end, first: firstTokenAt(post.tokens, start), last: Math.max(firstTokenAt(post.tokens, end) - 1, 0), negated: undefined, term });
       if (found.length >= REGEX_MATCHES_MAX) return found;
     }
   }
   return found;
 }
 
-function usable(post: Post, list: readonly Occurrence[], withNegated: boolean, into: Occurrence[]): number {
-  let n = 0;
-  for (const o of list) {
-    if (withNegated || !(o.negated ??= isNegated(post, o))) {
-      into.push(o);
-      n++;
-    }
+/** The indexes of the rules that can fire on the post (one of their phrases is in it, or they are always tried), ascending. */
+function candidatesOf(compiled: CompiledRuleset, hits: Map<number, Span[]>): Int32Array {
+  const found: number[] = [...compiled.alwaysTry];
+  for (const id of hits.keys()) {
+    const rules = compiled.rulesByPhrase[id];
+    if (rules !== undefined) for (const index of rules) found.push(index);
   }
-  return n;
-}
-
-/** The terms that make the rule fire, counting negated occurrences or not; null when it does not fire. */
-function evaluate(post: Post, rule: CompiledRule, regexHits: readonly Occurrence[], withNegated: boolean): MatchedTerm[] | null {
-  const terms: Occurrence[] = [];
-  if (rule.any.length + rule.regex.length > 0) {
-    let found = 0;
-    for (const p of rule.any) found += usable(post, occ(post, p), withNegated, terms);
-    found += usable(post, regexHits, withNegated, terms);
-    if (found === 0) return null;
-  }
-  for (const p of rule.all) {
-    if (usable(post, occ(post, p), withNegated, terms) === 0) return null;
-  }
-  for (const near of rule.near) {
-    const as: Occurrence[] = [];
-    const bs: Occurrence[] = [];
-    for (const p of near.a) usable(post, occ(post, p), withNegated, as);
-    for (const p of near.b) usable(post, occ(post, p), withNegated, bs);
-    let met = false;
-    for (const a of as) {
-      for (const b of bs) {
-        const gap = a.last < b.first ? b.first - a.last - 1 : b.last < a.first ? a.first - b.last - 1 : -1;
-        if (gap >= 0 && gap <= near.within) {
-          terms.push(a, b);
-          met = true;
-        }
-      }
-    }
-    if (!met) return null;
-  }
-  const matched: MatchedTerm[] = [];
-  const seen = new Set<string>();
-  for (const t of terms) {
-    // A near pair can meet more than one partner, and a phrase can be in two lists: report each place once.
-    const key = `${t.start}:${t.end}:${t.term}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      matched.push({ term: t.term, start: t.start, end: t.end });
-    }
-  }
-  // The first places are the explanation; a hostile post repeating a phrase 100,000 times must not
-  // make a decision of megabytes.
-  return matched.sort(byPosition).slice(0, MAX_TERMS_PER_RULE);
+  // A typed array sorts numbers natively, without a comparator call per pair.
+  return Int32Array.from(found).sort();
 }
 
 /**
@@ -249,7 +315,6 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
     cues: null,
     negationCues: compiled.negationCues,
     window: compiled.negationWindow,
-    occurrences: new Map(),
   };
 
   const fired: FiredRule[] = [];
@@ -259,41 +324,32 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   let priorityRule: string | null = null;
 
   // Only rules with one of their phrases in the post (or a regex) can fire: look at those, in file order.
-  const candidates: number[] = [...compiled.alwaysTry];
-  for (const id of hits.keys()) {
-    const rules = compiled.rulesByPhrase[id];
-    if (rules !== undefined) for (const index of rules) candidates.push(index);
-  }
-  candidates.sort(ascending);
-
-  let previous = -1;
-  for (const index of candidates) {
-    if (index === previous) continue;
-    previous = index;
+  const candidates = candidatesOf(compiled, hits);
+  for (let i = 0; i < candidates.length; i++) {
+    const index = candidates[i] as number;
+    if (i > 0 && index === candidates[i - 1]) continue;
     const rule = compiled.rules[index] as CompiledRule;
     if (!conditionsHold(rule.when, post)) continue;
     if (blocked(post, rule)) continue;
-    const regexHits = rule.regex.length > 0 ? regexOcc(post, rule) : NO_OCCURRENCES;
+    const regexHits = rule.regex.length > 0 ? regexOcc(post, rule) : NO_REGEX_SPANS;
 
-    let terms = evaluate(post, rule, regexHits, rule.negation === 'keep');
+    let withNegated = rule.negation === 'keep';
     let flipped = false;
-    if (terms === null && rule.negation === 'flip') {
-      terms = evaluate(post, rule, regexHits, true);
-      flipped = terms !== null;
+    if (!fires(post, rule, regexHits, withNegated)) {
+      if (rule.negation !== 'flip' || !fires(post, rule, regexHits, true)) continue;
+      withNegated = true;
+      flipped = true;
     }
-    if (terms === null) continue;
+    const terms = termsOf(post, rule, regexHits, withNegated);
 
     const weight = flipped ? -rule.weight : rule.weight;
     const setsPriority = rule.priority !== undefined && !flipped;
-    fired.push({
-      id: rule.id,
-      label: rule.label,
-      weight,
-      terms,
-      ...(setsPriority ? { priority: rule.priority } : {}),
-      ...(flipped ? { negated: true } : {}),
-      ...(rule.when?.needsFeatures ? { features: featuresRead(rule.when, featuresOf(post)) } : {}),
-    });
+    // Fields in this order, as the decision is stored and compared as JSON; absent rather than undefined.
+    const one: FiredRule = { id: rule.id, label: rule.label, weight, terms };
+    if (setsPriority) one.priority = rule.priority;
+    if (flipped) one.negated = true;
+    if (rule.when?.needsFeatures) one.features = featuresRead(rule.when, featuresOf(post));
+    fired.push(one);
     if (rule.label === 'lead') {
       leadScore += weight;
     } else {

@@ -6,6 +6,11 @@ export interface Span {
   end: number;
   first: number;
   last: number;
+  /**
+   * Whether a negation cue governs it: the same for every rule, so the classifier works it out once, when a rule
+   * first asks (undefined until then).
+   */
+  negated: boolean | undefined;
 }
 
 interface TrieNode {
@@ -67,7 +72,7 @@ function step(node: TrieNode, value: string, tokens: readonly Token[], first: nu
   if (next === undefined) return;
   for (const id of next.phrases) {
     const list = hits.get(id);
-    const span = { start: (tokens[first] as Token).start, end: (tokens[j] as Token).end, first, last: j };
+    const span: Span = { start: (tokens[first] as Token).start, end: (tokens[j] as Token).end, first, last: j, negated: undefined };
     if (list === undefined) hits.set(id, [span]);
     else if (!hasSpan(list, first, j)) list.push(span);
   }
