@@ -85,10 +85,11 @@ export function appendEvents(tx: Tx, list: readonly NewEvent[]): Promise<unknown
       select x.sequence, x.data from events x where x.aggregate_type = u.agg and x.aggregate_id = u.id order by x.sequence desc limit 1
     ) last on true
     cross join lateral (select coalesce(u.data, ${snapshotSql(tx)}, jsonb_build_object('id', u.id)) as data) s
-    where case
-      when u.cond = 'first' then last.sequence is null
-      when u.cond like 'changed:%' then last.sequence is not null and (last.data -> substr(u.cond, 9)) is distinct from (s.data -> substr(u.cond, 9))
-      else true end
+    -- The first two conditions read no snapshot, so Postgres applies them before the lateral snapshot
+    -- subquery: a contact's repeated 'first' event or an unpublished record's 'changed:' costs no snapshot.
+    where (u.cond is distinct from 'first' or last.sequence is null)
+      and (u.cond is null or u.cond not like 'changed:%' or last.sequence is not null)
+      and (u.cond is null or u.cond not like 'changed:%' or (last.data -> substr(u.cond, 9)) is distinct from (s.data -> substr(u.cond, 9)))
     order by u.ord`;
 }
 
