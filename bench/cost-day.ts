@@ -24,7 +24,12 @@ import { startStreamSource } from '../src/workers/stream.worker.js';
 import { createTestDatabase, createTestTransport, deleteRedisKeys, waitFor } from '../test/support/services.js';
 
 const { values } = parseArgs({
-  options: { posts: { type: 'string', default: '2000' }, every: { type: 'string', default: '60' }, disconnects: { type: 'string', default: '4' }, only: { type: 'string' } },
+  options: {
+    posts: { type: 'string', default: '2000' },
+    every: { type: 'string', default: '60' },
+    disconnects: { type: 'string', default: '4' },
+    only: { type: 'string' },
+  },
 });
 const POSTS = Number(values.posts);
 const EVERY_MS = Number(values.every) * 1000;
@@ -46,9 +51,16 @@ const postTimes = (() => {
 let seq = 0;
 function post(): SocialPost {
   seq += 1;
-  return { platform: 'twitter', id: `cost-${seq}`, text: `@acme post ${seq}`, created_at: new Date().toISOString(), author: { id: String(1_000_000 + (seq % 5000)), handle: `u${seq % 5000}` } };
+  return {
+    platform: 'twitter',
+    id: `cost-${seq}`,
+    text: `@acme post ${seq}`,
+    created_at: new Date().toISOString(),
+    author: { id: String(1_000_000 + (seq % 5000)), handle: `u${seq % 5000}` },
+  };
 }
-const publishAt = (sim: TwitterSimulator, target: { search: string } | { mentions: string }, at: number) => sim.publish(target, post(), { lateByMs: Date.now() - at });
+const publishAt = (sim: TwitterSimulator, target: { search: string } | { mentions: string }, at: number) =>
+  sim.publish(target, post(), { lateByMs: Date.now() - at });
 
 async function main(): Promise<void> {
   const db = await createTestDatabase('cost_day');

@@ -31,7 +31,16 @@ import { silentLogger } from '../src/logger.js';
 import type { SocialPost } from '../src/types.js';
 import { startService } from '../src/service.js';
 import { enqueuePosts } from '../src/workers/ingest.js';
-import { closeTransport, createTransport, deleteQueueKeys, openQueue, openWorker, POSTS_QUEUE, type CaptureJobData, type Transport } from '../src/workers/queues.js';
+import {
+  closeTransport,
+  createTransport,
+  deleteQueueKeys,
+  openQueue,
+  openWorker,
+  POSTS_QUEUE,
+  type CaptureJobData,
+  type Transport,
+} from '../src/workers/queues.js';
 
 const { values } = parseArgs({
   options: {
@@ -224,7 +233,14 @@ async function startConsumers(db: { url: string; database: Database }, transport
     port: 0,
   };
   if (processes === 0) {
-    const service = await startService({ config, database: db.database, transport, ruleset: loadRuleset('rules/default.yaml'), log: silentLogger, role: 'worker' });
+    const service = await startService({
+      config,
+      database: db.database,
+      transport,
+      ruleset: loadRuleset('rules/default.yaml'),
+      log: silentLogger,
+      role: 'worker',
+    });
     return { queue: service.postsQueue, stop: async () => (await service.close(), [] as number[]) };
   }
   const dir = mkdtempSync(join(tmpdir(), 'capture-bench-'));
@@ -236,7 +252,14 @@ async function startConsumers(db: { url: string; database: Database }, transport
   const { REDIS_URL: _r, ...env } = process.env;
   const children = Array.from({ length: processes }, () =>
     spawn(process.execPath, [...V8_FLAGS, 'bin/capture.js', 'start', '--role', 'worker'], {
-      env: { ...env, DATABASE_URL: db.url, ...(transport.kind === 'redis' ? { REDIS_URL } : {}), CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), LOG_LEVEL: 'warn', PORT: '0' },
+      env: {
+        ...env,
+        DATABASE_URL: db.url,
+        ...(transport.kind === 'redis' ? { REDIS_URL } : {}),
+        CAPTURE_CONFIG: join(dir, 'capture.config.yaml'),
+        LOG_LEVEL: 'warn',
+        PORT: '0',
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
@@ -338,9 +361,14 @@ async function runFloor(n: number): Promise<number> {
   const transport = transportFor(db.url);
   const queue = openQueue<CaptureJobData>(transport, 'floor');
   let done = 0;
-  const worker: Worker = openWorker(transport, 'floor', async () => {
-    done += 1;
-  }, { concurrency: CONCURRENCY });
+  const worker: Worker = openWorker(
+    transport,
+    'floor',
+    async () => {
+      done += 1;
+    },
+    { concurrency: CONCURRENCY },
+  );
   await queue.waitUntilReady();
   const workload = makeWorkload(n, 0);
   const refs: CaptureJobData[] = [];
@@ -367,7 +395,9 @@ const floor = await runFloor(N);
 say(`floor: ${floor} jobs/s`);
 say('pipeline …');
 const main = await runPipeline(N, 1);
-say(`pipeline: ${main.posts_per_s} posts/s (ratio ${(main.posts_per_s / floor).toFixed(2)}), p50 ${main.p50_ms} ms, p95 ${main.p95_ms} ms, p99 ${main.p99_ms} ms, peak RSS ${main.peak_rss_mb} MB`);
+say(
+  `pipeline: ${main.posts_per_s} posts/s (ratio ${(main.posts_per_s / floor).toFixed(2)}), p50 ${main.p50_ms} ms, p95 ${main.p95_ms} ms, p99 ${main.p99_ms} ms, peak RSS ${main.peak_rss_mb} MB`,
+);
 let scale: { posts: number; posts_per_s: number; peak_rss_mb: number; throughput_change: number; rss_change: number } | undefined;
 if (!values['no-scale']) {
   say(`pipeline at 5x (${5 * N} posts) …`);

@@ -85,10 +85,7 @@ const sourceSchema = z.discriminatedUnion('kind', [
 /** How soon after a case is resolved a new problem post from its contact on its channel reopens it. */
 export const DEFAULT_REOPEN_WINDOW_MS = 3 * 86_400_000;
 
-const priorityDurations = z
-  .strictObject({ low: duration, normal: duration, high: duration, urgent: duration })
-  .partial()
-  .default({});
+const priorityDurations = z.strictObject({ low: duration, normal: duration, high: duration, urgent: duration }).partial().default({});
 
 /** Prices and the account-wide cap of X pay-per-use (since 2026-02-06), in US dollars. */
 const costSchema = z
@@ -176,7 +173,12 @@ export interface CostConfig {
 export const DEFAULT_COST: CostConfig = costConfig(costSchema.parse(undefined));
 
 function costConfig(c: z.infer<typeof costSchema>): CostConfig {
-  return Object.freeze({ xPostReadUsd: c.x_post_read_usd, xOwnMentionReadUsd: c.x_own_mention_read_usd, monthlyCapPosts: c.monthly_cap_posts, warnAt: c.warn_at });
+  return Object.freeze({
+    xPostReadUsd: c.x_post_read_usd,
+    xOwnMentionReadUsd: c.x_own_mention_read_usd,
+    monthlyCapPosts: c.monthly_cap_posts,
+    warnAt: c.warn_at,
+  });
 }
 
 const DAY_MS = 86_400_000;

@@ -115,7 +115,7 @@ export interface Service {
   pollQueue: Queue<PollJobData>;
   workers: Worker[];
   /** The api role's HTTP server, listening on `config.port`. */
-  api?: { app: FastifyInstance; url: string; /** The bearer token of `/api`. */ token: string };
+  api?: { app: FastifyInstance; url: string /** The bearer token of `/api`. */; token: string };
   /** Swap the ruleset the capture worker decides with; takes effect on the next job. */
   setRuleset(r: Ruleset): void;
   /** Drain in-flight jobs, then close queues. Idempotent. */
@@ -180,7 +180,13 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     let connectors = deps.connectors;
     let endpoints = deps.endpoints;
     if (!connectors || (streamed.length > 0 && !endpoints)) endpoints ??= await platformEndpoints(config, [...enabled, ...streamed], log, (s) => (sandbox = s));
-    streams = startStreams(streamed, endpoints ?? {}, { sql: database.sql, postsQueue, log: log.child({ component: 'stream' }), attempts: config.capture.attempts, ...(config.cost ? { prices: config.cost } : {}) });
+    streams = startStreams(streamed, endpoints ?? {}, {
+      sql: database.sql,
+      postsQueue,
+      log: log.child({ component: 'stream' }),
+      attempts: config.capture.attempts,
+      ...(config.cost ? { prices: config.cost } : {}),
+    });
     if (!connectors) {
       const connectorLog = log.child({ component: 'connector' });
       connectors = new Map(enabled.map((s) => [s.id, connectorFor(s, endpoints, connectorLog)]));
@@ -218,14 +224,17 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     }
     // A flushed or restarted Redis loses the schedulers with the jobs: polling would stop silently.
     // Every poller checks for them and puts back the missing ones.
-    watchdog = setInterval(() => {
-      void (async () => {
-        const present = new Set((await pollQueue.getJobSchedulers()).map((s) => s.key));
-        const missing = [...schedules.keys()].filter((k) => !present.has(k));
-        for (const key of missing) await upsert(key);
-        if (missing.length > 0) log.warn({ schedulers: missing }, 'job schedulers were missing (queue store flushed?); re-created');
-      })().catch((err: unknown) => log.warn({ err }, 'scheduler check failed'));
-    }, Math.min(config.capture.reconcileEveryMs, 30_000));
+    watchdog = setInterval(
+      () => {
+        void (async () => {
+          const present = new Set((await pollQueue.getJobSchedulers()).map((s) => s.key));
+          const missing = [...schedules.keys()].filter((k) => !present.has(k));
+          for (const key of missing) await upsert(key);
+          if (missing.length > 0) log.warn({ schedulers: missing }, 'job schedulers were missing (queue store flushed?); re-created');
+        })().catch((err: unknown) => log.warn({ err }, 'scheduler check failed'));
+      },
+      Math.min(config.capture.reconcileEveryMs, 30_000),
+    );
     watchdog.unref();
     log.info({ sources: enabled.map((s) => s.id) }, 'polling scheduled');
   }
@@ -281,15 +290,12 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
  * URLs from the environment); otherwise the in-process simulators, fed a live sandbox stream, so
  * the real connector code runs either way.
  */
-async function platformEndpoints(
-  config: Config,
-  sources: readonly SourceConfig[],
-  log: Logger,
-  started: (s: LiveSandbox) => void,
-): Promise<PlatformEndpoints> {
+async function platformEndpoints(config: Config, sources: readonly SourceConfig[], log: Logger, started: (s: LiveSandbox) => void): Promise<PlatformEndpoints> {
   const secrets = config.secrets ?? {};
   const simulated = sources.filter(
-    (s) => ((s.kind === 'search' || s.kind === 'mentions' || s.kind === 'stream') && !secrets.twitterBearerToken) || (s.kind === 'page' && !secrets.facebookPageToken),
+    (s) =>
+      ((s.kind === 'search' || s.kind === 'mentions' || s.kind === 'stream') && !secrets.twitterBearerToken) ||
+      (s.kind === 'page' && !secrets.facebookPageToken),
   );
   const sandbox = simulated.length > 0 ? await startLiveSandbox({ sources: simulated, log: log.child({ component: 'sandbox' }) }) : undefined;
   if (sandbox) started(sandbox);

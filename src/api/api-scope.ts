@@ -23,7 +23,10 @@ export function bearerAuth(apiToken: string) {
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!m || !sameToken(m[1]!, apiToken)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: m ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <CAPTURE_API_TOKEN>)' });
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: m ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <CAPTURE_API_TOKEN>)' });
     }
   };
 }

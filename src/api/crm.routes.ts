@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { DEFAULT_COST, type Config } from '../config.js';
 import type { Sql } from '../db/client.js';
@@ -32,7 +32,6 @@ import { listContacts } from '../db/read-models/contacts.read.js';
 import { listLeads } from '../db/read-models/leads.read.js';
 import { listPosts } from '../db/read-models/posts.read.js';
 import { listSourcesWithSpend } from '../db/read-models/sources.read.js';
-import { ConflictError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
   Account,
@@ -66,7 +65,6 @@ import {
   Source,
   StringEnum,
 } from './schemas.js';
-import { bodyProblem, stringPartProblem } from './strict-input.js';
 import { erasePerson } from '../workers/erasure.js';
 import type { CaptureJobData } from '../workers/queues.js';
 
@@ -80,14 +78,13 @@ export interface CrmRoutesOptions {
   log: Logger;
 }
 
-
 /**
  * The CRM resources under `/api`: list and read leads, cases, contacts, posts, opportunities and
  * accounts, and every transition on them. Bearer auth on every route; validation by the route
  * schemas (400 naming the field); a transition the state forbids is 409 saying why.
  */
 export async function crmRoutes(app: FastifyInstance, opts: CrmRoutesOptions): Promise<void> {
-  const { sql, config, apiToken, log } = opts;
+  const { sql, config } = opts;
 
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const Str200 = Type.String({ minLength: 1, maxLength: 200 });

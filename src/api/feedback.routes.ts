@@ -1,9 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { type Static, type TSchema, Type } from 'typebox';
 import type { Sql } from '../db/client.js';
 import { addPostFeedback, addRecordFeedback, rulesReport, type FeedbackInput } from '../db/feedback.repo.js';
-import { NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ErrorBody, Feedback, IdParams, Label, RuleReport } from './schemas.js';
 
@@ -31,7 +30,7 @@ const input = (body: Static<typeof FeedbackBody>, headers: Static<typeof ActorHe
  * body, 404 naming `id` for an unknown record.
  */
 export async function feedbackRoutes(app: FastifyInstance, opts: FeedbackRoutesOptions): Promise<void> {
-  const { sql, apiToken, log } = opts;
+  const { sql } = opts;
 
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const schema = <T extends TSchema>(summary: string, created: T) => ({

@@ -94,7 +94,7 @@ const ANY = { type: 'object', additionalProperties: true } as const;
  * rule and field, a decision trace for a text, a backtest of a draft on stored posts, publish and roll back.
  */
 export async function rulesRoutes(app: FastifyInstance, opts: RulesRoutesOptions): Promise<void> {
-  const { sql, config, apiToken, log } = opts;
+  const { sql, config, log } = opts;
   // Publications one at a time: each reads the live file, then replaces it.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -118,12 +118,21 @@ export async function rulesRoutes(app: FastifyInstance, opts: RulesRoutesOptions
     },
     async (req) => {
       const live = liveRuleset(config);
-      return { live: { version: live.ruleset.version, name: live.ruleset.name, rules: live.ruleset.rules.length, yaml: live.yaml }, history: await listRulesetVersions(sql, req.query.limit) };
+      return {
+        live: { version: live.ruleset.version, name: live.ruleset.name, rules: live.ruleset.rules.length, yaml: live.yaml },
+        history: await listRulesetVersions(sql, req.query.limit),
+      };
     },
   );
   app.get<{ Params: { version: string } }>(
     '/rules/versions/:version',
-    { schema: { summary: 'The YAML of a published version', params: { type: 'object', required: ['version'], properties: { version: { type: 'string', minLength: 1, maxLength: 300 } } }, response: { 200: ANY, 401: ERROR, 404: ERROR } } },
+    {
+      schema: {
+        summary: 'The YAML of a published version',
+        params: { type: 'object', required: ['version'], properties: { version: { type: 'string', minLength: 1, maxLength: 300 } } },
+        response: { 200: ANY, 401: ERROR, 404: ERROR },
+      },
+    },
     async (req) => {
       const live = liveRuleset(config);
       const yaml = live.ruleset.version === req.params.version ? live.yaml : await rulesetYaml(sql, req.params.version);
@@ -192,7 +201,10 @@ export async function rulesRoutes(app: FastifyInstance, opts: RulesRoutesOptions
     },
     async (req): Promise<RulesBacktest> => {
       const report = await backtest(sql, parseDraft(req.body.yaml), { sinceMs: req.body.days * 86_400_000, examples: 50 });
-      const before = await storedRulesOf(sql, report.examples.map((e) => e.id));
+      const before = await storedRulesOf(
+        sql,
+        report.examples.map((e) => e.id),
+      );
       return { ...report, examples: report.examples.map((e) => ({ ...e, storedRules: before.get(e.id) ?? [] })) };
     },
   );
@@ -216,7 +228,12 @@ export async function rulesRoutes(app: FastifyInstance, opts: RulesRoutesOptions
     {
       schema: {
         summary: 'Make an earlier published version the live ruleset again',
-        body: { type: 'object', required: ['version'], additionalProperties: false, properties: { version: { type: 'string', minLength: 1, maxLength: 300 }, by: BY } },
+        body: {
+          type: 'object',
+          required: ['version'],
+          additionalProperties: false,
+          properties: { version: { type: 'string', minLength: 1, maxLength: 300 }, by: BY },
+        },
         response: { 201: ANY, 400: ERROR, 401: ERROR, 404: ERROR },
       },
     },

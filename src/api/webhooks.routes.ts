@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import type { Sql } from '../db/client.js';
 import { readFeed } from '../db/outbox.repo.js';
@@ -14,7 +14,6 @@ import {
   rotateSecret,
   setEndpointEnabled,
 } from '../db/webhooks.repo.js';
-import { NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { apiErrorHandler } from './api-scope.js';
 import {
@@ -48,7 +47,7 @@ const Events = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxIt
  * Bearer auth as the rest of `/api`; bad input is a 400 naming the field.
  */
 export async function webhookRoutes(app: FastifyInstance, opts: WebhookRoutesOptions): Promise<void> {
-  const { sql, apiToken, log } = opts;
+  const { sql, log } = opts;
 
   app.setErrorHandler(
     apiErrorHandler(log, (err) => (err instanceof EndpointInputError || err instanceof RangeError ? { status: 400, body: { error: err.message } } : undefined)),

@@ -36,7 +36,10 @@ export function budgetVerdict(source: SourceConfig, cost: CostConfig, use: Month
   const capped = source.platform === 'twitter' && source.kind !== 'sandbox';
   const account = capped ? use.account / cost.monthlyCapPosts : 0;
   const ratio = Math.max(own, account);
-  const which = own >= account ? `${use.source} of ${source.budget?.posts_per_month} posts of this source's budget` : `${use.account} of the account's ${cost.monthlyCapPosts} posts`;
+  const which =
+    own >= account
+      ? `${use.source} of ${source.budget?.posts_per_month} posts of this source's budget`
+      : `${use.account} of the account's ${cost.monthlyCapPosts} posts`;
   if (ratio >= 1) return { status: 'budget exhausted', ratio, reason: `budget exhausted: ${which} read this month` };
   if (ratio >= cost.warnAt) return { status: 'warning', ratio, reason: `${Math.floor(ratio * 100)}% of the monthly budget used: ${which}` };
   return { status: 'ok', ratio, reason: '' };

@@ -114,7 +114,12 @@ function classifierInput(p: CapturePost): ClassifierInput {
 }
 
 /** Step 1: classify the pending posts, suppress, and find the authors who need a contact. Posts come in id order. */
-export function triage<P extends CapturePost>(posts: readonly P[], identities: ReadonlyMap<number, CaptureIdentity>, decide: Decide, opts: CaptureOptions): Triage<P> {
+export function triage<P extends CapturePost>(
+  posts: readonly P[],
+  identities: ReadonlyMap<number, CaptureIdentity>,
+  decide: Decide,
+  opts: CaptureOptions,
+): Triage<P> {
   const out: Triage<P> = { decided: [], rejected: [], live: [], needContact: [] };
   const needContact = new Map<number, LivePost<P>>();
   for (const post of posts) {
@@ -144,7 +149,11 @@ export function triage<P extends CapturePost>(posts: readonly P[], identities: R
 }
 
 /** Own-account posts, and retweets from a source that ignores them, never become leads or cases. */
-export function suppression(post: Pick<CapturePost, 'platform' | 'isRetweet' | 'sourceId'>, ident: Pick<CaptureIdentity, 'handle' | 'externalUserId'>, opts: CaptureOptions): Suppression | null {
+export function suppression(
+  post: Pick<CapturePost, 'platform' | 'isRetweet' | 'sourceId'>,
+  ident: Pick<CaptureIdentity, 'handle' | 'externalUserId'>,
+  opts: CaptureOptions,
+): Suppression | null {
   const own = opts.ownAccounts?.[post.platform] ?? [];
   if (own.length > 0) {
     const handle = normalHandle(ident.handle);

@@ -195,20 +195,15 @@ const f1Of = (p: number, r: number): number => (p + r === 0 ? 0 : (2 * p * r) / 
  * Precision of a label never predicted, and recall of a label never present, are 0.
  */
 export function scoreDecisions(pairs: readonly { gold: Label; decision: Decision }[], ruleset: Ruleset): EvalReport {
-  const confusion = Object.fromEntries(LABELS.map((g) => [g, Object.fromEntries(LABELS.map((p) => [p, 0]))])) as Record<
-    Label,
-    Record<Label, number>
-  >;
-  const stats = new Map<string, RuleStats>(
-    ruleset.rules.map((r) => [r.id, { id: r.id, label: r.label, hits: 0, right: 0, precision: 0 }]),
-  );
+  const confusion = Object.fromEntries(LABELS.map((g) => [g, Object.fromEntries(LABELS.map((p) => [p, 0]))])) as Record<Label, Record<Label, number>>;
+  const stats = new Map<string, RuleStats>(ruleset.rules.map((r) => [r.id, { id: r.id, label: r.label, hits: 0, right: 0, precision: 0 }]));
   for (const { gold, decision } of pairs) {
     confusion[gold][decision.label]++;
     for (const fired of decision.rules) {
       const s = stats.get(fired.id);
       if (s === undefined) continue;
       s.hits++;
-      if ((fired.weight > 0) === (gold === fired.label)) s.right++;
+      if (fired.weight > 0 === (gold === fired.label)) s.right++;
     }
   }
   const total = pairs.length;
@@ -290,12 +285,7 @@ export interface DiffReport {
 }
 
 /** Decide every post with both rulesets and explain each change of label. */
-export function diffRulesets(
-  posts: readonly LabeledPost[],
-  oldRules: Ruleset,
-  newRules: Ruleset,
-  onProgress?: (done: number) => void,
-): DiffReport {
+export function diffRulesets(posts: readonly LabeledPost[], oldRules: Ruleset, newRules: Ruleset, onProgress?: (done: number) => void): DiffReport {
   const changes: Change[] = [];
   const transitions: Record<string, number> = {};
   let fixed = 0;

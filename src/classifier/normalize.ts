@@ -66,9 +66,42 @@ const EMOJI_MODIFIERS = /[\u{FE0E}\u{FE0F}\u{1F3FB}-\u{1F3FF}\u20E3]/gu;
 // has Latin letters, which is how filter-dodging is written ("rеfund" with a Cyrillic е); Russian or Greek text
 // stays as it is.
 const HOMOGLYPHS: Record<string, string> = {
-  а: 'a', в: 'b', е: 'e', ё: 'e', і: 'i', ї: 'i', ј: 'j', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c',
-  т: 't', у: 'y', х: 'x', ѕ: 's', һ: 'h', ԁ: 'd', ԛ: 'q', ԝ: 'w', ӏ: 'l',
-  α: 'a', β: 'b', ε: 'e', η: 'n', ι: 'i', κ: 'k', μ: 'u', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x', ω: 'w',
+  а: 'a',
+  в: 'b',
+  е: 'e',
+  ё: 'e',
+  і: 'i',
+  ї: 'i',
+  ј: 'j',
+  к: 'k',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  т: 't',
+  у: 'y',
+  х: 'x',
+  ѕ: 's',
+  һ: 'h',
+  ԁ: 'd',
+  ԛ: 'q',
+  ԝ: 'w',
+  ӏ: 'l',
+  α: 'a',
+  β: 'b',
+  ε: 'e',
+  η: 'n',
+  ι: 'i',
+  κ: 'k',
+  μ: 'u',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  ω: 'w',
   γ: 'y',
 };
 const HOMOGLYPH = new RegExp(`[${Object.keys(HOMOGLYPHS).join('')}]`, 'gu');
@@ -114,10 +147,7 @@ function alternatives(value: string): string[] {
     let last = 0;
     for (const m of value.matchAll(INNER_DIGITS)) {
       const head = value.slice(last, m.index);
-      const options = [...m[0]].reduce<string[]>(
-        (acc, d) => acc.flatMap((a) => (LEETS[d] ?? []).map((l) => a + l)),
-        [''],
-      );
+      const options = [...m[0]].reduce<string[]>((acc, d) => acc.flatMap((a) => (LEETS[d] ?? []).map((l) => a + l)), ['']);
       readings = readings.flatMap((r) => options.map((o) => r + head + o));
       last = m.index + m[0].length;
       // Each 1 doubles the readings; a word with many is not an obfuscation worth reading.

@@ -260,14 +260,50 @@ export interface SuggestedTerm {
   score: number;
 }
 
-const STOP = new Set(['the', 'a', 'an', 'and', 'or', 'to', 'of', 'in', 'on', 'for', 'is', 'it', 'my', 'i', 'you', 'your', 'me', 'we', 'this', 'that', 'with', 'at', 'be', 'de', 'la', 'el', 'le', 'die', 'der', 'und']);
+const STOP = new Set([
+  'the',
+  'a',
+  'an',
+  'and',
+  'or',
+  'to',
+  'of',
+  'in',
+  'on',
+  'for',
+  'is',
+  'it',
+  'my',
+  'i',
+  'you',
+  'your',
+  'me',
+  'we',
+  'this',
+  'that',
+  'with',
+  'at',
+  'be',
+  'de',
+  'la',
+  'el',
+  'le',
+  'die',
+  'der',
+  'und',
+]);
 
 /** The ruleset's phrases as token sequences, to leave out of suggestions. */
 function knownTerms(ruleset: Ruleset): Set<string> {
   const known = new Set<string>();
   const add = (list: readonly string[] | Readonly<Record<string, readonly string[]>> | undefined) => {
     const terms = list === undefined ? [] : Array.isArray(list) ? list : Object.values(list).flat();
-    for (const t of terms as string[]) known.add(normalizeText(t).tokens.map((x) => x.value).join(' '));
+    for (const t of terms as string[])
+      known.add(
+        normalizeText(t)
+          .tokens.map((x) => x.value)
+          .join(' '),
+      );
   };
   for (const r of ruleset.rules) {
     add(r.any);
@@ -283,7 +319,11 @@ function knownTerms(ruleset: Ruleset): Set<string> {
  *
  * @param top - most suggestions per label. @defaultValue 15
  */
-export function suggestTerms(posts: readonly LabeledPost[], ruleset: Ruleset, opts: { top?: number; minCount?: number; minFolds?: number } = {}): SuggestedTerm[] {
+export function suggestTerms(
+  posts: readonly LabeledPost[],
+  ruleset: Ruleset,
+  opts: { top?: number; minCount?: number; minFolds?: number } = {},
+): SuggestedTerm[] {
   const top = opts.top ?? 15;
   const minCount = opts.minCount ?? 4;
   const minFolds = opts.minFolds ?? 2;

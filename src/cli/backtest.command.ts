@@ -45,8 +45,12 @@ export async function backtestCommand(args: string[], json: boolean): Promise<nu
       return 0;
     }
     const out: string[] = [];
-    out.push(`${report.posts} processed posts received ${sinceMs === null ? 'ever' : `in the last ${values.since}`}, re-decided with ${report.rulesetVersion} (nothing written)`);
-    const versions = Object.entries(report.storedVersions).map(([v, n]) => `${v} ${n}`).join(', ');
+    out.push(
+      `${report.posts} processed posts received ${sinceMs === null ? 'ever' : `in the last ${values.since}`}, re-decided with ${report.rulesetVersion} (nothing written)`,
+    );
+    const versions = Object.entries(report.storedVersions)
+      .map(([v, n]) => `${v} ${n}`)
+      .join(', ');
     if (versions) out.push(`  stored decisions came from: ${versions}`);
     out.push('');
     out.push('         stored   now');
@@ -57,7 +61,8 @@ export async function backtestCommand(args: string[], json: boolean): Promise<nu
     const transitions = Object.entries(report.transitions).sort((a, b) => b[1] - a[1]);
     if (transitions.length) out.push(`changed: ${report.changed} (${transitions.map(([k, n]) => `${k} ${n}`).join(', ')})`);
     for (const e of report.examples) out.push(`  ${e.id}  ${e.from} → ${e.to}  [${e.rules.join(', ')}]  ${oneLine(e.text, 80)}`);
-    if (report.changed > report.examples.length) out.push(`  … ${report.changed - report.examples.length} more (--json lists the first ${report.examples.length})`);
+    if (report.changed > report.examples.length)
+      out.push(`  … ${report.changed - report.examples.length} more (--json lists the first ${report.examples.length})`);
     process.stdout.write(`${out.join('\n')}\n`);
     return 0;
   } finally {

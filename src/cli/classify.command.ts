@@ -9,7 +9,12 @@ import { printObject } from './output.js';
 export async function classifyCommand(args: string[], json: boolean): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { rules: { type: 'string' }, platform: { type: 'string', default: 'twitter' }, lang: { type: 'string' }, reply: { type: 'boolean', default: false } },
+    options: {
+      rules: { type: 'string' },
+      platform: { type: 'string', default: 'twitter' },
+      lang: { type: 'string' },
+      reply: { type: 'boolean', default: false },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -22,7 +27,9 @@ export async function classifyCommand(args: string[], json: boolean): Promise<nu
   );
   if (json) printObject({ ...d }, true);
   else {
-    process.stdout.write(`${d.label}  score ${d.score}${d.priority ? `  priority ${d.priority} (${d.priorityRule ?? 'default'})` : ''}  [lead ${d.scores.lead}, case ${d.scores.case}]  rules ${d.rulesetVersion}\n`);
+    process.stdout.write(
+      `${d.label}  score ${d.score}${d.priority ? `  priority ${d.priority} (${d.priorityRule ?? 'default'})` : ''}  [lead ${d.scores.lead}, case ${d.scores.case}]  rules ${d.rulesetVersion}\n`,
+    );
     for (const r of d.rules) {
       const why = [...r.terms.map((t) => JSON.stringify(t.term)), ...Object.entries(r.features ?? {}).map(([k, v]) => `${k}=${String(v)}`)];
       process.stdout.write(`  ${r.label} ${r.weight >= 0 ? '+' : ''}${r.weight}  ${r.id}: ${why.join(', ')}\n`);

@@ -76,7 +76,9 @@ export async function evalCommand(args: string[], json: boolean): Promise<number
   out.push('label  precision  recall  f1     support  predicted');
   for (const l of LABELS) {
     const s = report.labels[l];
-    out.push(`${l.padEnd(5)}  ${fmt(s.precision).padEnd(9)}  ${fmt(s.recall).padEnd(6)}  ${fmt(s.f1)}  ${String(s.support).padStart(7)}  ${String(s.predicted).padStart(9)}`);
+    out.push(
+      `${l.padEnd(5)}  ${fmt(s.precision).padEnd(9)}  ${fmt(s.recall).padEnd(6)}  ${fmt(s.f1)}  ${String(s.support).padStart(7)}  ${String(s.predicted).padStart(9)}`,
+    );
   }
   out.push('');
   out.push(`macro-F1 (lead, case): ${fmt(report.macro_f1)}   accuracy: ${fmt(report.accuracy)}   case vs rest macro-F1: ${fmt(report.case_vs_rest.macro_f1)}`);
@@ -88,7 +90,9 @@ export async function evalCommand(args: string[], json: boolean): Promise<number
   out.push('rules (hits: posts it fired on; right: it pointed the right way)');
   const width = Math.max(4, ...report.rules.map((r) => r.id.length));
   for (const r of report.rules) {
-    out.push(`  ${r.id.padEnd(width)}  ${r.label.padEnd(4)}  hits ${String(r.hits).padStart(4)}  right ${String(r.right).padStart(4)}${r.hits ? `  ${pct(r.precision)}` : ''}`);
+    out.push(
+      `  ${r.id.padEnd(width)}  ${r.label.padEnd(4)}  hits ${String(r.hits).padStart(4)}  right ${String(r.right).padStart(4)}${r.hits ? `  ${pct(r.precision)}` : ''}`,
+    );
   }
   if (values.predictions) out.push('', `predictions: ${values.predictions}`);
   process.stdout.write(`${out.join('\n')}\n`);

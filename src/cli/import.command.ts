@@ -32,7 +32,14 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
       )) {
         errors.push(...batch.errors);
         posts += batch.posts.length;
-        const stored = await ingestPosts(ctx.database.sql, queue, IMPORT_SOURCE, batch.posts.map((p) => p.post), null, ctx.config.capture.attempts);
+        const stored = await ingestPosts(
+          ctx.database.sql,
+          queue,
+          IMPORT_SOURCE,
+          batch.posts.map((p) => p.post),
+          null,
+          ctx.config.capture.attempts,
+        );
         inserted += stored.inserted.length;
       }
     } finally {

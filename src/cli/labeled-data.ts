@@ -1,13 +1,5 @@
 import { readFileSync } from 'node:fs';
-import {
-  parseLabelMap,
-  readLabeledJsonl,
-  type CrossValidation,
-  type Dataset,
-  type FoldScores,
-  type LabeledPost,
-  type LabelMap,
-} from '../classifier/index.js';
+import { parseLabelMap, readLabeledJsonl, type CrossValidation, type Dataset, type FoldScores, type LabeledPost, type LabelMap } from '../classifier/index.js';
 import { feedbackExamples } from '../db/feedback.repo.js';
 import { openContext } from './context.js';
 
@@ -53,9 +45,7 @@ export function loadDataset(path: string, opts: { map?: LabelMap; requireLabels?
       if (ds.problems.length > SHOWN) process.stderr.write(`${path}: … ${ds.problems.length - SHOWN} more\n`);
     }
     const first = ds.problems[0]!;
-    throw new DataError(
-      `${path}: ${ds.problems.length} row${ds.problems.length === 1 ? '' : 's'} refused (first: line ${first.line}: ${first.reason})`,
-    );
+    throw new DataError(`${path}: ${ds.problems.length} row${ds.problems.length === 1 ? '' : 's'} refused (first: line ${first.line}: ${first.reason})`);
   }
   return ds;
 }

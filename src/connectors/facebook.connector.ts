@@ -1,5 +1,4 @@
-
-import { type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
 import { ConnectorError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SocialPost } from '../types.js';
@@ -89,7 +88,10 @@ export function createFacebookConnector(opts: FacebookConnectorOptions): Connect
     const usage = fbUsage(res.headers as Record<string, unknown>);
     if (usage.percent >= threshold) {
       throttledUntil = now() + Math.max(usage.regainMs, usageBackoffMs);
-      opts.log?.warn({ sourceId: opts.sourceId, usage: usage.percent, until: new Date(throttledUntil).toISOString() }, 'Graph usage near its limit; pausing this source');
+      opts.log?.warn(
+        { sourceId: opts.sourceId, usage: usage.percent, until: new Date(throttledUntil).toISOString() },
+        'Graph usage near its limit; pausing this source',
+      );
     }
     // axios hands back a body it cannot parse as a string rather than failing.
     if (!isObject(res.data) || !Array.isArray((res.data as Record<string, unknown>).data)) {
@@ -135,7 +137,13 @@ export function createFacebookConnector(opts: FacebookConnectorOptions): Connect
   async function* walkComments(postId: string, w: Walk, signal?: AbortSignal): AsyncGenerator<FetchedPage> {
     // https://developers.facebook.com/docs/graph-api/reference/object/comments
     let url: string | undefined = `${postId}/comments`;
-    let q: Record<string, string | number> | undefined = { fields: COMMENT_FIELDS, filter: 'stream', order: 'reverse_chronological', limit: pageSize, since: w.floorS };
+    let q: Record<string, string | number> | undefined = {
+      fields: COMMENT_FIELDS,
+      filter: 'stream',
+      order: 'reverse_chronological',
+      limit: pageSize,
+      since: w.floorS,
+    };
     while (url) {
       signal?.throwIfAborted();
       const body: FbListResponse<FbComment> = await get<FbListResponse<FbComment>>(url, q);

@@ -1,4 +1,3 @@
-
 import type { SocialPost } from '../types.js';
 import { parseSocialPost } from './post-schema.js';
 import type { FbComment, FbPost, RejectedFbItem } from './facebook.wire.js';
@@ -47,10 +46,7 @@ export function mapFbPost(raw: FbPost, pageId?: string) {
 /** A comment on Page post `postId` → post replying to its parent comment, or to the post. Pure. */
 export function mapFbComment(raw: FbComment, postId: string, pageId?: string) {
   const parent = isObject(raw.parent) && typeof raw.parent.id === 'string' ? raw.parent.id : undefined;
-  return toPost(
-    { id: raw.id, text: raw.message, created: raw.created_time, from: raw.from, inReplyTo: parent ?? postId, conversationId: postId },
-    pageId,
-  );
+  return toPost({ id: raw.id, text: raw.message, created: raw.created_time, from: raw.from, inReplyTo: parent ?? postId, conversationId: postId }, pageId);
 }
 
 /** Webhook items that are content a person wrote; reactions, likes and the like are not posts. */
@@ -73,7 +69,7 @@ export function mapFbWebhook(payload: unknown): { posts: SocialPost[]; rejected:
     const pageId = typeof entry.id === 'string' ? entry.id : undefined;
     for (const change of entry.changes as unknown[]) {
       const value = isObject(change) && change.field === 'feed' && isObject(change.value) ? change.value : undefined;
-      if (!value || value.verb !== 'add' || typeof value.item !== 'string' || !WEBHOOK_ITEMS.has(value.item)) {
+      if (value?.verb !== 'add' || typeof value.item !== 'string' || !WEBHOOK_ITEMS.has(value.item)) {
         ignored += 1;
         continue;
       }

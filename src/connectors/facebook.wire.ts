@@ -1,6 +1,5 @@
 // The Graph API's raw shapes, as the connector and the webhook receive them.
 
-
 export interface FbFrom {
   id: string;
   name?: string;

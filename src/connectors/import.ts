@@ -74,10 +74,7 @@ export function parseImportLines(content: string): ImportBatch {
  * (batches with nothing in them, all blank lines, are not yielded), so a 1 GB file never sits in
  * memory. Line numbers are those of the file. Rejects if the file cannot be read.
  */
-export async function* readImportFile(
-  path: string,
-  onProgress?: (progress: ImportProgress) => void,
-): AsyncGenerator<ImportBatch, void, undefined> {
+export async function* readImportFile(path: string, onProgress?: (progress: ImportProgress) => void): AsyncGenerator<ImportBatch, void, undefined> {
   const { size: totalBytes } = await stat(path);
   const input = createReadStream(path, { encoding: 'utf8' });
   const reader = createInterface({ input, crlfDelay: Infinity });

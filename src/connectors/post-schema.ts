@@ -23,8 +23,7 @@ function describe(input: unknown): string {
 
 /** `required` when missing, otherwise what was expected and what came. */
 function expected(what: string) {
-  return (issue: { input?: unknown }): string =>
-    issue.input === undefined ? 'required' : `must be ${what}, got ${describe(issue.input)}`;
+  return (issue: { input?: unknown }): string => (issue.input === undefined ? 'required' : `must be ${what}, got ${describe(issue.input)}`);
 }
 
 /**
@@ -34,10 +33,7 @@ function expected(what: string) {
 function idString() {
   return z
     .string({
-      error: (issue) =>
-        typeof issue.input === 'number'
-          ? 'must be a string: numeric ids above 2^53 lose digits'
-          : expected('a string')(issue),
+      error: (issue) => (typeof issue.input === 'number' ? 'must be a string: numeric ids above 2^53 lose digits' : expected('a string')(issue)),
     })
     .min(1, 'must not be empty')
     .regex(/^[^\s\u0000]+$/, 'must not contain whitespace or NUL');
@@ -57,8 +53,7 @@ const authorSchema = z.object(
     name: optionalText,
     email: z
       .email({
-        error: (issue) =>
-          typeof issue.input === 'string' ? 'must be an e-mail address' : expected('a string')(issue),
+        error: (issue) => (typeof issue.input === 'string' ? 'must be an e-mail address' : expected('a string')(issue)),
       })
       .nullish(),
     followers: z
@@ -80,9 +75,7 @@ export function postIdProblem(platform: Platform, id: string): string | undefine
     if (BigInt(id) > MAX_X_ID) return 'exceeds the 64-bit range of X ids';
     return undefined;
   }
-  return /^[0-9]+(?:_[0-9]+)*$/.test(id)
-    ? undefined
-    : 'Facebook ids are digits, optionally joined by underscores (1122334455_987654321)';
+  return /^[0-9]+(?:_[0-9]+)*$/.test(id) ? undefined : 'Facebook ids are digits, optionally joined by underscores (1122334455_987654321)';
 }
 
 function compactAuthor(author: z.output<typeof authorSchema>): SocialAuthor {
@@ -103,18 +96,14 @@ export const socialPostSchema = z
   .object(
     {
       platform: z.enum(PLATFORMS, {
-        error: (issue) =>
-          issue.input === undefined ? 'required' : `must be one of ${PLATFORMS.join(', ')}`,
+        error: (issue) => (issue.input === undefined ? 'required' : `must be one of ${PLATFORMS.join(', ')}`),
       }),
       id: idString(),
       // Empty text is allowed: a photo-only tweet or a sticker comment has none.
       text: z.string({ error: expected('a string') }).transform(stripNul),
       created_at: z.iso.datetime({
         offset: true,
-        error: (issue) =>
-          issue.input === undefined
-            ? 'required'
-            : 'must be an ISO 8601 timestamp with a time zone, like 2026-11-20T10:00:00Z',
+        error: (issue) => (issue.input === undefined ? 'required' : 'must be an ISO 8601 timestamp with a time zone, like 2026-11-20T10:00:00Z'),
       }),
       author: authorSchema,
       in_reply_to: idString().nullish(),
@@ -164,8 +153,6 @@ function formatPath(path: readonly PropertyKey[]): string {
 export function parseSocialPost(value: unknown): ParsedSocialPost {
   const result = socialPostSchema.safeParse(value);
   if (result.success) return { ok: true, post: result.data };
-  const reason = result.error.issues
-    .map((issue) => `${formatPath(issue.path)}: ${issue.message}`)
-    .join('; ');
+  const reason = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`).join('; ');
   return { ok: false, reason };
 }

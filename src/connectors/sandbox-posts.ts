@@ -9,14 +9,7 @@
  */
 
 /** Industries the templates cover. */
-export type SandboxIndustry =
-  | 'telecom'
-  | 'saas'
-  | 'airline'
-  | 'retail'
-  | 'banking'
-  | 'food'
-  | 'energy';
+export type SandboxIndustry = 'telecom' | 'saas' | 'airline' | 'retail' | 'banking' | 'food' | 'energy';
 
 /**
  * What the template's author meant the post to be (lead, case or none). A writing aid that keeps
@@ -120,20 +113,28 @@ export const SANDBOX_VOCABULARY: Readonly<Record<SandboxIndustry, SandboxVocabul
 };
 
 export const SANDBOX_CITIES: readonly string[] = [
-  'Madrid', 'Berlin', 'Lyon', 'Leeds', 'Austin', 'Toronto', 'Dublin', 'Munich', 'Seville',
-  'Marseille', 'Manchester', 'Denver', 'Porto', 'Hamburg', 'Bristol', 'Valencia',
+  'Madrid',
+  'Berlin',
+  'Lyon',
+  'Leeds',
+  'Austin',
+  'Toronto',
+  'Dublin',
+  'Munich',
+  'Seville',
+  'Marseille',
+  'Manchester',
+  'Denver',
+  'Porto',
+  'Hamburg',
+  'Bristol',
+  'Valencia',
 ];
 
 type Entry = string | { text: string; lang?: string; urgent?: boolean };
 
-function templates(
-  industry: SandboxIndustry,
-  intent: SandboxIntent,
-  entries: readonly Entry[],
-): SandboxTemplate[] {
-  return entries.map((entry) =>
-    typeof entry === 'string' ? { industry, intent, text: entry } : { industry, intent, ...entry },
-  );
+function templates(industry: SandboxIndustry, intent: SandboxIntent, entries: readonly Entry[]): SandboxTemplate[] {
+  return entries.map((entry) => (typeof entry === 'string' ? { industry, intent, text: entry } : { industry, intent, ...entry }));
 }
 
 export const SANDBOX_TEMPLATES: readonly SandboxTemplate[] = [
@@ -282,7 +283,7 @@ export const SANDBOX_TEMPLATES: readonly SandboxTemplate[] = [
     'Props to the {brand} branch staff in {city}, so patient with my grandad 💙',
     '{brand} reports record quarterly profit https://finance.example.com/q3-results',
     'My bank balance at the end of the month: 📉📉📉 #relatable',
-    "Card issue from yesterday is resolved, all sorted now, thanks {at}",
+    'Card issue from yesterday is resolved, all sorted now, thanks {at}',
     '⚠️ Reminder: {brand} will never ask for your PIN by text. Stay safe! #fraudawareness',
     'URGENT your {brand} account is suspended, verify here: http://secure-login.example.biz/verify',
   ]),
@@ -382,17 +383,88 @@ export const SANDBOX_REPLIES: readonly SandboxReply[] = [
 
 /** Given names for sandbox authors; some non-ASCII on purpose. */
 export const SANDBOX_FIRST_NAMES: readonly string[] = [
-  'José', 'María', 'Zoë', 'Søren', 'Björn', 'François', 'Aoife', 'Chloé', 'Łukasz', 'Mehmet',
-  'Priya', 'Wei', 'Yuki', 'Oluwaseun', 'Fatima', 'Ahmed', 'Lena', 'Jonas', 'Emma', 'Liam',
-  'Noah', 'Olivia', 'Lucas', 'Sofia', 'Mateo', 'Camille', 'Hugo', 'Inès', 'Kai', 'Mia',
-  'Ethan', 'Ava', 'Leon', 'Hannah', 'Ravi', 'Aisha', 'Diego', 'Elena', 'Tomás', 'Nora',
+  'José',
+  'María',
+  'Zoë',
+  'Søren',
+  'Björn',
+  'François',
+  'Aoife',
+  'Chloé',
+  'Łukasz',
+  'Mehmet',
+  'Priya',
+  'Wei',
+  'Yuki',
+  'Oluwaseun',
+  'Fatima',
+  'Ahmed',
+  'Lena',
+  'Jonas',
+  'Emma',
+  'Liam',
+  'Noah',
+  'Olivia',
+  'Lucas',
+  'Sofia',
+  'Mateo',
+  'Camille',
+  'Hugo',
+  'Inès',
+  'Kai',
+  'Mia',
+  'Ethan',
+  'Ava',
+  'Leon',
+  'Hannah',
+  'Ravi',
+  'Aisha',
+  'Diego',
+  'Elena',
+  'Tomás',
+  'Nora',
 ];
 
 /** Family names for sandbox authors. */
 export const SANDBOX_LAST_NAMES: readonly string[] = [
-  'García', 'Müller', 'Smith', 'Dubois', 'Rossi', 'Kowalski', 'Nguyen', "O'Brien", 'Johansson',
-  'Okafor', 'Patel', 'Kim', 'Silva', 'Schneider', 'Martin', 'Rodríguez', 'Brown', 'Jensen',
-  'Novak', 'Haddad', 'Tanaka', 'Moreau', 'Fischer', 'López', 'Wilson', 'Costa', 'Ivanova',
-  'Murphy', 'Singh', 'Chen', 'Bianchi', 'Lefebvre', 'Weber', 'Hernández', 'Taylor', 'Andersen',
-  'Yılmaz', 'Mendes', 'Clarke', 'Berg',
+  'García',
+  'Müller',
+  'Smith',
+  'Dubois',
+  'Rossi',
+  'Kowalski',
+  'Nguyen',
+  "O'Brien",
+  'Johansson',
+  'Okafor',
+  'Patel',
+  'Kim',
+  'Silva',
+  'Schneider',
+  'Martin',
+  'Rodríguez',
+  'Brown',
+  'Jensen',
+  'Novak',
+  'Haddad',
+  'Tanaka',
+  'Moreau',
+  'Fischer',
+  'López',
+  'Wilson',
+  'Costa',
+  'Ivanova',
+  'Murphy',
+  'Singh',
+  'Chen',
+  'Bianchi',
+  'Lefebvre',
+  'Weber',
+  'Hernández',
+  'Taylor',
+  'Andersen',
+  'Yılmaz',
+  'Mendes',
+  'Clarke',
+  'Berg',
 ];

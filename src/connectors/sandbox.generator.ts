@@ -160,9 +160,7 @@ function rng(state: number): () => number {
 
 function drawsFor(ctx: Resolved, n: number, purpose: Draw): () => number {
   // n may exceed 2^32: hash both halves.
-  return rng(
-    hashWords(ctx.seedHash, ctx.platform === 'twitter' ? 1 : 2, n >>> 0, Math.floor(n / 2 ** 32), purpose),
-  );
+  return rng(hashWords(ctx.seedHash, ctx.platform === 'twitter' ? 1 : 2, n >>> 0, Math.floor(n / 2 ** 32), purpose));
 }
 
 function pick<T>(items: readonly T[], u: number): T {
@@ -229,10 +227,13 @@ function authorName(index: number): AuthorName {
   const last = pick(SANDBOX_LAST_NAMES, draw());
   const style = draw();
   const display =
-    style < 0.6 ? `${first} ${last}`
-    : style < 0.75 ? first
-    : style < 0.9 ? `${first} ${last.charAt(0)}.`
-    : `${first} ${last} ${pick(['🌻', '✈️', '☕', '⚽', '🎧'], draw())}`;
+    style < 0.6
+      ? `${first} ${last}`
+      : style < 0.75
+        ? first
+        : style < 0.9
+          ? `${first} ${last.charAt(0)}.`
+          : `${first} ${last} ${pick(['🌻', '✈️', '☕', '⚽', '🎧'], draw())}`;
   return { first, last, display };
 }
 
@@ -246,19 +247,13 @@ function authorOfIndex(ctx: Resolved, index: number): SocialAuthor {
   }
   // Old accounts have short ids, new ones snowflakes beyond 2^53; the two ranges never meet.
   const id =
-    draw() < 0.2
-      ? String(10_000_000n + BigInt(index) * 1_009n + (jitter % 1_000n))
-      : String(1_300_000_000_000_000_000n + BigInt(index) * 1_000_003n + jitter);
+    draw() < 0.2 ? String(10_000_000n + BigInt(index) * 1_009n + (jitter % 1_000n)) : String(1_300_000_000_000_000_000n + BigInt(index) * 1_000_003n + jitter);
   // Handles end in the pool index, so they are unique; X allows 15 characters.
   const suffix = String(index);
   const f = asciiSlug(first);
   const l = asciiSlug(last);
   const style = draw();
-  const stem =
-    style < 0.35 ? `${f}_${l}`
-    : style < 0.6 ? `${f.charAt(0)}${l}`
-    : style < 0.8 ? `${l}${f}`
-    : `the_${f}`;
+  const stem = style < 0.35 ? `${f}_${l}` : style < 0.6 ? `${f.charAt(0)}${l}` : style < 0.8 ? `${l}${f}` : `the_${f}`;
   const handle = stem.slice(0, 15 - suffix.length) + suffix;
   const followers = Math.floor(10 ** (draw() * 5.5)) - 1;
   return { id, handle, name: display, followers };
@@ -314,14 +309,7 @@ function drawIntent(u: number): SandboxIntent {
   return 'none';
 }
 
-function fillSlots(
-  ctx: Resolved,
-  text: string,
-  industryIndex: number,
-  brandIndex: number,
-  lang: string | undefined,
-  draw: () => number,
-): string {
+function fillSlots(ctx: Resolved, text: string, industryIndex: number, brandIndex: number, lang: string | undefined, draw: () => number): string {
   const vocabulary = SANDBOX_VOCABULARY[INDUSTRIES[industryIndex] ?? 'telecom'];
   const brand = vocabulary.brands[brandIndex];
   if (!brand) throw new Error(`sandbox: no brand ${brandIndex} in industry ${industryIndex}`);
@@ -381,9 +369,7 @@ function replyPool(after: SandboxIntent, byAuthor: boolean): readonly SandboxRep
   const key = `${after}:${byAuthor}`;
   let pool = replyPools.get(key);
   if (!pool) {
-    pool = SANDBOX_REPLIES.filter(
-      (r) => (r.after === after || r.after === 'any') && (r.by === 'any' || r.by === (byAuthor ? 'author' : 'other')),
-    );
+    pool = SANDBOX_REPLIES.filter((r) => (r.after === after || r.after === 'any') && (r.by === 'any' || r.by === (byAuthor ? 'author' : 'other')));
     replyPools.set(key, pool);
   }
   return pool;
@@ -417,13 +403,7 @@ function rootAuthorIndex(ctx: Resolved, root: number): number {
 }
 
 /** Who writes post n, given its parent (null: a root) and its conversation's root. */
-function authorIndexOf(
-  ctx: Resolved,
-  n: number,
-  parent: number | null,
-  root: number,
-  rootIntent: SandboxIntent,
-): number {
+function authorIndexOf(ctx: Resolved, n: number, parent: number | null, root: number, rootIntent: SandboxIntent): number {
   if (parent === null) return rootAuthorIndex(ctx, n);
   const draw = drawsFor(ctx, n, DRAW.author);
   // People follow up on their own complaints more than on anything else.

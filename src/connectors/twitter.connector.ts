@@ -108,12 +108,8 @@ export function mapXPage(raw: unknown): MappedPage {
       continue;
     }
     const user = users.get(tweet.author_id);
-    const replyTo = Array.isArray(tweet.referenced_tweets)
-      ? tweet.referenced_tweets.find((r) => isObject(r) && r.type === 'replied_to')?.id
-      : undefined;
-    const retweetOf = Array.isArray(tweet.referenced_tweets)
-      ? tweet.referenced_tweets.find((r) => isObject(r) && r.type === 'retweeted')?.id
-      : undefined;
+    const replyTo = Array.isArray(tweet.referenced_tweets) ? tweet.referenced_tweets.find((r) => isObject(r) && r.type === 'replied_to')?.id : undefined;
+    const retweetOf = Array.isArray(tweet.referenced_tweets) ? tweet.referenced_tweets.find((r) => isObject(r) && r.type === 'retweeted')?.id : undefined;
     let createdAt = tweet.created_at;
     if (typeof createdAt !== 'string' && /^[1-9][0-9]*$/.test(id)) createdAt = new Date(snowflakeTime(id)).toISOString();
     const parsed = parseSocialPost({

@@ -98,7 +98,8 @@ export interface OpenStreamOptions {
   log?: Logger;
 }
 
-const STREAM_QUERY = 'tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang&expansions=author_id&user.fields=username,name,public_metrics';
+const STREAM_QUERY =
+  'tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang&expansions=author_id&user.fields=username,name,public_metrics';
 
 /** One stream line → posts. Pure. */
 export function mapStreamLine(line: string): StreamEvent {

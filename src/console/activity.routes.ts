@@ -24,11 +24,18 @@ export function activityRoutes(app: FastifyInstance, kit: ConsoleKit): void {
 
   app.get('/activity/stream', async (req, reply) => {
     const floor = Math.max(0, (await maxPostId(sql)) - FLOOR_WINDOW);
-    const [{ now } = { now: new Date().toISOString() }] = await sql<{ now: string }[]>`select to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`;
+    const [{ now } = { now: new Date().toISOString() }] = await sql<
+      { now: string }[]
+    >`select to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`;
     let cursor: DecisionCursor = { processedAt: now, id: 0 };
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
     res.write('retry: 3000\n\n');
     streams.add(res);
     let busy = false;

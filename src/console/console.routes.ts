@@ -82,7 +82,8 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
   });
 
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, req, reply) => {
-    const status = err instanceof NotFoundError ? 404 : err.validation ? 400 : typeof err.statusCode === 'number' && err.statusCode < 500 ? err.statusCode : 500;
+    const status =
+      err instanceof NotFoundError ? 404 : err.validation ? 400 : typeof err.statusCode === 'number' && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) opts.log.error({ err, route: req.routeOptions.url, method: req.method }, 'console request failed');
     const message = status === 500 ? 'Something went wrong; it has been logged.' : err.message;
     const s = sessionOf.get(req);

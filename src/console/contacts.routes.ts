@@ -23,8 +23,12 @@ export function contactsRoutes(app: FastifyInstance, kit: ConsoleKit): void {
     const res = await kit.callApi('POST', '/api/merges', { survivorId: Number(f.survivorId), mergedId: Number(f.mergedId) });
     return kit.done(req, reply, res, (b) => `Contact ${b?.mergedId} merged into contact ${b?.survivorId} (merge ${b?.mergeId}).`);
   });
-  app.post<{ Params: { id: number } }>('/merges/:id/undo', { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } } }, async (req, reply) => {
-    const res = await kit.callApi('POST', `/api/merges/${req.params.id}/undo`);
-    return kit.done(req, reply, res, () => `Merge ${req.params.id} undone.`);
-  });
+  app.post<{ Params: { id: number } }>(
+    '/merges/:id/undo',
+    { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } } },
+    async (req, reply) => {
+      const res = await kit.callApi('POST', `/api/merges/${req.params.id}/undo`);
+      return kit.done(req, reply, res, () => `Merge ${req.params.id} undone.`);
+    },
+  );
 }

@@ -28,12 +28,33 @@ export function workRoutes(app: FastifyInstance, kit: ConsoleKit): void {
 
   app.get<{ Querystring: { platform?: string; source?: string; minScore?: string; rule?: string } }>(
     '/leads',
-    { schema: { querystring: { type: 'object', properties: { platform: { type: 'string', enum: ['', 'twitter', 'facebook'] }, source: text(100), minScore: { type: 'string', pattern: '^(-?[0-9]+(\\.[0-9]+)?)?$' }, rule: text(100) } } } },
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            platform: { type: 'string', enum: ['', 'twitter', 'facebook'] },
+            source: text(100),
+            minScore: { type: 'string', pattern: '^(-?[0-9]+(\\.[0-9]+)?)?$' },
+            rule: text(100),
+          },
+        },
+      },
+    },
     async (req, reply) => {
       const q = req.query;
-      const f: LeadFilters = { platform: platformOf(q.platform), source: q.source || undefined, minScore: q.minScore ? Number(q.minScore) : undefined, rule: q.rule || undefined };
+      const f: LeadFilters = {
+        platform: platformOf(q.platform),
+        source: q.source || undefined,
+        minScore: q.minScore ? Number(q.minScore) : undefined,
+        rule: q.rule || undefined,
+      };
       const rows = (await listLeads(sql, { status: 'open', source: platformOf(q.platform), limit: READ })) as unknown as LeadRow[];
-      const posts = await openingPosts(sql, 'lead', rows.map((l) => l.id));
+      const posts = await openingPosts(
+        sql,
+        'lead',
+        rows.map((l) => l.id),
+      );
       const shown = rows
         .filter((l) => f.minScore === undefined || l.score >= f.minScore)
         .filter((l) => f.source === undefined || posts.get(l.id)?.sourceId === f.source)
@@ -83,9 +104,15 @@ export function workRoutes(app: FastifyInstance, kit: ConsoleKit): void {
     async (req, reply) => {
       const f: CaseFilters = { status: req.query.status || undefined, priority: req.query.priority || undefined, platform: req.query.platform || undefined };
       const statuses = (f.status ? [f.status] : ['new', 'in_progress']) as CaseStatus[];
-      const lists = await Promise.all(statuses.map((status) => listCases(sql, { status, origin: platformOf(f.platform), priority: f.priority as PriorityValue | undefined, limit: READ })));
+      const lists = await Promise.all(
+        statuses.map((status) => listCases(sql, { status, origin: platformOf(f.platform), priority: f.priority as PriorityValue | undefined, limit: READ })),
+      );
       const cases = (lists.flat() as unknown as CaseRow[]).sort(queueOrder).slice(0, SHOWN);
-      const posts = await openingPosts(sql, 'case', cases.map((c) => c.id));
+      const posts = await openingPosts(
+        sql,
+        'case',
+        cases.map((c) => c.id),
+      );
       return kit.send(reply, casesPage(kit.context(req, reply), cases, posts, f, Date.now()));
     },
   );
@@ -97,7 +124,15 @@ export function workRoutes(app: FastifyInstance, kit: ConsoleKit): void {
 
   app.post<{ Params: { id: number; action: string } }>(
     '/cases/:id/:action',
-    { schema: { params: { type: 'object', required: ['id', 'action'], properties: { id: { type: 'integer', minimum: 1 }, action: { type: 'string', enum: ['start', 'resolve', 'cancel', 'reopen'] } } } } },
+    {
+      schema: {
+        params: {
+          type: 'object',
+          required: ['id', 'action'],
+          properties: { id: { type: 'integer', minimum: 1 }, action: { type: 'string', enum: ['start', 'resolve', 'cancel', 'reopen'] } },
+        },
+      },
+    },
     async (req, reply) => {
       const { id, action } = req.params;
       const res = await kit.callApi('POST', `/api/cases/${id}/${action}`);
@@ -114,12 +149,16 @@ export function workRoutes(app: FastifyInstance, kit: ConsoleKit): void {
 
   app.get('/sources', async (req, reply) => kit.send(reply, sourcesPage(kit.context(req, reply), kit.config.sources, await sourceHealth(sql), Date.now())));
 
-  app.post<{ Params: { id: string } }>('/sources/:id/retry', { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } } } }, async (req, reply) => {
-    const id = req.params.id;
-    if (!kit.config.sources.some((s) => s.id === id)) return kit.done(req, reply, { status: 404, body: { error: `no source ${id}` } }, () => '');
-    await unblockSource(sql, id);
-    await kit.pollQueue?.add(POLL_JOB, { sourceId: id }, { removeOnComplete: 100, removeOnFail: 100 });
-    kit.log.info({ sourceId: id, by: kit.session(req).name }, 'source retried from the console');
-    return kit.done(req, reply, { status: 200, body: null }, () => `Source ${id}: polling now.`);
-  });
+  app.post<{ Params: { id: string } }>(
+    '/sources/:id/retry',
+    { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } } } },
+    async (req, reply) => {
+      const id = req.params.id;
+      if (!kit.config.sources.some((s) => s.id === id)) return kit.done(req, reply, { status: 404, body: { error: `no source ${id}` } }, () => '');
+      await unblockSource(sql, id);
+      await kit.pollQueue?.add(POLL_JOB, { sourceId: id }, { removeOnComplete: 100, removeOnFail: 100 });
+      kit.log.info({ sourceId: id, by: kit.session(req).name }, 'source retried from the console');
+      return kit.done(req, reply, { status: 200, body: null }, () => `Source ${id}: polling now.`);
+    },
+  );
 }

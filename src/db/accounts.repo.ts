@@ -1,10 +1,9 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Sql, Tx } from './client.js';
-import { ISO, } from './read-models/common.js';
+import { ISO } from './read-models/common.js';
 import { getAccount, getContact } from './read-models/records.read.js';
 
 /** Accounts (companies), their relationship, entitlements, and which account a contact is under. */
-
 
 export type Relationship = 'prospect' | 'customer' | 'vendor' | 'partner';
 
@@ -43,7 +42,8 @@ export async function addEntitlement(
       returning id, account_id as "accountId", contact_id as "contactId", name, to_char(starts_at at time zone 'UTC', ${ISO}) as "startsAt", to_char(ends_at at time zone 'UTC', ${ISO}) as "endsAt"`;
     return row!;
   } catch (err) {
-    if ((err as { code?: string }).code === '23503') throw new NotFoundError(`no ${input.accountId !== undefined ? `account ${input.accountId}` : `contact ${input.contactId}`}`);
+    if ((err as { code?: string }).code === '23503')
+      throw new NotFoundError(`no ${input.accountId !== undefined ? `account ${input.accountId}` : `contact ${input.contactId}`}`);
     throw err;
   }
 }

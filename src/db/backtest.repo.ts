@@ -62,8 +62,7 @@ const zero = (): Record<Label, number> => ({ lead: 0, case: 0, none: 0 });
 export async function backtest(sql: Sql, ruleset: Ruleset, opts: BacktestOptions): Promise<BacktestReport> {
   const batch = opts.batch ?? 1000;
   const wanted = opts.examples ?? 20;
-  const window =
-    opts.sinceMs === null ? sql`` : sql`and received_at >= now() - ${opts.sinceMs} * interval '1 millisecond'`;
+  const window = opts.sinceMs === null ? sql`` : sql`and received_at >= now() - ${opts.sinceMs} * interval '1 millisecond'`;
   const [{ total } = { total: 0 }] = await sql<{ total: number }[]>`
     select count(*)::int as total from social_posts
     where status = 'processed' and label is not null ${window}`;

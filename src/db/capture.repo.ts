@@ -97,7 +97,11 @@ async function applyBatch(tx: Tx, refs: readonly PostRef[], decide: Decide, opts
 }
 
 /** Give the authors who need one a contact, as the planner matches them; updates `identities` in place. */
-async function resolveContacts(tx: Tx, needContact: readonly LivePost[], identities: Map<number, CaptureIdentity>): Promise<{ plan: ContactPlan; ids: number[] }> {
+async function resolveContacts(
+  tx: Tx,
+  needContact: readonly LivePost[],
+  identities: Map<number, CaptureIdentity>,
+): Promise<{ plan: ContactPlan; ids: number[] }> {
   const wanted = contactsWanted(needContact);
   const { handleRows, emailRows } = await readContactMatches(tx, wanted);
   const plan = planContacts(wanted, handleRows, emailRows);

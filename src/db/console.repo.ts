@@ -38,7 +38,18 @@ export async function openingPosts(sql: Sql, of: 'lead' | 'case', ids: readonly 
 
 /** A contact's most recent posts, whatever became of them. */
 export async function postsOfContact(sql: Sql, contactId: number, limit: number) {
-  return sql<{ id: number; platform: Platform; externalId: string; text: string; label: Label | null; leadId: number | null; caseId: number | null; receivedAt: string }[]>`
+  return sql<
+    {
+      id: number;
+      platform: Platform;
+      externalId: string;
+      text: string;
+      label: Label | null;
+      leadId: number | null;
+      caseId: number | null;
+      receivedAt: string;
+    }[]
+  >`
     select p.id, p.platform, p.external_id as "externalId", p.text, p.label, p.lead_id as "leadId", p.case_id as "caseId",
            to_char(p.received_at at time zone 'UTC', ${ISO}) as "receivedAt"
     from social_posts p where p.contact_id = ${contactId} order by p.id desc limit ${limit}`;
@@ -58,7 +69,9 @@ export async function searchContactIds(sql: Sql, q: string, limit: number): Prom
 
 /** Merges, newest first. */
 export async function mergeHistory(sql: Sql, limit: number) {
-  return sql<{ id: number; survivorId: number; mergedId: number; survivorName: string | null; mergedName: string | null; createdAt: string; undoneAt: string | null }[]>`
+  return sql<
+    { id: number; survivorId: number; mergedId: number; survivorName: string | null; mergedName: string | null; createdAt: string; undoneAt: string | null }[]
+  >`
     select m.id, m.survivor_id as "survivorId", m.merged_id as "mergedId", s.name as "survivorName", g.name as "mergedName",
            to_char(m.created_at at time zone 'UTC', ${ISO}) as "createdAt", to_char(m.undone_at at time zone 'UTC', ${ISO}) as "undoneAt"
     from contact_merges m join contacts s on s.id = m.survivor_id join contacts g on g.id = m.merged_id
@@ -67,17 +80,19 @@ export async function mergeHistory(sql: Sql, limit: number) {
 
 /** Each source's cursor row: health, last success and error, blocked-until, next poll, posts fetched. */
 export async function sourceHealth(sql: Sql) {
-  return sql<{
-    sourceId: string;
-    healthy: boolean;
-    lastSuccessAt: string | null;
-    lastErrorAt: string | null;
-    lastError: string | null;
-    blockedUntil: string | null;
-    nextPollAt: string | null;
-    postsFetched: number;
-    consecutiveFailures: number;
-  }[]>`
+  return sql<
+    {
+      sourceId: string;
+      healthy: boolean;
+      lastSuccessAt: string | null;
+      lastErrorAt: string | null;
+      lastError: string | null;
+      blockedUntil: string | null;
+      nextPollAt: string | null;
+      postsFetched: number;
+      consecutiveFailures: number;
+    }[]
+  >`
     select c.source_id as "sourceId", c.healthy, to_char(c.last_success_at at time zone 'UTC', ${ISO}) as "lastSuccessAt",
            to_char(c.last_error_at at time zone 'UTC', ${ISO}) as "lastErrorAt", c.last_error as "lastError",
            to_char(c.blocked_until at time zone 'UTC', ${ISO}) as "blockedUntil", to_char(c.next_poll_at at time zone 'UTC', ${ISO}) as "nextPollAt",

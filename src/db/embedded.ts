@@ -68,7 +68,6 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-
 async function answers(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
   try {

@@ -28,15 +28,17 @@ export interface FeedbackInput {
   actor: string;
 }
 
-const RETURNING = (sql: Sql | Tx) =>
-  sql`returning id, post_id as "postId", label, note, actor, to_char(created_at at time zone 'UTC', ${ISO}) as "createdAt"`;
+const RETURNING = (sql: Sql | Tx) => sql`returning id, post_id as "postId", label, note, actor, to_char(created_at at time zone 'UTC', ${ISO}) as "createdAt"`;
 
 /** Store a correction of one post. NotFoundError naming the id when there is no such post. */
 export async function addPostFeedback(sql: Sql, postId: number, f: FeedbackInput): Promise<FeedbackRow> {
-  const rows = await recorded(sql, (tx) => tx<FeedbackRow[]>`
+  const rows = await recorded(
+    sql,
+    (tx) => tx<FeedbackRow[]>`
     insert into label_feedback (post_id, label, note, actor)
     select p.id, ${f.label}, ${f.note ?? null}, ${f.actor} from social_posts p where p.id = ${postId}
-    ${RETURNING(tx)}`);
+    ${RETURNING(tx)}`,
+  );
   const row = rows[0];
   if (row === undefined) throw new NotFoundError(`id: no post ${postId}`);
   return row;
@@ -47,21 +49,26 @@ export async function addPostFeedback(sql: Sql, postId: number, f: FeedbackInput
  * one statement. NotFoundError naming the id when there is no such lead or case.
  */
 export async function addRecordFeedback(sql: Sql, kind: 'lead' | 'case', recordId: number, f: FeedbackInput): Promise<FeedbackRow[]> {
-  const [record] =
-    kind === 'lead' ? await sql`select id from leads where id = ${recordId}` : await sql`select id from cases where id = ${recordId}`;
+  const [record] = kind === 'lead' ? await sql`select id from leads where id = ${recordId}` : await sql`select id from cases where id = ${recordId}`;
   if (record === undefined) throw new NotFoundError(`id: no ${kind} ${recordId}`);
   const posts = kind === 'lead' ? sql`p.lead_id = ${recordId}` : sql`p.case_id = ${recordId}`;
-  return recorded(sql, (tx) => tx<FeedbackRow[]>`
+  return recorded(
+    sql,
+    (tx) => tx<FeedbackRow[]>`
     insert into label_feedback (post_id, label, note, actor)
     select p.id, ${f.label}, ${f.note ?? null}, ${f.actor} from social_posts p where ${posts} order by p.id
-    ${RETURNING(tx)}`);
+    ${RETURNING(tx)}`,
+  );
 }
 
 /** Store corrections and their `feedback.recorded` events (the outbox) in one transaction. */
 async function recorded(sql: Sql, insert: (tx: Tx) => Promise<FeedbackRow[]>): Promise<FeedbackRow[]> {
   return sql.begin(async (tx) => {
     const rows = await insert(tx);
-    await appendEvents(tx, rows.map((r) => feedbackRecorded({ ...r })));
+    await appendEvents(
+      tx,
+      rows.map((r) => feedbackRecorded({ ...r })),
+    );
     return rows;
   }) as Promise<FeedbackRow[]>;
 }

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Platform } from '../types.js';
-import type { Sql, } from './client.js';
+import type { Sql } from './client.js';
 import { erasureKey, recordErasedAuthors } from './erasure.repo.js';
 import type { PostRef } from './post-key.js';
 import { eraseFromEvents } from './outbox.repo.js';
@@ -35,8 +35,13 @@ export async function forgetPerson(sql: Sql, platform: Platform, userId: string,
     const [found] = await tx<{ id: number; contactId: number | null }[]>`
       select id, contact_id as "contactId" from identities where platform = ${platform} and external_user_id = ${userId}`;
     if (!found) throw new NotFoundError(`no identity ${platform}/${userId}`);
-    const people = found.contactId === null ? [] : ids(await tx<{ id: number }[]>`
-      select id from contacts where id = ${found.contactId} or merged_into_id = ${found.contactId} order by id`);
+    const people =
+      found.contactId === null
+        ? []
+        : ids(
+            await tx<{ id: number }[]>`
+      select id from contacts where id = ${found.contactId} or merged_into_id = ${found.contactId} order by id`,
+          );
     await lockPeople(tx, people, [found.id]);
     // Read again under the locks: a capture batch may have linked the identity to a contact meanwhile.
     const [ident] = await tx<{ id: number; contactId: number | null }[]>`
@@ -46,21 +51,29 @@ export async function forgetPerson(sql: Sql, platform: Platform, userId: string,
     const contactIds =
       ident.contactId === null
         ? []
-        : ids(await tx<{ id: number }[]>`
-            select id from contacts where id = ${ident.contactId} or merged_into_id = ${ident.contactId} order by id for update`);
+        : ids(
+            await tx<{ id: number }[]>`
+            select id from contacts where id = ${ident.contactId} or merged_into_id = ${ident.contactId} order by id for update`,
+          );
     const identityIds =
       contactIds.length === 0
         ? [ident.id]
         : ids(await tx<{ id: number }[]>`select id from identities where contact_id = any(${tx.array(contactIds)}::bigint[]) or id = ${ident.id}`);
     const c = tx.array(contactIds);
     // Kept as keyed hashes: a source that re-reads their old posts stores none of them again.
-    await recordErasedAuthors(tx, key, await tx<{ platform: string; userId: string }[]>`
-      select platform::text, external_user_id as "userId" from identities where id = any(${tx.array(identityIds)}::bigint[])`);
+    await recordErasedAuthors(
+      tx,
+      key,
+      await tx<{ platform: string; userId: string }[]>`
+      select platform::text, external_user_id as "userId" from identities where id = any(${tx.array(identityIds)}::bigint[])`,
+    );
     const posts = await tx<PostRef[]>`
       delete from social_posts where identity_id = any(${tx.array(identityIds)}::bigint[]) returning platform, external_id as "externalId"`;
     const leads = ids(await tx<{ id: number }[]>`select id from leads where contact_id = any(${c}::bigint[])`);
     const cases = ids(await tx<{ id: number }[]>`select id from cases where contact_id = any(${c}::bigint[])`);
-    const opps = ids(await tx<{ id: number }[]>`select id from opportunities where contact_id = any(${c}::bigint[]) or lead_id = any(${tx.array(leads)}::bigint[])`);
+    const opps = ids(
+      await tx<{ id: number }[]>`select id from opportunities where contact_id = any(${c}::bigint[]) or lead_id = any(${tx.array(leads)}::bigint[])`,
+    );
     const merges = await tx`delete from contact_merges where survivor_id = any(${c}::bigint[]) or merged_id = any(${c}::bigint[]) returning id`;
     const handles = await tx`delete from contact_handles where contact_id = any(${c}::bigint[]) returning id`;
     if (mode === 'delete') {

@@ -16,12 +16,7 @@ export interface StorePageResult {
  * unique key on (platform, external id) absorbs every refetch (invariant 1). Posts of erased authors
  * are left out (counted as duplicates).
  */
-export async function storePage(
-  sql: Sql,
-  sourceId: string,
-  posts: readonly SocialPost[],
-  nextCursor: string | null,
-): Promise<StorePageResult> {
+export async function storePage(sql: Sql, sourceId: string, posts: readonly SocialPost[], nextCursor: string | null): Promise<StorePageResult> {
   const key = posts.length > 0 ? await erasureKey(sql) : '';
   return sql.begin(async (tx) => {
     const kept = await withoutErasedAuthors(tx, key, posts);
@@ -119,13 +114,7 @@ export async function findStalePending(sql: Sql, graceMs: number, limit: number)
  * Record a failed poll on the source's health row; the cursor is left where it was. With
  * `blockedUntil` the source makes no request before then (a rate-limit reset, a back-off).
  */
-export async function recordSourceError(
-  sql: Sql,
-  sourceId: string,
-  message: string,
-  healthy: boolean,
-  blockedUntil: Date | null = null,
-): Promise<void> {
+export async function recordSourceError(sql: Sql, sourceId: string, message: string, healthy: boolean, blockedUntil: Date | null = null): Promise<void> {
   const until = blockedUntil?.toISOString() ?? null;
   await sql`
     insert into source_cursors (source_id, last_error, last_error_at, healthy, blocked_until, next_poll_at, consecutive_failures)

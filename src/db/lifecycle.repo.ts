@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Sql, Tx } from './client.js';
 import { caseColumns } from './read-models/cases.read.js';
-import { appendEvents, caseStatusChanged, } from './outbox.repo.js';
+import { appendEvents, caseStatusChanged } from './outbox.repo.js';
 import { accountNamed } from './accounts.repo.js';
 import { getOpportunity } from './read-models/records.read.js';
 

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Sql, Tx } from './client.js';
-import { ISO, } from './read-models/common.js';
-import { appendEvents, contactMerged, } from './outbox.repo.js';
+import { ISO } from './read-models/common.js';
+import { appendEvents, contactMerged } from './outbox.repo.js';
 import { ids, lockPeople } from './people.lock.js';
 
 // ---------------------------------------------------------------- identity: merge, undo, suggestions
@@ -25,7 +25,10 @@ interface Moved {
 export async function mergeContacts(sql: Sql, survivorId: number, mergedId: number) {
   if (survivorId === mergedId) throw new ConflictError('a contact cannot be merged into itself');
   return sql.begin(async (tx) => {
-    await lockPeople(tx, [survivorId, mergedId].sort((a, b) => a - b));
+    await lockPeople(
+      tx,
+      [survivorId, mergedId].sort((a, b) => a - b),
+    );
     const rows = await tx<{ id: number; email: string | null; mergedIntoId: number | null; erasedAt: Date | null }[]>`
       select id, email, merged_into_id as "mergedIntoId", to_char(erased_at at time zone 'UTC', ${ISO}) as "erasedAt" from contacts
       where id in (${survivorId}, ${mergedId}) order by id for update`;
@@ -58,8 +61,14 @@ export async function mergeContacts(sql: Sql, survivorId: number, mergedId: numb
     }
     await tx`update contacts set merged_into_id = ${survivorId}, updated_at = now() where id = ${mergedId}`;
     const moved: Moved = {
-      identities: ids(identities), handles: ids(handles), posts: ids(posts), leads: ids(leads),
-      cases: ids(cases), opportunities: ids(opportunities), entitlements: ids(entitlements), email,
+      identities: ids(identities),
+      handles: ids(handles),
+      posts: ids(posts),
+      leads: ids(leads),
+      cases: ids(cases),
+      opportunities: ids(opportunities),
+      entitlements: ids(entitlements),
+      email,
     };
     const [m] = await tx<{ id: number }[]>`
       insert into contact_merges (survivor_id, merged_id, moved) values (${survivorId}, ${mergedId}, ${JSON.stringify(moved)}::jsonb) returning id`;
@@ -112,7 +121,10 @@ export async function undoMerge(sql: Sql, mergeId: number) {
       select survivor_id as "survivorId", merged_id as "mergedId", moved, to_char(undone_at at time zone 'UTC', ${ISO}) as "undoneAt" from contact_merges where id = ${mergeId} for update`;
     if (!m) throw new NotFoundError(`no merge ${mergeId}`);
     if (m.undoneAt) throw new ConflictError(`merge ${mergeId} was already undone`);
-    await lockPeople(tx, [m.survivorId, m.mergedId].sort((a, b) => a - b));
+    await lockPeople(
+      tx,
+      [m.survivorId, m.mergedId].sort((a, b) => a - b),
+    );
     const [c] = await tx`select id from contacts where id in (${m.survivorId}, ${m.mergedId}) and erased_at is null order by id for update`;
     if (!c) throw new ConflictError(`merge ${mergeId} cannot be undone: the contact was erased`);
     await assertUndoIsExact(tx, mergeId, m);

@@ -1,6 +1,5 @@
 import type { Tx } from './client.js';
 
-
 /**
  * Lock a person's rows in the order capture locks them: posts, identities, contacts, each in id
  * order. An erasure or a merge then waits for a capture batch (or it for them) and never deadlocks with one.

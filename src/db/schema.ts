@@ -93,10 +93,7 @@ export const identities = pgTable(
     firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    uniqueIndex('identities_platform_user_uq').on(t.platform, t.externalUserId),
-    index('identities_contact_idx').on(t.contactId),
-  ],
+  (t) => [uniqueIndex('identities_platform_user_uq').on(t.platform, t.externalUserId), index('identities_contact_idx').on(t.contactId)],
 );
 
 /** A potential sale. One open lead per contact; later buying signals attach to it. */
@@ -411,9 +408,7 @@ export const webhookDeliveries = pgTable(
   (t) => [
     uniqueIndex('webhook_deliveries_endpoint_event_uq').on(t.endpointId, t.eventId),
     // the head of each (endpoint, aggregate) stream: the pending delivery with the lowest sequence
-    index('webhook_deliveries_pending_idx')
-      .on(t.endpointId, t.aggregateType, t.aggregateId, t.sequence)
-      .where(sql`${t.status} = 'pending'`),
+    index('webhook_deliveries_pending_idx').on(t.endpointId, t.aggregateType, t.aggregateId, t.sequence).where(sql`${t.status} = 'pending'`),
     index('webhook_deliveries_event_idx').on(t.eventId),
   ],
 );

@@ -117,4 +117,3 @@ export async function sourceSpend(sql: Sql, sources: readonly SourceConfig[], pr
     };
   });
 }
-

@@ -240,7 +240,14 @@ export async function claimDelivery(sql: Sql, id: number, leaseMs: number): Prom
   if (!row) return null;
   const r = row as unknown as Record<string, unknown>;
   const { deliveryId, endpointId, url, secret, attempts, ...event } = r;
-  return { id: deliveryId as number, endpointId: endpointId as number, url: url as string, secret: secret as string, attempts: attempts as number, event: event as unknown as EventMessage };
+  return {
+    id: deliveryId as number,
+    endpointId: endpointId as number,
+    url: url as string,
+    secret: secret as string,
+    attempts: attempts as number,
+    event: event as unknown as EventMessage,
+  };
 }
 
 /** One attempt's result. */

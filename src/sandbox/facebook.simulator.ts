@@ -87,7 +87,7 @@ interface StoredPost {
 }
 
 const graphError = (code: number, message: string, extra: Partial<FbErrorBody['error']> = {}): FbErrorBody => ({
-  error: { message, type: 'OAuthException', code, fbtrace_id: 'Asim' + Math.random().toString(36).slice(2, 10), ...extra },
+  error: { message, type: 'OAuthException', code, fbtrace_id: `Asim${Math.random().toString(36).slice(2, 10)}`, ...extra },
 });
 
 /**
@@ -131,7 +131,14 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
       // A tagged post lives on its author's timeline: its id starts with theirs.
       const id = `${o.tagged ? post.author.id : pageId}_${objectSeq++}`;
       const stored: StoredPost = {
-        raw: { id, message: post.text, created_time: graphTime(created), updated_time: graphTime(created), from, permalink_url: `https://www.facebook.com/${pageId}/posts/${id.split('_')[1]}` },
+        raw: {
+          id,
+          message: post.text,
+          created_time: graphTime(created),
+          updated_time: graphTime(created),
+          from,
+          permalink_url: `https://www.facebook.com/${pageId}/posts/${id.split('_')[1]}`,
+        },
         created,
         comments: [],
       };
@@ -206,7 +213,15 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
     const pageIdOf = (objectId: string) => (objectId.includes('_') ? objectId.split('_')[0]! : objectId);
     const usage = usageHeaders(m ? pageIdOf(m[2]!) : 'unknown', m?.[1]);
     if (!m) {
-      sendJson(res, 400, graphError(100, 'Unsupported get request. Object does not exist, cannot be loaded due to missing permissions, or does not support this operation.', { type: 'GraphMethodException', error_subcode: 33 }), usage.headers);
+      sendJson(
+        res,
+        400,
+        graphError(100, 'Unsupported get request. Object does not exist, cannot be loaded due to missing permissions, or does not support this operation.', {
+          type: 'GraphMethodException',
+          error_subcode: 33,
+        }),
+        usage.headers,
+      );
       return 400;
     }
     const [, version, objectId, edge] = m as unknown as [string, string, string, 'feed' | 'comments' | 'tagged'];
@@ -220,7 +235,12 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
     }
     const fault = takeFault(edge, q.has('after'));
     if (fault?.kind === 'expired_token') {
-      sendJson(res, 400, graphError(190, 'Error validating access token: Session has expired on Friday, 14-Mar-25 10:00:00 PDT.', { error_subcode: 463 }), usage.headers);
+      sendJson(
+        res,
+        400,
+        graphError(190, 'Error validating access token: Session has expired on Friday, 14-Mar-25 10:00:00 PDT.', { error_subcode: 463 }),
+        usage.headers,
+      );
       return 400;
     }
     if (fault?.kind === 'timeout') {
@@ -230,7 +250,12 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
     usageWindow.calls += 1;
     if (fault?.kind === 'rate_limit' || usage.percent >= 100) {
       const code = fault?.code ?? 4;
-      const message = { 4: '(#4) Application request limit reached', 17: '(#17) User request limit reached', 32: '(#32) Page request limit reached', 613: '(#613) Calls to this api have exceeded the rate limit.' }[code];
+      const message = {
+        4: '(#4) Application request limit reached',
+        17: '(#17) User request limit reached',
+        32: '(#32) Page request limit reached',
+        613: '(#613) Calls to this api have exceeded the rate limit.',
+      }[code];
       const full = usageHeaders(pageIdOf(objectId));
       const headers = { ...full.headers, 'x-app-usage': JSON.stringify({ call_count: 100, total_cputime: 40, total_time: 40 }) };
       sendJson(res, 403, graphError(code, message, { is_transient: true }), headers);
@@ -263,7 +288,12 @@ export async function startFacebookSimulator(opts: FacebookSimulatorOptions = {}
     } else {
       const post = byPostId.get(objectId);
       if (!post) {
-        sendJson(res, 400, graphError(100, `Unsupported get request. Object with ID '${objectId}' does not exist`, { type: 'GraphMethodException', error_subcode: 33 }), usage.headers);
+        sendJson(
+          res,
+          400,
+          graphError(100, `Unsupported get request. Object with ID '${objectId}' does not exist`, { type: 'GraphMethodException', error_subcode: 33 }),
+          usage.headers,
+        );
         return 400;
       }
       const stream = q.get('filter') === 'stream';
@@ -332,7 +362,16 @@ export function fbWebhookBody(items: readonly PublishedFbItem[]): string {
           field: 'feed',
           value:
             it.kind === 'comment'
-              ? { item: 'comment', verb: 'add', post_id: `${it.pageId}_${it.postId.split('_')[1]}`, comment_id: it.id, parent_id: it.parentId ?? it.postId, created_time: it.createdTime, from: it.from, message: it.message }
+              ? {
+                  item: 'comment',
+                  verb: 'add',
+                  post_id: `${it.pageId}_${it.postId.split('_')[1]}`,
+                  comment_id: it.id,
+                  parent_id: it.parentId ?? it.postId,
+                  created_time: it.createdTime,
+                  from: it.from,
+                  message: it.message,
+                }
               : { item: 'status', verb: 'add', post_id: it.id, created_time: it.createdTime, from: it.from, message: it.message },
         },
       ],

@@ -37,7 +37,10 @@ export async function startLiveSandbox(opts: LiveSandboxOptions): Promise<LiveSa
   if (x.length > 0) out.twitter = { sim: await startTwitterSimulator({ bearerToken: 'sandbox-token' }), bearerToken: 'sandbox-token' };
   if (fb.length > 0) {
     // Generous usage quota: the demo should show posts, not Meta's throttling (the tests show that).
-    out.facebook = { sim: await startFacebookSimulator({ pageToken: 'sandbox-page-token', usage: { callsPerWindow: 1_000_000, windowMs: 3_600_000 } }), pageToken: 'sandbox-page-token' };
+    out.facebook = {
+      sim: await startFacebookSimulator({ pageToken: 'sandbox-page-token', usage: { callsPerWindow: 1_000_000, windowMs: 3_600_000 } }),
+      pageToken: 'sandbox-page-token',
+    };
   }
   const counters = new Map<string, number>();
   const publishNext = (source: SourceConfig) => {
@@ -47,7 +50,8 @@ export async function startLiveSandbox(opts: LiveSandboxOptions): Promise<LiveSa
       const idBase = (1_790_000_000_000_000_000n + BigInt(seedOf(source.id)) * 10_000_000_000n).toString();
       const post = sandboxPost({ sourceId: source.id, platform: 'twitter', seed: seedOf(source.id), idBase, now: () => new Date() }, n);
       // A stream source's posts match its first rule: published under that query, the simulator streams them.
-      const target = source.kind === 'search' ? { search: source.query } : source.kind === 'stream' ? { search: source.rules[0]!.value } : { mentions: source.user_id };
+      const target =
+        source.kind === 'search' ? { search: source.query } : source.kind === 'stream' ? { search: source.rules[0]!.value } : { mentions: source.user_id };
       out.twitter!.sim.publish(target, post);
     } else if (source.kind === 'page') {
       const post = sandboxPost({ sourceId: source.id, platform: 'facebook', seed: seedOf(source.id), pageId: source.page_id, now: () => new Date() }, n);

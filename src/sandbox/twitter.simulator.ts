@@ -207,7 +207,12 @@ export async function startTwitterSimulator(opts: TwitterSimulatorOptions = {}):
         res,
         400,
         {
-          errors: [{ parameters: { max_results: [String(q.get('max_results'))] }, message: `The \`max_results\` query parameter value [${q.get('max_results')}] is not between ${lo} and ${hi}` }],
+          errors: [
+            {
+              parameters: { max_results: [String(q.get('max_results'))] },
+              message: `The \`max_results\` query parameter value [${q.get('max_results')}] is not between ${lo} and ${hi}`,
+            },
+          ],
           title: 'Invalid Request',
           detail: 'One or more parameters to your request was invalid.',
           type: 'https://api.twitter.com/2/problems/invalid-request',
@@ -217,7 +222,15 @@ export async function startTwitterSimulator(opts: TwitterSimulatorOptions = {}):
       return 400;
     }
     if (search && !q.get('query')) {
-      sendJson(res, 400, { ...problem(400, 'Invalid Request', 'One or more parameters to your request was invalid.', 'https://api.twitter.com/2/problems/invalid-request'), errors: [{ message: 'The `query` query parameter can not be empty' }] }, rate.headers);
+      sendJson(
+        res,
+        400,
+        {
+          ...problem(400, 'Invalid Request', 'One or more parameters to your request was invalid.', 'https://api.twitter.com/2/problems/invalid-request'),
+          errors: [{ message: 'The `query` query parameter can not be empty' }],
+        },
+        rate.headers,
+      );
       return 400;
     }
     const key = search ? `search:${q.get('query')}` : `mentions:${mentions![1]}`;

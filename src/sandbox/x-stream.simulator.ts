@@ -77,7 +77,8 @@ export function createXStreamHub(opts: { heartbeatMs?: number } = {}): XStreamHu
     const data: Record<string, unknown> = { id: tweet.id, text: tweet.text, edit_history_tweet_ids: tweet.edit_history_tweet_ids };
     for (const f of wanted) if (f in tweet) data[f] = (tweet as unknown as Record<string, unknown>)[f];
     const body: Record<string, unknown> = { data, matching_rules: [{ id: rule.id, ...(rule.tag ? { tag: rule.tag } : {}) }] };
-    if ((fields.get('expansions') ?? '').split(',').includes('author_id')) body.includes = { users: [{ id: user.id, name: user.name, username: user.username }] };
+    if ((fields.get('expansions') ?? '').split(',').includes('author_id'))
+      body.includes = { users: [{ id: user.id, name: user.name, username: user.username }] };
     return `${JSON.stringify(body)}\r\n`;
   }
 
@@ -112,7 +113,11 @@ export function createXStreamHub(opts: { heartbeatMs?: number } = {}): XStreamHu
     try {
       body = JSON.parse(await readBody(req)) as typeof body;
     } catch {
-      sendJson(res, 400, problem(400, 'Invalid Request', 'One or more parameters to your request was invalid.', 'https://api.twitter.com/2/problems/invalid-request'));
+      sendJson(
+        res,
+        400,
+        problem(400, 'Invalid Request', 'One or more parameters to your request was invalid.', 'https://api.twitter.com/2/problems/invalid-request'),
+      );
       return;
     }
     const sent = new Date().toISOString();
@@ -125,8 +130,18 @@ export function createXStreamHub(opts: { heartbeatMs?: number } = {}): XStreamHu
       if (!dryRun) for (const r of created) rules.set(r.id, r);
       sendJson(res, 200, {
         ...(created.length ? { data: created } : {}),
-        meta: { sent, summary: { created: created.length, not_created: invalid.length + duplicate.length, valid: created.length + duplicate.length, invalid: invalid.length } },
-        ...(duplicate.length ? { errors: duplicate.map((r) => ({ value: r.value, title: 'DuplicateRule', type: 'https://api.twitter.com/2/problems/duplicate-rules' })) } : {}),
+        meta: {
+          sent,
+          summary: {
+            created: created.length,
+            not_created: invalid.length + duplicate.length,
+            valid: created.length + duplicate.length,
+            invalid: invalid.length,
+          },
+        },
+        ...(duplicate.length
+          ? { errors: duplicate.map((r) => ({ value: r.value, title: 'DuplicateRule', type: 'https://api.twitter.com/2/problems/duplicate-rules' })) }
+          : {}),
       });
       return;
     }
@@ -143,7 +158,13 @@ export function createXStreamHub(opts: { heartbeatMs?: number } = {}): XStreamHu
       const status = fault?.status ?? 429;
       const body =
         status === 429
-          ? problem(429, 'ConnectionException', 'This stream is currently at the maximum allowed connection limit.', 'https://api.twitter.com/2/problems/streaming-connection', { connection_issue: 'TooManyConnections' })
+          ? problem(
+              429,
+              'ConnectionException',
+              'This stream is currently at the maximum allowed connection limit.',
+              'https://api.twitter.com/2/problems/streaming-connection',
+              { connection_issue: 'TooManyConnections' },
+            )
           : problem(503, 'Service Unavailable', 'Service Unavailable', 'about:blank');
       sendJson(res, status, body, {}, 'application/problem+json');
       return;

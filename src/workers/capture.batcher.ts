@@ -36,12 +36,7 @@ function laneOf(key: string, lanes: number): number {
  * Posts go to lanes by author, each lane one batch at a time: one author's posts are never in two
  * concurrent batches of this process, which would only wait on each other's row locks.
  */
-export function createCaptureBatcher(
-  sql: Sql,
-  decide: (input: ClassifierInput) => Decision,
-  options: CaptureOptions,
-  opts: CaptureBatcherOptions = {},
-) {
+export function createCaptureBatcher(sql: Sql, decide: (input: ClassifierInput) => Decision, options: CaptureOptions, opts: CaptureBatcherOptions = {}) {
   const maxBatch = opts.maxBatch ?? 64;
   const maxWaitMs = opts.maxWaitMs ?? 2;
   const lanes = Array.from({ length: Math.max(1, opts.maxInFlight ?? 2) }, () => ({
@@ -63,7 +58,15 @@ export function createCaptureBatcher(
   async function run(lane: Lane, items: Waiting[]): Promise<void> {
     lane.busy = true;
     try {
-      settle(items, await captureBatch(sql, items.map((i) => i.ref), decide, options));
+      settle(
+        items,
+        await captureBatch(
+          sql,
+          items.map((i) => i.ref),
+          decide,
+          options,
+        ),
+      );
     } catch (err) {
       if (items.length === 1) items[0]!.reject(err);
       else {

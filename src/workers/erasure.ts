@@ -23,7 +23,14 @@ export async function erasePerson(sql: Sql, queue: Queue<CaptureJobData>, platfo
     for (const id of new Set([captureJobId(ref, epoch), captureJobId(ref)])) {
       const job = await queue.getJob(id);
       // A job a worker holds is locked and stays; it finds no post and ends.
-      if (job && (await job.remove().then(() => true, () => false))) jobsRemoved += 1;
+      if (
+        job &&
+        (await job.remove().then(
+          () => true,
+          () => false,
+        ))
+      )
+        jobsRemoved += 1;
     }
   }
   return { ...report, jobsRemoved };

@@ -12,14 +12,7 @@ import type { Platform } from '../types.js';
 import { billingMonth, budgetVerdict, pricePerPost, utcDay } from '../capture/budget.js';
 import { decidePollError } from './error-policy.js';
 import { enqueuePosts, ingestPosts } from './ingest.js';
-import {
-  CAPTURE_JOB,
-  captureJobOptions,
-  POLL_JOB,
-  RECONCILE_JOB,
-  type CaptureJobData,
-  type PollJobData,
-} from './queues.js';
+import { POLL_JOB, RECONCILE_JOB, type CaptureJobData, type PollJobData } from './queues.js';
 
 export interface PollResult {
   pages: number;
@@ -73,13 +66,7 @@ export async function pollSource(
  * ended without deciding them: a completed or failed job under the post's id (a database restored
  * from a backup meets the jobs it already ran) is removed first, or BullMQ would ignore the new one. Postgres is the truth; the queue is only transport (invariant 3).
  */
-export async function reconcileInbox(
-  sql: Sql,
-  queue: Queue<CaptureJobData>,
-  graceMs: number,
-  attempts: number,
-  limit = 5000,
-): Promise<number> {
+export async function reconcileInbox(sql: Sql, queue: Queue<CaptureJobData>, graceMs: number, attempts: number, limit = 5000): Promise<number> {
   const stale = await findStalePending(sql, graceMs, limit);
   const epoch = await queueEpoch(sql);
   const missing: PostRef[] = [];

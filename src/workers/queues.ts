@@ -1,12 +1,4 @@
-import {
-  createPostgresBackend,
-  Queue,
-  Worker,
-  type JobsOptions,
-  type Processor,
-  type QueueOptions,
-  type WorkerOptions,
-} from 'bullmq';
+import { createPostgresBackend, Queue, Worker, type JobsOptions, type Processor, type QueueOptions, type WorkerOptions } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import type { Platform } from '../types.js';
 
@@ -46,9 +38,7 @@ export function captureJobOptions(attempts: number): JobsOptions {
  * Where the queues live. Redis in production; BullMQ's PostgreSQL backend when REDIS_URL is unset,
  * so a first run needs nothing but Node. Only the backend factory differs.
  */
-export type Transport =
-  | { kind: 'redis'; url: string; prefix: string; connection: Redis | Cluster }
-  | { kind: 'postgres'; url: string; schema: string };
+export type Transport = { kind: 'redis'; url: string; prefix: string; connection: Redis | Cluster } | { kind: 'postgres'; url: string; schema: string };
 
 export interface TransportOptions {
   redisUrl?: string | undefined;
@@ -116,12 +106,7 @@ export function openQueue<D>(t: Transport, name: string, opts: Partial<QueueOpti
   return new Queue(name, { ...opts, connection: pgConnection(t) } as never, createPostgresBackend) as unknown as Queue<D>;
 }
 
-export function openWorker<D, R>(
-  t: Transport,
-  name: string,
-  processor: Processor<D, R>,
-  opts: Partial<WorkerOptions> = {},
-): Worker<D, R> {
+export function openWorker<D, R>(t: Transport, name: string, processor: Processor<D, R>, opts: Partial<WorkerOptions> = {}): Worker<D, R> {
   if (t.kind === 'redis') {
     return new Worker<D, R>(name, processor, { ...opts, connection: t.connection, prefix: t.prefix });
   }

@@ -71,7 +71,12 @@ export function outcomeOf(statusCode: number | null): AttemptResult['outcome'] {
  * up to the maximum, jittered to between half and all of it so that many failed deliveries do not
  * come back at once.
  */
-export function retryDelay(attempt: number, s: Pick<WebhookSettings, 'backoffBaseMs' | 'backoffMaxMs'>, retryAfterMs: number | null, random = Math.random): number {
+export function retryDelay(
+  attempt: number,
+  s: Pick<WebhookSettings, 'backoffBaseMs' | 'backoffMaxMs'>,
+  retryAfterMs: number | null,
+  random = Math.random,
+): number {
   if (retryAfterMs !== null) return retryAfterMs;
   const full = Math.min(s.backoffMaxMs, s.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(full / 2 + (random() * full) / 2);
@@ -142,7 +147,13 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
     if (!claimed) return 'skipped';
     const result = await attempt(claimed, settings);
     const done = await finishAttempt(sql, claimed, result, settings);
-    const fields = { deliveryId: claimed.id, endpointId: claimed.endpointId, eventType: claimed.event.type, attempt: claimed.attempts, statusCode: result.statusCode };
+    const fields = {
+      deliveryId: claimed.id,
+      endpointId: claimed.endpointId,
+      eventType: claimed.event.type,
+      attempt: claimed.attempts,
+      statusCode: result.statusCode,
+    };
     if (done.status === 'pending') {
       log.debug({ ...fields, err: result.error, retryInMs: result.retryInMs }, 'webhook attempt failed; will retry');
       await nudge(queue, [{ id: claimed.id, attempts: claimed.attempts }], result.retryInMs);

@@ -67,7 +67,18 @@ describe('the web console in a real browser', () => {
     svc.importPosts(posts);
     const decided = await waitFor(
       async () => {
-        const rows = await sql()<{ externalId: string; id: number; status: string; label: string | null; leadId: number | null; caseId: number | null; contactId: number | null; rulesetVersion: string | null }[]>`
+        const rows = await sql()<
+          {
+            externalId: string;
+            id: number;
+            status: string;
+            label: string | null;
+            leadId: number | null;
+            caseId: number | null;
+            contactId: number | null;
+            rulesetVersion: string | null;
+          }[]
+        >`
           select external_id as "externalId", id, status, label, lead_id as "leadId", case_id as "caseId", contact_id as "contactId", ruleset_version as "rulesetVersion"
           from social_posts where external_id = any(${posts.map((p) => p.id)})`;
         return rows.length === posts.length && rows.every((r) => r.status === 'processed') ? new Map(rows.map((r) => [r.externalId, r])) : null;
@@ -82,7 +93,14 @@ describe('the web console in a real browser', () => {
     return el.textContent();
   };
   const rulesReloadedTo = (version: string) =>
-    waitFor(() => svc.log().split('\n').some((l) => l.includes('"rules reloaded"') && l.includes(`"to":"${version}"`)), { what: `rules reloaded to ${version}` });
+    waitFor(
+      () =>
+        svc
+          .log()
+          .split('\n')
+          .some((l) => l.includes('"rules reloaded"') && l.includes(`"to":"${version}"`)),
+      { what: `rules reloaded to ${version}` },
+    );
 
   beforeAll(async () => {
     xApi = await refusingXApi();
@@ -126,7 +144,10 @@ describe('the web console in a real browser', () => {
       await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
     }
     // A state-changing request without the CSRF token is refused, whatever the cookie.
-    const forged = await page.evaluate(async () => (await fetch('/leads/1/disqualify', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'reason=junk' })).status);
+    const forged = await page.evaluate(
+      async () =>
+        (await fetch('/leads/1/disqualify', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'reason=junk' })).status,
+    );
     expect(forged).toBe(403);
   });
 
@@ -188,7 +209,9 @@ describe('the web console in a real browser', () => {
     await shot('contacts');
     await page.locator(`#suggestion-${a}-${b}`).getByRole('button', { name: 'Merge' }).click();
     await flash(`Contact ${b} merged into contact ${a}`);
-    const [merge] = await sql()<{ id: number; undone: boolean }[]>`select id, undone_at is not null as undone from contact_merges where survivor_id = ${a} and merged_id = ${b}`;
+    const [merge] = await sql()<
+      { id: number; undone: boolean }[]
+    >`select id, undone_at is not null as undone from contact_merges where survivor_id = ${a} and merged_id = ${b}`;
     expect(merge!.undone).toBe(false);
     const mergedInto = async () => (await sql()<{ m: number | null }[]>`select merged_into_id as m from contacts where id = ${b}`)[0]!.m;
     expect(await mergedInto()).toBe(a);
@@ -205,7 +228,10 @@ describe('the web console in a real browser', () => {
     await editor.fill(V2.replace('weight: 2, any: ["upgrade my plan"]', 'weight: heavy, any: ["upgrade my plan"]'));
     await page.locator('#problems li').filter({ hasText: 'rule "upgrade" (#3) · field "weight"' }).waitFor();
     await editor.fill(V2);
-    await page.locator('#problems').filter({ hasText: `valid: version ${V2_VERSION}` }).waitFor();
+    await page
+      .locator('#problems')
+      .filter({ hasText: `valid: version ${V2_VERSION}` })
+      .waitFor();
 
     await page.getByLabel('Try a text with the draft').fill('please upgrade my plan today');
     await page.getByRole('button', { name: 'Try' }).click();
@@ -260,7 +286,9 @@ describe('the web console in a real browser', () => {
 
   it('shows the sources with their health and retries a failing one now', async () => {
     const lastError = async () =>
-      (await sql()<{ at: string | null }[]>`select to_char(last_error_at, 'YYYY-MM-DD HH24:MI:SS.US') as at from source_cursors where source_id = 'x-search'`)[0]?.at ?? null;
+      (
+        await sql()<{ at: string | null }[]>`select to_char(last_error_at, 'YYYY-MM-DD HH24:MI:SS.US') as at from source_cursors where source_id = 'x-search'`
+      )[0]?.at ?? null;
     const before = await waitFor(lastError, { what: 'the first failed poll' });
     await page.goto(`${svc.base}/sources`);
     await shot('sources');
@@ -279,7 +307,9 @@ describe('the web console in a real browser', () => {
     await page.locator('#live li').filter({ hasText: 'the outage is back again' }).waitFor({ timeout: 15_000 });
     await page.reload();
     const caption = await page.locator('figcaption', { hasText: 'twitter · case' }).textContent();
-    const [n] = await sql()<{ n: number }[]>`select count(*)::int as n from social_posts where platform = 'twitter' and label = 'case' and processed_at > now() - interval '7 days'`;
+    const [n] = await sql()<
+      { n: number }[]
+    >`select count(*)::int as n from social_posts where platform = 'twitter' and label = 'case' and processed_at > now() - interval '7 days'`;
     expect(caption).toContain(`twitter · case: ${n!.n} in 7 days`);
     await shot('activity');
   });
@@ -300,7 +330,12 @@ describe('the web console in a real browser', () => {
       const id = await leadOf(HOSTILE.script);
       for (const path of ['/leads', `/leads/${id}`]) {
         await inert(path);
-        expect(await page.locator(`${path === '/leads' ? `#lead-${id}` : 'main'} .post`).first().textContent()).toContain('<script>window.__pwned = 1; alert("xss")</script>');
+        expect(
+          await page
+            .locator(`${path === '/leads' ? `#lead-${id}` : 'main'} .post`)
+            .first()
+            .textContent(),
+        ).toContain('<script>window.__pwned = 1; alert("xss")</script>');
         expect(await page.locator('main script').count()).toBe(0);
       }
     });
@@ -322,7 +357,11 @@ describe('the web console in a real browser', () => {
       expect(await text.textContent()).toContain('[U+202E]gnp.exe[U+202C]');
       expect(await text.textContent()).not.toContain('\u202E');
       // what follows the post is laid out left to right as usual
-      expect(await page.locator('main').evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { direction: string } }).getComputedStyle(el).direction)).toBe('ltr');
+      expect(
+        await page
+          .locator('main')
+          .evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { direction: string } }).getComputedStyle(el).direction),
+      ).toBe('ltr');
     });
 
     it('1 MB of text: cut in the list, the page stays usable', async () => {

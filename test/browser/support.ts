@@ -57,7 +57,10 @@ export async function startService(opts: { rules: string; config?: string; env?:
   await waitFor(
     async () => {
       if (exited !== undefined) throw new Error(`capture start exited with ${exited}: ${out}`);
-      return fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+      return fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
     },
     { what: 'the service to be ready', timeoutMs: 45_000, intervalMs: 200 },
   );
@@ -71,7 +74,7 @@ export async function startService(opts: { rules: string; config?: string; env?:
     log: () => out,
     importPosts(posts) {
       const path = join(dir, `import-${++file}.jsonl`);
-      writeFileSync(path, posts.map((p) => JSON.stringify(p)).join('\n') + '\n');
+      writeFileSync(path, `${posts.map((p) => JSON.stringify(p)).join('\n')}\n`);
       const r = spawnSync(process.execPath, [BIN, 'import', path, '--json'], { env, encoding: 'utf8', timeout: 60_000 });
       if (r.status !== 0) throw new Error(`capture import failed (${r.status}): ${r.stderr}`);
     },
@@ -99,7 +102,16 @@ export async function openBrowser(base: string): Promise<{ context: BrowserConte
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1280, height: 900 },
   });
   const watch: Watch = { dialogs: [], foreignRequests: [] };

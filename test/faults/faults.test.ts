@@ -30,10 +30,13 @@ async function setup(kind: TransportKind, label: string) {
 
 /** Wait until every post is decided, then check the database, and `capture verify` on it and the queue. */
 async function settle(sql: Parameters<typeof counts>[0], what: string, env: NodeJS.ProcessEnv) {
-  await waitFor(async () => {
-    const c = await counts(sql).catch(() => null);
-    return c !== null && c.posts === TOTAL && c.pending === 0 ? c : null;
-  }, { what, timeoutMs: 150_000, intervalMs: 250 });
+  await waitFor(
+    async () => {
+      const c = await counts(sql).catch(() => null);
+      return c !== null && c.posts === TOTAL && c.pending === 0 ? c : null;
+    },
+    { what, timeoutMs: 150_000, intervalMs: 250 },
+  );
   const c = await counts(sql);
   expect(c).toEqual({ posts: TOTAL, distinct: TOTAL, processed: TOTAL, failed: 0, pending: 0 });
   expect(await violations(sql)).toEqual([]);

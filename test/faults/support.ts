@@ -107,14 +107,20 @@ export async function violations(sql: Sql): Promise<string[]> {
   const checks: [string, ReturnType<Sql>][] = [
     ['a post stored twice', sql`select platform, external_id from social_posts group by 1, 2 having count(*) > 1`],
     ['two open leads for one contact', sql`select contact_id from leads where status = 'open' group by 1 having count(*) > 1`],
-    ['two open cases for one contact on one channel', sql`select contact_id, origin from cases where status in ('new', 'in_progress') group by 1, 2 having count(*) > 1`],
+    [
+      'two open cases for one contact on one channel',
+      sql`select contact_id, origin from cases where status in ('new', 'in_progress') group by 1, 2 having count(*) > 1`,
+    ],
     ['a lead no post made', sql`select id from leads l where not exists (select 1 from social_posts p where p.lead_id = l.id)`],
     ['a case no post made', sql`select id from cases c where not exists (select 1 from social_posts p where p.case_id = c.id)`],
     ['a contact with no identity', sql`select id from contacts c where not exists (select 1 from identities i where i.contact_id = c.id)`],
     ['an identity twice', sql`select platform, external_user_id from identities group by 1, 2 having count(*) > 1`],
-    ['a processed lead/case post without its record', sql`
+    [
+      'a processed lead/case post without its record',
+      sql`
       select id from social_posts where status = 'processed'
-        and ((label = 'lead' and lead_id is null) or (label = 'case' and case_id is null))`],
+        and ((label = 'lead' and lead_id is null) or (label = 'case' and case_id is null))`,
+    ],
     ['a decided post without its decision', sql`select id from social_posts where status = 'processed' and (decision is null or ruleset_version is null)`],
   ];
   const found: string[] = [];
@@ -193,5 +199,3 @@ export async function startOwnServices() {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-

@@ -245,7 +245,7 @@ describe('the CRM API over HTTP', () => {
       } else expect(res.body!.error).toMatch(expected);
     });
 
-    it('shows a case with its origin, posts, time left and the customer\'s other recent cases', async () => {
+    it("shows a case with its origin, posts, time left and the customer's other recent cases", async () => {
       const author = '777000000000000001';
       const first = await caseFrom('I was charged twice this month', author);
       await api('POST', `/api/cases/${first.caseId}/cancel`);
@@ -310,7 +310,8 @@ describe('the CRM API over HTTP', () => {
         if (entitlement === 'account') expect((await api('POST', '/api/entitlements', { accountId: acct.body!.id, name: 'Gold' })).status).toBe(201);
       }
       if (entitlement === 'contact') await api('POST', '/api/entitlements', { contactId, name: 'Premier' });
-      if (entitlement === 'expired') await api('POST', '/api/entitlements', { contactId, name: 'Old', endsAt: new Date(Date.now() - 86_400_000).toISOString() });
+      if (entitlement === 'expired')
+        await api('POST', '/api/entitlements', { contactId, name: 'Old', endsAt: new Date(Date.now() - 86_400_000).toISOString() });
       return author;
     }
 
@@ -374,7 +375,9 @@ describe('the CRM API over HTTP', () => {
       expect(survivor).not.toBe(merged);
 
       const suggestions = (await api('GET', '/api/merge-suggestions')).body as unknown as { contactId: number; otherContactId: number; reason: string }[];
-      expect(suggestions).toContainEqual(expect.objectContaining({ contactId: Math.min(survivor, merged), otherContactId: Math.max(survivor, merged), reason: 'same handle on two platforms' }));
+      expect(suggestions).toContainEqual(
+        expect.objectContaining({ contactId: Math.min(survivor, merged), otherContactId: Math.max(survivor, merged), reason: 'same handle on two platforms' }),
+      );
       // Listed, never applied: both contacts are still there.
       expect((await api('GET', `/api/contacts/${merged}`)).status).toBe(200);
 
@@ -387,7 +390,11 @@ describe('the CRM API over HTTP', () => {
       const [moved] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from social_posts where contact_id = ${merged}`;
       expect(moved!.n).toBe(0);
       expect((await api('GET', '/api/contacts')).body!.map((c: { id: number }) => c.id)).not.toContain(merged);
-      expect((await api('GET', '/api/merge-suggestions')).body!.some((g: { contactId: number; otherContactId: number }) => g.contactId === Math.min(survivor, merged) && g.otherContactId === Math.max(survivor, merged))).toBe(false);
+      expect(
+        (await api('GET', '/api/merge-suggestions')).body!.some(
+          (g: { contactId: number; otherContactId: number }) => g.contactId === Math.min(survivor, merged) && g.otherContactId === Math.max(survivor, merged),
+        ),
+      ).toBe(false);
       // A new post by the merged identity lands on the survivor.
       const [next] = await capture(makePost({ platform: 'facebook', id: `${Date.now()}4`, text: 'refund please', handle, authorId: fbAuthor }));
       expect(next!.contactId).toBe(survivor);
@@ -421,7 +428,8 @@ describe('the CRM API over HTTP', () => {
       await api('POST', `/api/leads/${known.leadId}/qualify`, { contact: { email: `lee${known.contactId}@example.com` } });
       const post = makePost({ text: 'my order is not working' });
       const [row] = await capture({ ...post, author: { ...post.author, email: `other${known.contactId}@example.com` } });
-      await db.database.sql`update social_posts set payload = jsonb_set(payload, '{author,email}', ${JSON.stringify(`LEE${known.contactId}@example.com`)}::jsonb) where external_id = ${post.id}`;
+      await db.database
+        .sql`update social_posts set payload = jsonb_set(payload, '{author,email}', ${JSON.stringify(`LEE${known.contactId}@example.com`)}::jsonb) where external_id = ${post.id}`;
       const suggestions = (await api('GET', '/api/merge-suggestions')).body as unknown as { contactId: number; otherContactId: number; reason: string }[];
       expect(suggestions).toContainEqual(expect.objectContaining({ contactId: Math.min(known.contactId, row!.contactId!), reason: 'same e-mail' }));
     });
@@ -432,7 +440,10 @@ describe('the CRM API over HTTP', () => {
     async function everything(): Promise<string> {
       const tables = await db.database.sql<{ t: string }[]>`select table_name as t from information_schema.tables where table_schema = 'public'`;
       const dumps = await Promise.all(tables.map(({ t }) => db.database.sql<{ r: string }[]>`select row_to_json(x)::text as r from ${db.database.sql(t)} x`));
-      return dumps.flat().map((d) => d.r).join('\n');
+      return dumps
+        .flat()
+        .map((d) => d.r)
+        .join('\n');
     }
 
     /** A person with a handle, a name, an e-mail, a case, a qualified lead and a reply from someone else on the case. */
@@ -452,7 +463,17 @@ describe('the CRM API over HTTP', () => {
       await api('POST', `/api/leads/${l!.leadId}/qualify`, { contact: { email }, account: { name: `Erase Co ${tag}` } });
       const before = await everything();
       for (const trace of [handle, name, email, authorId, `zq-${tag}`]) expect(before).toContain(trace);
-      return { authorId, handle, name, email, caseId: c!.caseId!, leadId: l!.leadId!, contactId: c!.contactId!, reply, traces: [handle, name, email, authorId, `zq-${tag}`] };
+      return {
+        authorId,
+        handle,
+        name,
+        email,
+        caseId: c!.caseId!,
+        leadId: l!.leadId!,
+        contactId: c!.contactId!,
+        reply,
+        traces: [handle, name, email, authorId, `zq-${tag}`],
+      };
     }
 
     it('anonymizes: no trace of the person anywhere, their lead and case kept without them', async () => {
@@ -485,7 +506,8 @@ describe('the CRM API over HTTP', () => {
       const p = await person('cli');
       const bin = join(import.meta.dirname, '../../bin/capture.js');
       const { DATABASE_URL: _d, ...env } = process.env;
-      const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { env: { ...env, DATABASE_URL: db.url, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 60_000 });
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [bin, ...args], { env: { ...env, DATABASE_URL: db.url, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 60_000 });
       const ok = run(['forget', '--platform', 'twitter', '--user-id', p.authorId, '--json']);
       expect(ok.stderr).toBe('');
       expect(ok.status).toBe(0);

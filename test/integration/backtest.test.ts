@@ -81,6 +81,11 @@ rules:
     const report = await backtest(db.database.sql, candidate, { sinceMs: null, batch: 2, onProgress: (d, t) => progress.push([d, t]) });
     expect(report.posts).toBe(7);
     expect(report.cases.appear).toBe(3);
-    expect(progress).toEqual([[2, 7], [4, 7], [6, 7], [7, 7]]);
+    expect(progress).toEqual([
+      [2, 7],
+      [4, 7],
+      [6, 7],
+      [7, 7],
+    ]);
   });
 });

@@ -90,9 +90,24 @@ describe('bad input', () => {
     const item = (id: string, created: number) => ({
       id: '1122334455',
       time: 1_790_000_000,
-      changes: [{ field: 'feed', value: { item: 'status', verb: 'add', post_id: id, created_time: created, from: { id: `66${id.slice(-3)}`, name: 'Visitor' }, message: 'how much is it' } }],
+      changes: [
+        {
+          field: 'feed',
+          value: {
+            item: 'status',
+            verb: 'add',
+            post_id: id,
+            created_time: created,
+            from: { id: `66${id.slice(-3)}`, name: 'Visitor' },
+            message: 'how much is it',
+          },
+        },
+      ],
     });
-    const raw = JSON.stringify({ object: 'page', entry: [item('1122334455_900001', 1_790_000_000), item('1122334455_900002', 1e300), item('1122334455_900003', 1_790_000_100)] });
+    const raw = JSON.stringify({
+      object: 'page',
+      entry: [item('1122334455_900001', 1_790_000_000), item('1122334455_900002', 1e300), item('1122334455_900003', 1_790_000_100)],
+    });
     const res = await send('POST', '/webhooks/facebook', raw, { 'x-hub-signature-256': fbWebhookSignature(SECRET, raw) });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ received: 2, new: 2, rejected: 1 });
@@ -116,7 +131,9 @@ describe('bad input', () => {
 
   /** Each bad-input class into every field of every route the OpenAPI document lists: not one 500. */
   it('a sweep of every route with every bad-input class gives no response >= 500', async () => {
-    const doc = (await send('GET', '/openapi.json')).body as { paths: Record<string, Record<string, { parameters: { name: string; in: string }[]; requestBody?: any }>> };
+    const doc = (await send('GET', '/openapi.json')).body as {
+      paths: Record<string, Record<string, { parameters: { name: string; in: string }[]; requestBody?: any }>>;
+    };
     const BAD = [TWO_64, '"0x10"', '"16"', '"a\\u0000b"', '1e15', '1e300', '-1', '1.5', 'null', '"2026-02-30T25:61:00Z"', '[]', '{}'];
     const BAD_TEXT = [TWO_64, '0x10', '-1', '1e3', '1.5', 'a%00b', '%00', '99999999999999999999', ''];
     const requests: [string, string, string | undefined][] = [];

@@ -40,7 +40,12 @@ describe('cost and budget per source', () => {
   /** A poll processor over the sources of a config text, with a clock the test moves. */
   function processorFor(yaml: string, clock: { now: number }) {
     const file = parseConfigFile(yaml, 'test');
-    const prices = { xPostReadUsd: file.cost.x_post_read_usd, xOwnMentionReadUsd: file.cost.x_own_mention_read_usd, monthlyCapPosts: file.cost.monthly_cap_posts, warnAt: file.cost.warn_at };
+    const prices = {
+      xPostReadUsd: file.cost.x_post_read_usd,
+      xOwnMentionReadUsd: file.cost.x_own_mention_read_usd,
+      monthlyCapPosts: file.cost.monthly_cap_posts,
+      warnAt: file.cost.warn_at,
+    };
     const endpoints = { twitter: { bearerToken: 'sandbox-token', baseUrl: sim.url }, timeoutMs: 5000 };
     const process = createPollProcessor({
       sql: db.database.sql,
@@ -140,7 +145,7 @@ sources:
     expect(DEFAULT_COST.monthlyCapPosts).toBe(3_000_000);
   });
 
-  it('GET /api/sources shows each source\'s spend and budget as the counters hold them; a bad limit is a 400 naming it', async () => {
+  it("GET /api/sources shows each source's spend and budget as the counters hold them; a bad limit is a 400 naming it", async () => {
     sim = await startTwitterSimulator();
     const clock = { now: Date.now() };
     const { poll, sources, prices } = processorFor(

@@ -35,7 +35,7 @@ describe('erasure holds against re-reads and queued jobs', () => {
     await db?.drop();
   });
 
-  it('the overlap re-read brings the erased person\'s old posts back: none is stored; their jobs left the queue', async () => {
+  it("the overlap re-read brings the erased person's old posts back: none is stored; their jobs left the queue", async () => {
     const sql = db.database.sql;
     const gone = `31${process.pid}0001`;
     const stays = `31${process.pid}0002`;

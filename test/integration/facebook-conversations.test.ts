@@ -55,8 +55,13 @@ describe('Facebook: tagged posts and comments on the posts of the last 30 days, 
       connectorFor(s, { facebook: { pageToken: 'sandbox-page-token', baseUrl: sim.url }, timeoutMs: 5000 }, silentLogger),
       3,
     );
-  const stored = async () => (await db.database.sql<{ id: string }[]>`select external_id as id from social_posts where source_id = 'fb-conv' order by 1`).map((r) => r.id);
-  const commentReads = (from: number) => sim.requests.slice(from).filter((r) => r.path.endsWith('/comments')).map((r) => r.path.split('/')[2]);
+  const stored = async () =>
+    (await db.database.sql<{ id: string }[]>`select external_id as id from social_posts where source_id = 'fb-conv' order by 1`).map((r) => r.id);
+  const commentReads = (from: number) =>
+    sim.requests
+      .slice(from)
+      .filter((r) => r.path.endsWith('/comments'))
+      .map((r) => r.path.split('/')[2]);
 
   it('stores tagged posts, comments on a two-week-old Page post and on visitor and tagged posts; reads only the posts that changed', async () => {
     await db.database.sql`delete from social_posts where source_id = 'fb-conv'`;
@@ -79,9 +84,7 @@ describe('Facebook: tagged posts and comments on the posts of the last 30 days, 
     const newTagged = publish(item('@Acme charged me twice', '907'), { tagged: true });
     const before = sim.requests.length;
     await poll(s);
-    expect(await stored()).toEqual(
-      [visitor, tagged, onOld, replyOnOld, onVisitor, onTagged, newTagged].map((x) => x.graphId).sort(),
-    );
+    expect(await stored()).toEqual([visitor, tagged, onOld, replyOnOld, onVisitor, onTagged, newTagged].map((x) => x.graphId).sort());
     // comments were read on the posts that changed (and the new one), never on the quiet post
     expect(commentReads(before).sort()).toEqual([old.graphId, visitor.graphId, tagged.graphId, newTagged.graphId].sort());
     expect(commentReads(before)).not.toContain(quiet.graphId);

@@ -1,7 +1,13 @@
 import type { Job } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceConfig } from '../../src/config.js';
-import { appSecretProof, createFacebookConnector, createGraphClient, parseFbCursor, type FacebookConnectorOptions } from '../../src/connectors/facebook.connector.js';
+import {
+  appSecretProof,
+  createFacebookConnector,
+  createGraphClient,
+  parseFbCursor,
+  type FacebookConnectorOptions,
+} from '../../src/connectors/facebook.connector.js';
 import { sandboxPost } from '../../src/connectors/sandbox.connector.js';
 import type { Connector } from '../../src/connectors/types.js';
 import { ConnectorError } from '../../src/errors.js';

@@ -125,7 +125,11 @@ describe('label feedback and the rules report over HTTP', () => {
   });
 
   it('refuses a request without the bearer token', async () => {
-    const res = await fetch(`${base}/api/posts/${ids.price}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"none"}' });
+    const res = await fetch(`${base}/api/posts/${ids.price}/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"label":"none"}',
+    });
     expect(res.status).toBe(401);
   });
 
@@ -137,7 +141,8 @@ describe('label feedback and the rules report over HTTP', () => {
     const kase = await api('POST', `/api/cases/${caseId}/feedback`, { label: 'none' });
     expect(kase.status).toBe(201);
     expect(kase.body.map((r: { postId: number }) => r.postId)).toEqual([ids.outage, ids.refund]);
-    const rows = await db.database.sql`select post_id as "postId", label from label_feedback where id = any(${[...lead.body, ...kase.body].map((r: { id: number }) => r.id)}) order by id`;
+    const rows = await db.database
+      .sql`select post_id as "postId", label from label_feedback where id = any(${[...lead.body, ...kase.body].map((r: { id: number }) => r.id)}) order by id`;
     expect(rows).toEqual([
       { postId: ids.price, label: 'none' },
       { postId: ids.outage, label: 'none' },

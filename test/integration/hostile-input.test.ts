@@ -28,22 +28,43 @@ function hostileLine(i: number): string {
   const id = (1_795_000_000_000_000_000n + BigInt(seq)).toString();
   const base = { platform: 'twitter', id, created_at: '2026-11-20T10:00:00Z', author: { id: `7${i % 500}`, handle: `h${i % 500}`, name: 'Hostile' } };
   switch (i % 16) {
-    case 0: return JSON.stringify({ ...base, text: '' });
-    case 1: return JSON.stringify({ ...base, text: i % 1600 === 1 ? 'refund '.repeat(150_000) : 'x'.repeat(5_000) }); // some of ~1 MB
-    case 2: return JSON.stringify({ ...base, text: 'broken \ud800 surrogate and \udc00 too, not working' });
-    case 3: return JSON.stringify({ ...base, text: 'nul\u0000byte in the middle of my refund request', author: { ...base.author, name: 'A\u0000B' } });
-    case 4: return `${JSON.stringify({ ...base, text: 'deep' }).slice(0, -1)},"raw":${nested(i % 64 === 4 ? 100_000 : 50)}}`;
-    case 5: return JSON.stringify({ ...base, author: undefined, text: 'no author here' }); // refused
-    case 6: return `{"platform":"twitter","id":${id},"text":"numeric id","created_at":"2026-11-20T10:00:00Z","author":{"id":"1"}}`; // refused: id > 2^53 as a number
-    case 7: return JSON.stringify({ ...base, text: `<script>alert('x')</script><img src=x onerror=alert(1)> how much?` });
-    case 8: return JSON.stringify({ ...base, text: `'; DROP TABLE social_posts; -- my order never arrived` });
-    case 9: return JSON.stringify({ ...base, text: '\u202Eتطبيقكم لا يعمل\u202C \u200B\u200C\u200D\uFEFF price?' });
-    case 10: return '{"platform": "twitter", "id": "1", "text": '; // truncated JSON: refused
-    case 11: return JSON.stringify({ ...base, platform: 'myspace', text: 'wrong platform' }); // refused
-    case 12: return JSON.stringify({ ...base, created_at: 'yesterday', text: 'bad date' }); // refused
-    case 13: return JSON.stringify({ ...base, in_reply_to: '1795000000000000001', conversation_id: '1795000000000000001', text: 'reply into a thread: still not working' });
-    case 14: return JSON.stringify({ ...base, text: '💥🔥😡 r3fund n0w!!! sooooo baaaad #NotWorking @brand' });
-    default: return JSON.stringify(['an', 'array', 'not', 'a', 'post']); // refused
+    case 0:
+      return JSON.stringify({ ...base, text: '' });
+    case 1:
+      return JSON.stringify({ ...base, text: i % 1600 === 1 ? 'refund '.repeat(150_000) : 'x'.repeat(5_000) }); // some of ~1 MB
+    case 2:
+      return JSON.stringify({ ...base, text: 'broken \ud800 surrogate and \udc00 too, not working' });
+    case 3:
+      return JSON.stringify({ ...base, text: 'nul\u0000byte in the middle of my refund request', author: { ...base.author, name: 'A\u0000B' } });
+    case 4:
+      return `${JSON.stringify({ ...base, text: 'deep' }).slice(0, -1)},"raw":${nested(i % 64 === 4 ? 100_000 : 50)}}`;
+    case 5:
+      return JSON.stringify({ ...base, author: undefined, text: 'no author here' }); // refused
+    case 6:
+      return `{"platform":"twitter","id":${id},"text":"numeric id","created_at":"2026-11-20T10:00:00Z","author":{"id":"1"}}`; // refused: id > 2^53 as a number
+    case 7:
+      return JSON.stringify({ ...base, text: `<script>alert('x')</script><img src=x onerror=alert(1)> how much?` });
+    case 8:
+      return JSON.stringify({ ...base, text: `'; DROP TABLE social_posts; -- my order never arrived` });
+    case 9:
+      return JSON.stringify({ ...base, text: '\u202Eتطبيقكم لا يعمل\u202C \u200B\u200C\u200D\uFEFF price?' });
+    case 10:
+      return '{"platform": "twitter", "id": "1", "text": '; // truncated JSON: refused
+    case 11:
+      return JSON.stringify({ ...base, platform: 'myspace', text: 'wrong platform' }); // refused
+    case 12:
+      return JSON.stringify({ ...base, created_at: 'yesterday', text: 'bad date' }); // refused
+    case 13:
+      return JSON.stringify({
+        ...base,
+        in_reply_to: '1795000000000000001',
+        conversation_id: '1795000000000000001',
+        text: 'reply into a thread: still not working',
+      });
+    case 14:
+      return JSON.stringify({ ...base, text: '💥🔥😡 r3fund n0w!!! sooooo baaaad #NotWorking @brand' });
+    default:
+      return JSON.stringify(['an', 'array', 'not', 'a', 'post']); // refused
   }
 }
 
@@ -55,7 +76,9 @@ afterAll(async () => {
   await db.drop();
 });
 
-it('10,000 hostile lines: no crash, each refused with its line, or processed or failed with a reason, and the counts add up', { timeout: 180_000 }, async () => {
+it('10,000 hostile lines: no crash, each refused with its line, or processed or failed with a reason, and the counts add up', {
+  timeout: 180_000,
+}, async () => {
   const content = Array.from({ length: N }, (_, i) => hostileLine(i)).join('\n');
   const parsed = parseImportLines(content);
   expect(parsed.posts.length + parsed.errors.length).toBe(N);

@@ -132,7 +132,17 @@ describe.each(TRANSPORTS)('live reload of the rules file on the %s transport', (
     expect(applied).toEqual([vB, vA, vB]);
 
     const rows = await database.sql<
-      { externalId: string; text: string; status: string; attempts: number; label: string; version: string; decision: { rulesetVersion: string; label: string }; leadId: number | null; caseId: number | null }[]
+      {
+        externalId: string;
+        text: string;
+        status: string;
+        attempts: number;
+        label: string;
+        version: string;
+        decision: { rulesetVersion: string; label: string };
+        leadId: number | null;
+        caseId: number | null;
+      }[]
     >`select external_id as "externalId", text, status, attempts, label, ruleset_version as version, decision,
              lead_id as "leadId", case_id as "caseId"
       from social_posts where external_id = any(${posts.map((p) => p.id)})`;

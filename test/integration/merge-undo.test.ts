@@ -78,7 +78,9 @@ describe('merge undo out of order', () => {
     }
     // erasing person 9 now erases person 9 only
     await forgetPerson(db.database.sql, 'twitter', p9.userId, 'anonymize');
-    const live = await db.database.sql<{ id: number }[]>`select id from contacts where erased_at is null and id = any(${[p7.contactId, p9.contactId, p11.contactId]}) order by id`;
+    const live = await db.database.sql<
+      { id: number }[]
+    >`select id from contacts where erased_at is null and id = any(${[p7.contactId, p9.contactId, p11.contactId]}) order by id`;
     expect(live.map((r) => r.id)).toEqual([p7.contactId, p11.contactId]);
   });
 

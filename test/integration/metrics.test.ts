@@ -82,8 +82,23 @@ describe('metrics', () => {
   });
 
   it('the webhook counts its deliveries and reports no staleness for itself', async () => {
-    const raw = JSON.stringify({ object: 'page', entry: [{ id: '1', time: 1, changes: [{ field: 'feed', value: { item: 'status', verb: 'add', post_id: '1_424242', created_time: 1_790_000_000, from: { id: '777', name: 'V' }, message: 'hi' } }] }] });
-    const post = (sig: string) => fetch(`${base}/webhooks/facebook`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sig } });
+    const raw = JSON.stringify({
+      object: 'page',
+      entry: [
+        {
+          id: '1',
+          time: 1,
+          changes: [
+            {
+              field: 'feed',
+              value: { item: 'status', verb: 'add', post_id: '1_424242', created_time: 1_790_000_000, from: { id: '777', name: 'V' }, message: 'hi' },
+            },
+          ],
+        },
+      ],
+    });
+    const post = (sig: string) =>
+      fetch(`${base}/webhooks/facebook`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sig } });
     expect((await post(fbWebhookSignature(SECRET, raw))).status).toBe(200);
     expect((await post('sha256=00')).status).toBe(401);
     const text = await scrape();

@@ -27,7 +27,12 @@ describe('the outbox', () => {
 
   async function capture(...posts: SocialPost[]) {
     await storePage(db.database.sql, 'outbox-test', posts, null);
-    return captureBatch(db.database.sql, posts.map((p) => ({ platform: p.platform, externalId: p.id })), (i) => classify(i, TEST_RULES), OPTS);
+    return captureBatch(
+      db.database.sql,
+      posts.map((p) => ({ platform: p.platform, externalId: p.id })),
+      (i) => classify(i, TEST_RULES),
+      OPTS,
+    );
   }
 
   /** Every event of one record, from the table, in sequence. */
@@ -57,9 +62,19 @@ describe('the outbox', () => {
     const l = r.get(`x-${lead.id}`) as { leadId: number; contactId: number };
 
     const caseEvents = await eventsOf('case', c.caseId);
-    expect(caseEvents.map((e) => [e.type, e.sequence])).toEqual([['case.created', 1], ['case.post_attached', 2]]);
+    expect(caseEvents.map((e) => [e.type, e.sequence])).toEqual([
+      ['case.created', 1],
+      ['case.post_attached', 2],
+    ]);
     const [row] = await db.database.sql`select id, title, status, priority, contact_id from cases where id = ${c.caseId}`;
-    expect(caseEvents[0]!.data).toMatchObject({ id: row!.id, title: row!.title, status: row!.status, priority: row!.priority, contactId: row!.contact_id, posts: 2 });
+    expect(caseEvents[0]!.data).toMatchObject({
+      id: row!.id,
+      title: row!.title,
+      status: row!.status,
+      priority: row!.priority,
+      contactId: row!.contact_id,
+      posts: 2,
+    });
     expect(caseEvents[1]!.change).toMatchObject({ post: { externalId: followUp.id } });
 
     expect((await eventsOf('lead', l.leadId)).map((e) => e.type)).toEqual(['lead.created']);
@@ -71,7 +86,7 @@ describe('the outbox', () => {
     expect(n).toBe(5);
   });
 
-  it('numbers each record\'s events 1, 2, 3… across transitions, and escalation publishes case.priority_changed', async () => {
+  it("numbers each record's events 1, 2, 3… across transitions, and escalation publishes case.priority_changed", async () => {
     const first = makePost({ text: 'I was charged twice, refund please', authorId: '711' });
     const r = await capture(first);
     const caseId = (r.get(`x-${first.id}`) as { caseId: number }).caseId;
@@ -121,14 +136,15 @@ describe('the outbox', () => {
     expect(merged[2]!.data.mergedIntoId).toBeNull();
   });
 
-  it('erasure scrubs the person\'s stored events and publishes contact.erased with ids only', async () => {
+  it("erasure scrubs the person's stored events and publishes contact.erased with ids only", async () => {
     const p = makePost({ text: 'outage, not working at all', authorId: '731', handle: 'erin_secret' });
     const r = await capture(p, makePost({ text: 'how much is it', authorId: '731', handle: 'erin_secret' }));
     const { caseId, contactId } = r.get(`x-${p.id}`) as { caseId: number; contactId: number };
     const before = await db.database.sql`select data::text from events where data::text like '%erin_secret%' or data::text like '%outage, not working%'`;
     expect(before.length).toBeGreaterThan(0);
     await forgetPerson(db.database.sql, 'twitter', '731', 'anonymize');
-    const after = await db.database.sql`select id from events where data::text like '%erin_secret%' or data::text like '%outage, not working%' or change::text like '%erin%'`;
+    const after = await db.database
+      .sql`select id from events where data::text like '%erin_secret%' or data::text like '%outage, not working%' or change::text like '%erin%'`;
     expect(after).toEqual([]);
     const erased = (await eventsOf('contact', contactId)).at(-1)!;
     expect(erased.type).toBe('contact.erased');

@@ -12,15 +12,7 @@ import { startService, type Service } from '../../src/service.js';
 import { closeTransport, openQueue, openWorker, POSTS_QUEUE, type CaptureJobData, type Transport } from '../../src/workers/queues.js';
 import type { SocialPost } from '../../src/types.js';
 import { makePost } from '../support/posts.js';
-import {
-  createTestDatabase,
-  createTestTransport,
-  TEST_RULES,
-  testConfig,
-  TRANSPORTS,
-  waitFor,
-  wipeQueues,
-} from '../support/services.js';
+import { createTestDatabase, createTestTransport, TEST_RULES, testConfig, TRANSPORTS, waitFor, wipeQueues } from '../support/services.js';
 
 describe.each(TRANSPORTS)('capture pipeline on the %s transport', (kind) => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -85,7 +77,12 @@ describe.each(TRANSPORTS)('capture pipeline on the %s transport', (kind) => {
     const rows = await database.sql<{ label: string; score: number; priority: string | null; version: string; decision: Record<string, unknown> }[]>`
       select label::text as label, score, priority::text as priority, ruleset_version as version, decision from social_posts
       where external_id = any(${posts.map((p) => p.id)}) order by external_id`;
-    expect(rows.map((r) => [r.label, r.priority])).toEqual([['case', 'high'], ['case', 'normal'], ['lead', null], ['none', null]]);
+    expect(rows.map((r) => [r.label, r.priority])).toEqual([
+      ['case', 'high'],
+      ['case', 'normal'],
+      ['lead', null],
+      ['none', null],
+    ]);
     for (const r of rows) {
       expect([r.label, r.priority, r.version]).toEqual([r.decision.label, r.decision.priority, r.decision.rulesetVersion]);
       expect(r.score).toBeCloseTo(r.decision.score as number, 5);
@@ -131,7 +128,11 @@ describe.each(TRANSPORTS)('capture pipeline on the %s transport', (kind) => {
     );
     // enqueued without the author, as the reconciler of an older version would: any lane, any worker
     const stored = await storePage(database.sql, 'test', posts, null);
-    await enqueuePosts(svc.postsQueue, stored.inserted.map(({ platform, externalId }) => ({ platform, externalId })), 3);
+    await enqueuePosts(
+      svc.postsQueue,
+      stored.inserted.map(({ platform, externalId }) => ({ platform, externalId })),
+      3,
+    );
     await waitFor(allDecided(posts), { what: '50 posts decided' });
     await second.close();
     const [ident] = await database.sql<{ n: number; contacts: number }[]>`
@@ -173,7 +174,12 @@ describe.each(TRANSPORTS)('capture pipeline on the %s transport', (kind) => {
     const root = makePost({ text: 'your app is down again, nothing loads', authorId: '1790000000000001001' });
     await ingest([root], svc);
     await waitFor(allDecided([root]));
-    const replyOther = makePost({ text: 'same here, not working for me either', authorId: '1790000000000001002', in_reply_to: root.id, conversation_id: root.id });
+    const replyOther = makePost({
+      text: 'same here, not working for me either',
+      authorId: '1790000000000001002',
+      in_reply_to: root.id,
+      conversation_id: root.id,
+    });
     const followUp = makePost({ text: 'any update on this?', authorId: '1790000000000001001', in_reply_to: replyOther.id, conversation_id: root.id });
     const chatter = makePost({ text: 'lol good luck', authorId: '1790000000000001003', in_reply_to: root.id, conversation_id: root.id });
     await ingest([replyOther], svc);

@@ -54,10 +54,10 @@ describe.each(TRANSPORTS)('polling sources on the %s transport', (kind) => {
       sources: [{ id: 'sched-x', platform: 'twitter' as const, kind: 'sandbox' as const, every: 100, enabled: true, posts_per_poll: 25, total: 120, seed: 3 }],
     };
     service = await startService({ config, database: db.database, transport, ruleset: TEST_RULES, log: silentLogger, role: 'all' });
-    await waitFor(
-      async () => (await db.database.sql`select 1 from social_posts where source_id = 'sched-x' and status = 'processed'`).length === 120,
-      { what: '120 sandbox posts processed', timeoutMs: 45_000 },
-    );
+    await waitFor(async () => (await db.database.sql`select 1 from social_posts where source_id = 'sched-x' and status = 'processed'`).length === 120, {
+      what: '120 sandbox posts processed',
+      timeoutMs: 45_000,
+    });
     const [row] = await db.database.sql<{ n: number; distinct: number }[]>`
       select count(*)::int as n, count(distinct external_id)::int as distinct from social_posts where source_id = 'sched-x'`;
     expect(row).toEqual({ n: 120, distinct: 120 });

@@ -35,7 +35,14 @@ describe('the pipeline on a three-master Redis Cluster', () => {
         const t = createTransport({ redisUrl: cluster.url, databaseUrl: db.url, prefix: '{capture-test}', cluster: true });
         transports.push(t);
         services.push(
-          await startService({ config: testConfig({ concurrency: 16, batchSize: 4 }), database: db.database, transport: t, ruleset: TEST_RULES, log: silentLogger, role: 'worker' }),
+          await startService({
+            config: testConfig({ concurrency: 16, batchSize: 4 }),
+            database: db.database,
+            transport: t,
+            ruleset: TEST_RULES,
+            log: silentLogger,
+            role: 'worker',
+          }),
         );
       }
       const completed = services.map((svc) => {
@@ -45,16 +52,19 @@ describe('the pipeline on a three-master Redis Cluster', () => {
       });
       // 30 authors × 20 posts; every author both buys and complains
       const posts = Array.from({ length: 600 }, (_, i) =>
-        makePost({ text: Math.floor(i / 30) % 2 ? 'how much is the price for the team plan?' : 'the app is not working again', authorId: `17900000000000${String(i % 30).padStart(5, '0')}` }),
+        makePost({
+          text: Math.floor(i / 30) % 2 ? 'how much is the price for the team plan?' : 'the app is not working again',
+          authorId: `17900000000000${String(i % 30).padStart(5, '0')}`,
+        }),
       );
       for (let i = 0; i < posts.length; i += 100) {
         const stored = await storePage(db.database.sql, 'cluster', posts.slice(i, i + 100), null);
         await enqueuePosts(services[(i / 100) % 2]!.postsQueue, stored.inserted, 3);
       }
-      await waitFor(
-        async () => (await db.database.sql`select 1 from social_posts where source_id = 'cluster' and status = 'processed'`).length === 600,
-        { what: '600 posts processed on the cluster', timeoutMs: 60_000 },
-      );
+      await waitFor(async () => (await db.database.sql`select 1 from social_posts where source_id = 'cluster' and status = 'processed'`).length === 600, {
+        what: '600 posts processed on the cluster',
+        timeoutMs: 60_000,
+      });
       const [fx] = await db.database.sql<{ contacts: number; leads: number; cases: number; identities: number }[]>`
         select (select count(distinct contact_id)::int from social_posts where source_id = 'cluster') as contacts,
                (select count(*)::int from leads) as leads, (select count(*)::int from cases) as cases,

@@ -46,10 +46,13 @@ describe('the rules API', () => {
     const posts = [makePost({ text: 'my router is not working' }), makePost({ text: 'how much is the pro plan' }), makePost({ text: 'nice weather' })];
     const stored = await storePage(db.database.sql, 'rules-test', posts, null);
     await enqueuePosts(service.postsQueue, stored.inserted, 3);
-    await waitFor(async () => {
-      const [r] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from social_posts where status = 'processed'`;
-      return r!.n === 3;
-    }, { what: 'posts decided' });
+    await waitFor(
+      async () => {
+        const [r] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from social_posts where status = 'processed'`;
+        return r!.n === 3;
+      },
+      { what: 'posts decided' },
+    );
   });
   afterAll(async () => {
     await service?.close();
@@ -106,7 +109,9 @@ describe('the rules API', () => {
   });
 
   it('publishes a draft over the rules file, records it with the version before it, and rolls back', async () => {
-    const invalid = await api('POST', '/api/rules/publish', { yaml: 'name: x\nthresholds: { lead: 1, case: 1 }\nrules:\n  - { id: a, label: lead, weight: 1 }\n' });
+    const invalid = await api('POST', '/api/rules/publish', {
+      yaml: 'name: x\nthresholds: { lead: 1, case: 1 }\nrules:\n  - { id: a, label: lead, weight: 1 }\n',
+    });
     expect(invalid.status).toBe(400);
     expect(invalid.body.problems).toContainEqual(expect.objectContaining({ rule: 'rule "a" (#1)', field: 'any' }));
     expect(readFileSync(rulesPath, 'utf8')).toBe(V1);

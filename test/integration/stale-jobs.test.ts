@@ -21,7 +21,9 @@ describe('pending posts whose job ids are still in Redis', () => {
     for (const d of dbs) await d.drop();
   });
 
-  const posts = Array.from({ length: N }, (_, i) => makePost({ text: i % 3 === 0 ? 'how much is the pro plan' : i % 3 === 1 ? 'refund please, charged twice' : 'hello' }));
+  const posts = Array.from({ length: N }, (_, i) =>
+    makePost({ text: i % 3 === 0 ? 'how much is the pro plan' : i % 3 === 1 ? 'refund please, charged twice' : 'hello' }),
+  );
 
   /**
    * A fresh database on the shared prefix: store and enqueue the posts as a poll, the webhook or an

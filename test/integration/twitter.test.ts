@@ -94,10 +94,16 @@ describe('Twitter/X connector against the X API v2 simulator', () => {
     const q = queue();
     const opts = { sourceId: 'thread', platform: 'twitter' as const, seed: 7, replyRate: 1, idBase: '1796000000000000000' };
     const root = sim.publish({ mentions: USER }, sandboxPost({ ...opts, replyRate: 0 }, 1));
-    const replyPost = { ...sandboxPost(opts, 2), in_reply_to: sandboxPost({ ...opts, replyRate: 0 }, 1).id, conversation_id: sandboxPost({ ...opts, replyRate: 0 }, 1).id };
+    const replyPost = {
+      ...sandboxPost(opts, 2),
+      in_reply_to: sandboxPost({ ...opts, replyRate: 0 }, 1).id,
+      conversation_id: sandboxPost({ ...opts, replyRate: 0 }, 1).id,
+    };
     const reply = sim.publish({ mentions: USER }, replyPost);
     await pollSource(db.database.sql, q, connector('x-map', { kind: 'mentions', userId: USER }), 3);
-    const [row] = await db.database.sql<{ payload: { author: { id: string; handle?: string; name?: string }; in_reply_to?: string; conversation_id?: string } }[]>`
+    const [row] = await db.database.sql<
+      { payload: { author: { id: string; handle?: string; name?: string }; in_reply_to?: string; conversation_id?: string } }[]
+    >`
       select payload from social_posts where external_id = ${reply.id}`;
     expect(row!.payload.author).toMatchObject({ id: replyPost.author.id, handle: replyPost.author.handle });
     expect(row!.payload.in_reply_to).toBe(root.id);
@@ -245,7 +251,9 @@ describe('Twitter/X connector against the X API v2 simulator', () => {
       role: 'poller',
       endpoints: { twitter: { bearerToken: 'sandbox-token', baseUrl: sim.url } },
     });
-    const down = await waitFor(async () => ((await sourceRow('x-auth-mentions'))?.healthy === false ? sourceRow('x-auth-mentions') : null), { what: 'mentions unhealthy' });
+    const down = await waitFor(async () => ((await sourceRow('x-auth-mentions'))?.healthy === false ? sourceRow('x-auth-mentions') : null), {
+      what: 'mentions unhealthy',
+    });
     expect(down!.lastError).toMatch(/401.*TWITTER_BEARER_TOKEN/);
     const mentionRequests = sim.requests.filter((r) => r.path.includes('mentions')).length;
     const ids = publish({ search: QUERY }, 8);

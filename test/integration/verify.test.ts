@@ -25,7 +25,14 @@ describe('capture verify', () => {
     db = await createTestDatabase('verify');
     transport = createTransport({ redisUrl: REDIS_URL, databaseUrl: db.url, prefix });
     // the worker runs, the reconciler does not: a lost job stays lost for verify to find
-    service = await startService({ config: testConfig({ reconcileEveryMs: 3_600_000 }), database: db.database, transport, ruleset: TEST_RULES, log: silentLogger, role: 'worker' });
+    service = await startService({
+      config: testConfig({ reconcileEveryMs: 3_600_000 }),
+      database: db.database,
+      transport,
+      ruleset: TEST_RULES,
+      log: silentLogger,
+      role: 'worker',
+    });
     writeFileSync(join(dir, 'capture.config.yaml'), `queue: { prefix: ${prefix} }\n`);
     env = { DATABASE_URL: db.url, REDIS_URL, CAPTURE_CONFIG: join(dir, 'capture.config.yaml') };
     const posts = Array.from({ length: 30 }, (_, i) => makePost({ text: ['how much is it', 'refund please', 'hello'][i % 3]! }));
@@ -44,7 +51,10 @@ describe('capture verify', () => {
 
   const verify = async () => {
     const r = await runCli(env, 'verify', '--grace', '0', '--json');
-    return { code: r.code, report: JSON.parse(r.stdout) as { ok: boolean; counts: { posts: Record<string, number> }; problems: { check: string; count: number }[] } };
+    return {
+      code: r.code,
+      report: JSON.parse(r.stdout) as { ok: boolean; counts: { posts: Record<string, number> }; problems: { check: string; count: number }[] },
+    };
   };
 
   it('is clean after a run, with the counts per status', async () => {
@@ -58,7 +68,9 @@ describe('capture verify', () => {
     const sql = db.database.sql;
     // stored, never enqueued: as if Redis lost the job
     await storePage(sql, 'verify-test', [makePost({ text: 'how much for two' })], null);
-    const [lead] = await sql<{ id: number }[]>`update social_posts set lead_id = null where id = (select min(id) from social_posts where label = 'lead') returning id`;
+    const [lead] = await sql<
+      { id: number }[]
+    >`update social_posts set lead_id = null where id = (select min(id) from social_posts where label = 'lead') returning id`;
     expect(lead).toBeDefined();
     const { code, report } = await verify();
     expect(code).toBe(1);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FACEBOOK_WEBHOOK_SOURCE } from '../../src/api/server.js';
 import { createFacebookConnector, createGraphClient } from '../../src/connectors/facebook.connector.js';
 import { sandboxPost } from '../../src/connectors/sandbox.connector.js';
@@ -105,7 +105,12 @@ describe('the api role: health and the Facebook Page webhook', () => {
     const rows = await db.database.sql<{ id: string; source: string; payload: { in_reply_to?: string; conversation_id?: string } }[]>`
       select external_id as id, source_id as source, payload from social_posts where external_id = any(${db.database.sql.array(ids)})`;
     expect(rows).toHaveLength(6);
-    expect(rows.filter((x) => x.source === FACEBOOK_WEBHOOK_SOURCE).map((x) => x.id).sort()).toEqual(pushed.map((i) => i.id).sort());
+    expect(
+      rows
+        .filter((x) => x.source === FACEBOOK_WEBHOOK_SOURCE)
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual(pushed.map((i) => i.id).sort());
     expect(r.fetched - r.inserted).toBeGreaterThanOrEqual(3); // the poll saw the pushed ones again and stored nothing new for them
     // webhook and poll describe a comment alike: same parent, same conversation
     for (const i of items.filter((x) => x.kind === 'comment')) {
@@ -124,7 +129,14 @@ describe('the api role: health and the Facebook Page webhook', () => {
 
   it('refuses every delivery when FACEBOOK_APP_SECRET is not set', async () => {
     const other = createTestTransport('redis', db.url, 'webhook_nosecret');
-    const s = await startService({ config: { ...testConfig(), port: 0 }, database: db.database, transport: other, ruleset: TEST_RULES, log: silentLogger, role: 'api' });
+    const s = await startService({
+      config: { ...testConfig(), port: 0 },
+      database: db.database,
+      transport: other,
+      ruleset: TEST_RULES,
+      log: silentLogger,
+      role: 'api',
+    });
     try {
       const body = fbWebhookBody(publish(1));
       const res = await fetch(`${s.api!.url.replace('0.0.0.0', '127.0.0.1')}/webhooks/facebook`, {

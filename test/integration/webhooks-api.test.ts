@@ -34,7 +34,12 @@ describe('webhooks and the event feed over HTTP and the CLI', () => {
   });
 
   async function api(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, token: string | null = TOKEN) {
-    const res = await app.inject({ method, url, ...(body !== undefined ? { payload: body as object } : {}), headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const res = await app.inject({
+      method,
+      url,
+      ...(body !== undefined ? { payload: body as object } : {}),
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
     return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as any) : null };
   }
 
@@ -60,14 +65,19 @@ describe('webhooks and the event feed over HTTP and the CLI', () => {
     } finally {
       out.mockRestore();
       err.mockRestore();
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     }
   }
 
   it('manages endpoints under /api/webhooks, refusing bad input with a 400 naming the field', async () => {
     expect((await api('GET', '/api/webhooks', undefined, null)).status).toBe(401);
     expect(await api('POST', '/api/webhooks', { url: 'ftp://x' })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^url:/) } });
-    expect(await api('POST', '/api/webhooks', { url: 'https://crm.example/hook', events: ['case.nope'] })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^events:.*case\.nope/) } });
+    expect(await api('POST', '/api/webhooks', { url: 'https://crm.example/hook', events: ['case.nope'] })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^events:.*case\.nope/) },
+    });
     expect((await api('POST', '/api/webhooks', { url: 'https://crm.example/hook', colour: 'red' })).status).toBe(400);
 
     const created = await api('POST', '/api/webhooks', { url: 'https://crm.example/hook', events: ['case.*', 'lead.created'], description: 'helpdesk' });
@@ -103,7 +113,9 @@ describe('webhooks and the event feed over HTTP and the CLI', () => {
     const page1 = await api('GET', '/api/events?limit=2');
     expect(page1.body.events.map((e: { type: string }) => e.type)).toEqual(['case.created', 'lead.created']);
     const page2 = await api('GET', `/api/events?after=${page1.body.next}`);
-    expect(page2.body.events.map((e: { type: string; aggregate: { sequence: number } }) => [e.type, e.aggregate.sequence])).toEqual([['case.status_changed', 2]]);
+    expect(page2.body.events.map((e: { type: string; aggregate: { sequence: number } }) => [e.type, e.aggregate.sequence])).toEqual([
+      ['case.status_changed', 2],
+    ]);
     const rows = await db.database.sql`select id from events order by feed_position`;
     expect([...page1.body.events, ...page2.body.events].map((e: { id: string }) => e.id)).toEqual(rows.map((r) => r.id));
     expect((await api('GET', '/api/events?types=case.*')).body.events).toHaveLength(2);
@@ -134,7 +146,8 @@ describe('webhooks and the event feed over HTTP and the CLI', () => {
     expect(replay.code, replay.stderr).toBe(0);
     // the two case events of the hour, though older than the endpoint: a replay reaches back
     expect(JSON.parse(replay.stdout)).toEqual({ endpointId: ep.id, replayed: 2 });
-    const owed = await db.database.sql`select e.type from webhook_deliveries d join events e on e.id = d.event_id where d.endpoint_id = ${ep.id} and d.status = 'pending'`;
+    const owed = await db.database
+      .sql`select e.type from webhook_deliveries d join events e on e.id = d.event_id where d.endpoint_id = ${ep.id} and d.status = 'pending'`;
     expect(owed.map((r) => r.type).sort()).toEqual(['case.created', 'case.status_changed']);
     expect((await cli('events', 'replay', '--endpoint', String(ep.id), '--since', 'soon')).code).toBe(2);
     const feed = JSON.parse((await cli('events', '--types', 'lead.*', '--json')).stdout);

@@ -9,13 +9,7 @@ import { addEndpoint, listDeliveries, listEndpoints, removeEndpoint, replayEvent
 import { silentLogger } from '../../src/logger.js';
 import { freePort } from '../../src/util/free-port.js';
 import { openQueue, type Transport } from '../../src/workers/queues.js';
-import {
-  signedRequest,
-  startWebhookDelivery,
-  WEBHOOKS_QUEUE,
-  type WebhookDelivery,
-  type WebhookSettings,
-} from '../../src/workers/webhook-delivery.worker.js';
+import { signedRequest, startWebhookDelivery, WEBHOOKS_QUEUE, type WebhookDelivery, type WebhookSettings } from '../../src/workers/webhook-delivery.worker.js';
 import {
   closeTransport,
   createTestDatabase,
@@ -105,10 +99,13 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     const aggregates = await appendCaseEvents(4, 4);
     delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: FAST });
     // down: connections refused, recorded as attempts with no status
-    await waitFor(async () => {
-      const [r] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from webhook_attempts where status_code is null`;
-      return r!.n >= 4;
-    }, { what: 'refused attempts' });
+    await waitFor(
+      async () => {
+        const [r] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from webhook_attempts where status_code is null`;
+        return r!.n >= 4;
+      },
+      { what: 'refused attempts' },
+    );
     await rec.listen();
     await appendCaseEvents(0, 2, aggregates);
     await waitFor(() => allDelivered(ep.id, 24), { what: 'every event delivered', timeoutMs: 45_000 });
@@ -160,7 +157,7 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     expectInOrderPerRecord(accepted, aggregates, 7);
   });
 
-  it('signs with the endpoint\'s own secret: a wrong secret fails verification, and a rotated one takes over', async () => {
+  it("signs with the endpoint's own secret: a wrong secret fails verification, and a rotated one takes over", async () => {
     const port = await freePort();
     const rec = (receiver = webhookReceiver(port));
     await rec.listen();
@@ -172,7 +169,9 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     const [{ since }] = (await db.database.sql`select (extract(epoch from now()) * 1000)::float8 as since`) as unknown as [{ since: number }];
     const [agg] = await appendCaseEvents(1, 1);
     delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: FAST });
-    const failed = await waitFor(async () => (await listDeliveries(db.database.sql, { endpointId: ep.id, failed: true, limit: 10 }))[0], { what: 'dead-lettered' });
+    const failed = await waitFor(async () => (await listDeliveries(db.database.sql, { endpointId: ep.id, failed: true, limit: 10 }))[0], {
+      what: 'dead-lettered',
+    });
     expect(failed).toMatchObject({ status: 'failed', lastStatusCode: 401 });
     expect(rec.received.every((r) => !r.verified)).toBe(true);
 
@@ -183,7 +182,14 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     expect(rec.accepted()[0]!.body.aggregate.id).toBe(agg);
 
     // the signature covers the body and the id: a tampered body or the old secret fails
-    const claimed = { id: 1, endpointId: ep.id, url: rec.url, secret: rotated.secret, attempts: 1, event: { id: 'evt', type: 'case.created', timestamp: '', aggregate: { type: 'case', id: 1, sequence: 1 }, data: {}, change: null, cursor: '1' } } as const;
+    const claimed = {
+      id: 1,
+      endpointId: ep.id,
+      url: rec.url,
+      secret: rotated.secret,
+      attempts: 1,
+      event: { id: 'evt', type: 'case.created', timestamp: '', aggregate: { type: 'case', id: 1, sequence: 1 }, data: {}, change: null, cursor: '1' },
+    } as const;
     const { body, headers } = signedRequest(claimed as never, new Date());
     expect(() => new Webhook(rotated.secret).verify(body, headers)).not.toThrow();
     expect(() => new Webhook(ep.secret).verify(body, headers)).toThrow(WebhookVerificationError);
@@ -205,7 +211,9 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
 
     await appendCaseEvents(1, 1);
     delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: { ...FAST, disableAfterMs: 300 } });
-    const disabled = await waitFor(async () => (await listEndpoints(db.database.sql, { limit: 5 })).find((e) => e.id === ep.id && e.status === 'disabled'), { what: 'endpoint disabled' });
+    const disabled = await waitFor(async () => (await listEndpoints(db.database.sql, { limit: 5 })).find((e) => e.id === ep.id && e.status === 'disabled'), {
+      what: 'endpoint disabled',
+    });
     expect(disabled!.disabledReason).toMatch(/^failing since/);
     expect(disabled!.pending).toBe(1); // kept, not sent, until someone enables it again
   });
@@ -224,7 +232,14 @@ rules: ${join(import.meta.dirname, '../../rules/default.yaml')}
 `,
   );
   const { REDIS_URL: _r, DATABASE_URL: _d, ...base } = process.env;
-  const env = { ...base, DATABASE_URL: databaseUrl, ...(kind === 'redis' ? { REDIS_URL } : {}), PORT: '0', CAPTURE_CONFIG: join(dir, 'capture.config.yaml'), LOG_LEVEL: 'warn' };
+  const env = {
+    ...base,
+    DATABASE_URL: databaseUrl,
+    ...(kind === 'redis' ? { REDIS_URL } : {}),
+    PORT: '0',
+    CAPTURE_CONFIG: join(dir, 'capture.config.yaml'),
+    LOG_LEVEL: 'warn',
+  };
   const children: ReturnType<typeof spawn>[] = [];
   return {
     start() {

@@ -59,7 +59,8 @@ describe('X filtered stream source', () => {
   }
   const stored = async (sourceId: string) =>
     (await db.database.sql<{ id: string }[]>`select external_id as id from social_posts where source_id = ${sourceId} order by 1`).map((r) => r.id);
-  const connected = (n: number) => waitFor(() => running!.connects >= n && sim.stream.connections() === 1, { what: `stream connection ${n}`, timeoutMs: 20_000 });
+  const connected = (n: number) =>
+    waitFor(() => running!.connects >= n && sim.stream.connections() === 1, { what: `stream connection ${n}`, timeoutMs: 20_000 });
 
   it('syncs the rules from config: dry run first, adds the missing, deletes the gone', async () => {
     sim = await startTwitterSimulator({ heartbeatMs: 100 });
@@ -121,7 +122,12 @@ describe('X filtered stream source', () => {
     sim = await startTwitterSimulator({ heartbeatMs: 100 });
     const rule = 'acme budget stream';
     const clock = { now: Date.UTC(2026, 11, 31, 23) };
-    start(streamSource(`{ id: st-budget, platform: twitter, kind: stream, rules: [{ value: "${rule}" }], heartbeat_timeout: 600ms, budget: { posts_per_month: 3 } }`), clock);
+    start(
+      streamSource(
+        `{ id: st-budget, platform: twitter, kind: stream, rules: [{ value: "${rule}" }], heartbeat_timeout: 600ms, budget: { posts_per_month: 3 } }`,
+      ),
+      clock,
+    );
     await connected(1);
     for (let i = 0; i < 3; i++) sim.publish({ search: rule }, post(`b${i}`));
     await waitFor(() => sim.stream.connections() === 0, { what: 'the stream to close on budget' });

@@ -93,7 +93,14 @@ function live(s: LiveSpec): LivePost {
 
 const openCase = (id: number, ago: number, contactId = 1, origin: Platform = 'twitter') => ({ id, contactId, origin, lastActivityUs: NOW - ago });
 const resolvedCase = (id: number, ago: number, contactId = 1, origin: Platform = 'twitter') => ({ id, contactId, origin, resolvedAtUs: NOW - ago });
-const threadCase = (id: number, externalId: string, conversationId: string | null, ago = MIN, contactId = 7, platform: Platform = 'twitter'): ThreadCaseRow => ({
+const threadCase = (
+  id: number,
+  externalId: string,
+  conversationId: string | null,
+  ago = MIN,
+  contactId = 7,
+  platform: Platform = 'twitter',
+): ThreadCaseRow => ({
   platform,
   externalId,
   conversationId,
@@ -138,54 +145,326 @@ describe('planWork: cases, by thread, window and reopening', () => {
     ...s,
   });
 
-  it.each(([
-    // the case window
-    { name: 'no open work: a new case', posts: [complaint], actions: [['case-created', 'new0']] },
-    { name: 'an open case on the channel active within the window: attached', posts: [complaint], work: { openCases: [openCase(7, 10 * MIN)] }, actions: [['case-attached', '#7']], touched: [[7, 'normal']] },
-    { name: 'active just inside the window (1 µs): attached', posts: [complaint], work: { openCases: [openCase(7, HOUR - 1)] }, actions: [['case-attached', '#7']], touched: [[7, 'normal']] },
-    { name: 'active exactly a window ago: a new case', posts: [complaint], work: { openCases: [openCase(7, HOUR)] }, actions: [['case-created', 'new0']] },
-    { name: 'active two windows ago: a new case', posts: [complaint], work: { openCases: [openCase(7, 2 * HOUR)] }, actions: [['case-created', 'new0']] },
-    { name: 'a wider window takes it in', posts: [complaint], work: { openCases: [openCase(7, 2 * HOUR)] }, opts: { caseWindowMs: 3 * 3_600_000 }, actions: [['case-attached', '#7']], touched: [[7, 'normal']] },
-    { name: 'an open case on the other channel: a new case', posts: [complaint], work: { openCases: [openCase(7, MIN, 1, 'facebook')] }, actions: [['case-created', 'new0']] },
-    { name: "another contact's open case: a new case", posts: [complaint], work: { openCases: [openCase(7, MIN, 2)] }, actions: [['case-created', 'new0']] },
-    { name: 'two open cases: the most recently active', posts: [complaint], work: { openCases: [openCase(7, 30 * MIN), openCase(8, 5 * MIN), openCase(9, 20 * MIN)] }, actions: [['case-attached', '#8']], touched: [[8, 'normal']] },
-    { name: 'two open cases equally active: the later read', posts: [complaint], work: { openCases: [openCase(7, 5 * MIN), openCase(8, 5 * MIN)] }, actions: [['case-attached', '#8']], touched: [[8, 'normal']] },
-    // threads
-    { name: "a reply whose parent holds a case: that case, before the contact's own", posts: [reply('p1', undefined)], work: { openCases: [openCase(7, MIN)], threadCases: [threadCase(3, 'p1', 'root')] }, actions: [['case-attached', '#3']], touched: [[3, 'normal']] },
-    { name: 'a reply whose conversation root holds a case', posts: [reply(undefined, 'root')], work: { threadCases: [threadCase(3, 'root', 'root')] }, actions: [['case-attached', '#3']], touched: [[3, 'normal']] },
-    { name: 'a reply in a conversation where another post holds a case', posts: [reply('p2', 'root')], work: { threadCases: [threadCase(3, 'p9', 'root')] }, actions: [['case-attached', '#3']], touched: [[3, 'normal']] },
-    { name: "a reply to a post that is in a case's conversation", posts: [reply('p9', undefined)], work: { threadCases: [threadCase(3, 'p8', 'p9')] }, actions: [['case-attached', '#3']], touched: [[3, 'normal']] },
-    { name: 'thread cases of another conversation: a new case', posts: [reply('p2', 'root')], work: { threadCases: [threadCase(3, 'p9', 'other')] }, actions: [['case-created', 'new0']] },
-    { name: 'a thread case on the other platform: a new case', posts: [reply('p1', 'root')], work: { threadCases: [threadCase(3, 'p1', 'root', MIN, 7, 'facebook')] }, actions: [['case-created', 'new0']] },
-    { name: 'two thread cases: the most recently active', posts: [reply('p1', 'root')], work: { threadCases: [threadCase(3, 'p1', 'root', 9 * MIN), threadCase(4, 'root', 'root', 2 * MIN), threadCase(5, 'p7', 'root', 5 * MIN)] }, actions: [['case-attached', '#4']], touched: [[4, 'normal']] },
-    { name: 'two thread cases equally active: the first read', posts: [reply('p1', 'root')], work: { threadCases: [threadCase(3, 'p1', 'root'), threadCase(4, 'root', 'root')] }, actions: [['case-attached', '#3']], touched: [[3, 'normal']] },
-    { name: 'a root post (its own conversation) is no reply: thread cases ignored', posts: [{ label: 'case', externalId: 'root', conversationId: 'root' }], work: { threadCases: [threadCase(3, 'root', 'root')] }, actions: [['case-created', 'new0']] },
-    { name: 'a thread case outside the case window still takes the reply', posts: [reply('p1', undefined)], work: { threadCases: [threadCase(3, 'p1', null, 30 * DAY)] }, actions: [['case-attached', '#3']], touched: [[3, 'normal']] },
-    // reopening
-    { name: 'a case resolved within the reopen window: reopened', posts: [complaint], work: { resolvedCases: [resolvedCase(6, HOUR)] }, actions: [['case-reopened', '#6']], touched: [[6, 'normal']], reopened: [6] },
-    { name: 'resolved just inside the reopen window (1 µs): reopened', posts: [complaint], work: { resolvedCases: [resolvedCase(6, DAY - 1)] }, actions: [['case-reopened', '#6']], touched: [[6, 'normal']], reopened: [6] },
-    { name: 'resolved exactly a reopen window ago: a new case', posts: [complaint], work: { resolvedCases: [resolvedCase(6, DAY)] }, actions: [['case-created', 'new0']] },
-    { name: 'no reopen window: a case resolved a moment ago stays resolved', posts: [complaint], work: { resolvedCases: [resolvedCase(6, 1)] }, opts: { reopenWindowMs: undefined }, actions: [['case-created', 'new0']] },
-    { name: 'resolved on the other channel: a new case', posts: [complaint], work: { resolvedCases: [resolvedCase(6, HOUR, 1, 'facebook')] }, actions: [['case-created', 'new0']] },
-    { name: 'an open case wins over a resolved one', posts: [complaint], work: { openCases: [openCase(7, MIN)], resolvedCases: [resolvedCase(6, MIN)] }, actions: [['case-attached', '#7']], touched: [[7, 'normal']] },
-    { name: 'a thread case wins over a resolved one', posts: [reply('p1', undefined)], work: { threadCases: [threadCase(3, 'p1', null)], resolvedCases: [resolvedCase(6, MIN)] }, actions: [['case-attached', '#3']], touched: [[3, 'normal']] },
-    { name: 'two resolved cases: the latest resolved reopens', posts: [complaint], work: { resolvedCases: [resolvedCase(5, 3 * HOUR), resolvedCase(6, HOUR), resolvedCase(4, 2 * HOUR)] }, actions: [['case-reopened', '#6']], touched: [[6, 'normal']], reopened: [6] },
-    // within one batch, in post order
-    { name: 'a complaint and a reply to it in one batch: one new case', posts: [{ label: 'case', externalId: 'c1' }, reply('c1', 'c1')], actions: [['case-created', 'new0'], ['case-attached', 'new0']] },
-    { name: 'two complaints of one contact in one batch: one new case', posts: [complaint, complaint], actions: [['case-created', 'new0'], ['case-attached', 'new0']] },
-    { name: 'two complaints of two contacts: two cases', posts: [complaint, { label: 'case', contact: 2 }], actions: [['case-created', 'new0'], ['case-created', 'new1']] },
-    { name: 'complaints on two channels: two cases', posts: [complaint, { label: 'case', platform: 'facebook' }], actions: [['case-created', 'new0'], ['case-created', 'new1']] },
-    { name: 'a reopened case takes the next complaint; reopened once', posts: [complaint, { label: 'case', priority: 'high' }], work: { resolvedCases: [resolvedCase(6, HOUR)] }, actions: [['case-reopened', '#6'], ['case-attached', '#6']], touched: [[6, 'high']], reopened: [6] },
-    { name: "a reply to the reopening post's conversation joins the reopened case", posts: [{ label: 'case', externalId: 'c1' }, reply('c1', 'c1', { contact: 2 })], work: { resolvedCases: [resolvedCase(6, HOUR)] }, actions: [['case-reopened', '#6'], ['case-attached', '#6']], touched: [[6, 'normal']], reopened: [6] },
-    { name: "someone else's reply joins a thread case, and its author's follow-up in it too", posts: [reply('p1', 'root', { contact: 2 }), reply('p1', 'root', { label: 'none', contact: 7 })], work: { threadCases: [threadCase(3, 'p1', 'root', MIN, 7)] }, actions: [['case-attached', '#3'], ['case-attached', '#3']], touched: [[3, 'normal']] },
-    { name: "a batch thread keeps the case's contact: the other's follow-up is only recorded", posts: [reply('p1', 'root', { contact: 2 }), reply('p1', 'root', { label: 'none', contact: 2 })], work: { threadCases: [threadCase(3, 'p1', 'root', MIN, 7)] }, actions: [['case-attached', '#3'], ['recorded', null]], touched: [[3, 'normal']] },
-    { name: "a complaint and its author's follow-up in one batch: one new case", posts: [{ label: 'case', externalId: 'c1' }, { label: 'none', inReplyTo: 'c1' }], actions: [['case-created', 'new0'], ['case-attached', 'new0']] },
-    { name: 'a complaint joins the open case; a follow-up to it joins too', posts: [{ label: 'case', externalId: 'c1' }, { label: 'none', inReplyTo: 'c1' }], work: { openCases: [openCase(7, MIN)] }, actions: [['case-attached', '#7'], ['case-attached', '#7']], touched: [[7, 'normal']] },
-    { name: "a reply joins the contact's open case; a later post of its conversation follows it there", posts: [{ label: 'case', inReplyTo: 'x1', conversationId: 'conv' }, { label: 'none', inReplyTo: 'x2', conversationId: 'conv' }], work: { openCases: [openCase(7, MIN)] }, actions: [['case-attached', '#7'], ['case-attached', '#7']], touched: [[7, 'normal']] },
-    // escalation of stored cases
-    { name: 'a more urgent later post escalates', posts: [complaint, { label: 'case', priority: 'urgent' }], work: { openCases: [openCase(7, MIN)] }, actions: [['case-attached', '#7'], ['case-attached', '#7']], touched: [[7, 'urgent']] },
-    { name: 'a less urgent later post does not lower', posts: [{ label: 'case', priority: 'high' }, { label: 'case', priority: 'low' }], work: { openCases: [openCase(7, MIN)] }, actions: [['case-attached', '#7'], ['case-attached', '#7']], touched: [[7, 'high']] },
-  ] satisfies Row[]).map((r) => [r.name, r] as const))('%s', (_name, row) => {
+  it.each(
+    (
+      [
+        // the case window
+        { name: 'no open work: a new case', posts: [complaint], actions: [['case-created', 'new0']] },
+        {
+          name: 'an open case on the channel active within the window: attached',
+          posts: [complaint],
+          work: { openCases: [openCase(7, 10 * MIN)] },
+          actions: [['case-attached', '#7']],
+          touched: [[7, 'normal']],
+        },
+        {
+          name: 'active just inside the window (1 µs): attached',
+          posts: [complaint],
+          work: { openCases: [openCase(7, HOUR - 1)] },
+          actions: [['case-attached', '#7']],
+          touched: [[7, 'normal']],
+        },
+        { name: 'active exactly a window ago: a new case', posts: [complaint], work: { openCases: [openCase(7, HOUR)] }, actions: [['case-created', 'new0']] },
+        { name: 'active two windows ago: a new case', posts: [complaint], work: { openCases: [openCase(7, 2 * HOUR)] }, actions: [['case-created', 'new0']] },
+        {
+          name: 'a wider window takes it in',
+          posts: [complaint],
+          work: { openCases: [openCase(7, 2 * HOUR)] },
+          opts: { caseWindowMs: 3 * 3_600_000 },
+          actions: [['case-attached', '#7']],
+          touched: [[7, 'normal']],
+        },
+        {
+          name: 'an open case on the other channel: a new case',
+          posts: [complaint],
+          work: { openCases: [openCase(7, MIN, 1, 'facebook')] },
+          actions: [['case-created', 'new0']],
+        },
+        {
+          name: "another contact's open case: a new case",
+          posts: [complaint],
+          work: { openCases: [openCase(7, MIN, 2)] },
+          actions: [['case-created', 'new0']],
+        },
+        {
+          name: 'two open cases: the most recently active',
+          posts: [complaint],
+          work: { openCases: [openCase(7, 30 * MIN), openCase(8, 5 * MIN), openCase(9, 20 * MIN)] },
+          actions: [['case-attached', '#8']],
+          touched: [[8, 'normal']],
+        },
+        {
+          name: 'two open cases equally active: the later read',
+          posts: [complaint],
+          work: { openCases: [openCase(7, 5 * MIN), openCase(8, 5 * MIN)] },
+          actions: [['case-attached', '#8']],
+          touched: [[8, 'normal']],
+        },
+        // threads
+        {
+          name: "a reply whose parent holds a case: that case, before the contact's own",
+          posts: [reply('p1', undefined)],
+          work: { openCases: [openCase(7, MIN)], threadCases: [threadCase(3, 'p1', 'root')] },
+          actions: [['case-attached', '#3']],
+          touched: [[3, 'normal']],
+        },
+        {
+          name: 'a reply whose conversation root holds a case',
+          posts: [reply(undefined, 'root')],
+          work: { threadCases: [threadCase(3, 'root', 'root')] },
+          actions: [['case-attached', '#3']],
+          touched: [[3, 'normal']],
+        },
+        {
+          name: 'a reply in a conversation where another post holds a case',
+          posts: [reply('p2', 'root')],
+          work: { threadCases: [threadCase(3, 'p9', 'root')] },
+          actions: [['case-attached', '#3']],
+          touched: [[3, 'normal']],
+        },
+        {
+          name: "a reply to a post that is in a case's conversation",
+          posts: [reply('p9', undefined)],
+          work: { threadCases: [threadCase(3, 'p8', 'p9')] },
+          actions: [['case-attached', '#3']],
+          touched: [[3, 'normal']],
+        },
+        {
+          name: 'thread cases of another conversation: a new case',
+          posts: [reply('p2', 'root')],
+          work: { threadCases: [threadCase(3, 'p9', 'other')] },
+          actions: [['case-created', 'new0']],
+        },
+        {
+          name: 'a thread case on the other platform: a new case',
+          posts: [reply('p1', 'root')],
+          work: { threadCases: [threadCase(3, 'p1', 'root', MIN, 7, 'facebook')] },
+          actions: [['case-created', 'new0']],
+        },
+        {
+          name: 'two thread cases: the most recently active',
+          posts: [reply('p1', 'root')],
+          work: { threadCases: [threadCase(3, 'p1', 'root', 9 * MIN), threadCase(4, 'root', 'root', 2 * MIN), threadCase(5, 'p7', 'root', 5 * MIN)] },
+          actions: [['case-attached', '#4']],
+          touched: [[4, 'normal']],
+        },
+        {
+          name: 'two thread cases equally active: the first read',
+          posts: [reply('p1', 'root')],
+          work: { threadCases: [threadCase(3, 'p1', 'root'), threadCase(4, 'root', 'root')] },
+          actions: [['case-attached', '#3']],
+          touched: [[3, 'normal']],
+        },
+        {
+          name: 'a root post (its own conversation) is no reply: thread cases ignored',
+          posts: [{ label: 'case', externalId: 'root', conversationId: 'root' }],
+          work: { threadCases: [threadCase(3, 'root', 'root')] },
+          actions: [['case-created', 'new0']],
+        },
+        {
+          name: 'a thread case outside the case window still takes the reply',
+          posts: [reply('p1', undefined)],
+          work: { threadCases: [threadCase(3, 'p1', null, 30 * DAY)] },
+          actions: [['case-attached', '#3']],
+          touched: [[3, 'normal']],
+        },
+        // reopening
+        {
+          name: 'a case resolved within the reopen window: reopened',
+          posts: [complaint],
+          work: { resolvedCases: [resolvedCase(6, HOUR)] },
+          actions: [['case-reopened', '#6']],
+          touched: [[6, 'normal']],
+          reopened: [6],
+        },
+        {
+          name: 'resolved just inside the reopen window (1 µs): reopened',
+          posts: [complaint],
+          work: { resolvedCases: [resolvedCase(6, DAY - 1)] },
+          actions: [['case-reopened', '#6']],
+          touched: [[6, 'normal']],
+          reopened: [6],
+        },
+        {
+          name: 'resolved exactly a reopen window ago: a new case',
+          posts: [complaint],
+          work: { resolvedCases: [resolvedCase(6, DAY)] },
+          actions: [['case-created', 'new0']],
+        },
+        {
+          name: 'no reopen window: a case resolved a moment ago stays resolved',
+          posts: [complaint],
+          work: { resolvedCases: [resolvedCase(6, 1)] },
+          opts: { reopenWindowMs: undefined },
+          actions: [['case-created', 'new0']],
+        },
+        {
+          name: 'resolved on the other channel: a new case',
+          posts: [complaint],
+          work: { resolvedCases: [resolvedCase(6, HOUR, 1, 'facebook')] },
+          actions: [['case-created', 'new0']],
+        },
+        {
+          name: 'an open case wins over a resolved one',
+          posts: [complaint],
+          work: { openCases: [openCase(7, MIN)], resolvedCases: [resolvedCase(6, MIN)] },
+          actions: [['case-attached', '#7']],
+          touched: [[7, 'normal']],
+        },
+        {
+          name: 'a thread case wins over a resolved one',
+          posts: [reply('p1', undefined)],
+          work: { threadCases: [threadCase(3, 'p1', null)], resolvedCases: [resolvedCase(6, MIN)] },
+          actions: [['case-attached', '#3']],
+          touched: [[3, 'normal']],
+        },
+        {
+          name: 'two resolved cases: the latest resolved reopens',
+          posts: [complaint],
+          work: { resolvedCases: [resolvedCase(5, 3 * HOUR), resolvedCase(6, HOUR), resolvedCase(4, 2 * HOUR)] },
+          actions: [['case-reopened', '#6']],
+          touched: [[6, 'normal']],
+          reopened: [6],
+        },
+        // within one batch, in post order
+        {
+          name: 'a complaint and a reply to it in one batch: one new case',
+          posts: [{ label: 'case', externalId: 'c1' }, reply('c1', 'c1')],
+          actions: [
+            ['case-created', 'new0'],
+            ['case-attached', 'new0'],
+          ],
+        },
+        {
+          name: 'two complaints of one contact in one batch: one new case',
+          posts: [complaint, complaint],
+          actions: [
+            ['case-created', 'new0'],
+            ['case-attached', 'new0'],
+          ],
+        },
+        {
+          name: 'two complaints of two contacts: two cases',
+          posts: [complaint, { label: 'case', contact: 2 }],
+          actions: [
+            ['case-created', 'new0'],
+            ['case-created', 'new1'],
+          ],
+        },
+        {
+          name: 'complaints on two channels: two cases',
+          posts: [complaint, { label: 'case', platform: 'facebook' }],
+          actions: [
+            ['case-created', 'new0'],
+            ['case-created', 'new1'],
+          ],
+        },
+        {
+          name: 'a reopened case takes the next complaint; reopened once',
+          posts: [complaint, { label: 'case', priority: 'high' }],
+          work: { resolvedCases: [resolvedCase(6, HOUR)] },
+          actions: [
+            ['case-reopened', '#6'],
+            ['case-attached', '#6'],
+          ],
+          touched: [[6, 'high']],
+          reopened: [6],
+        },
+        {
+          name: "a reply to the reopening post's conversation joins the reopened case",
+          posts: [{ label: 'case', externalId: 'c1' }, reply('c1', 'c1', { contact: 2 })],
+          work: { resolvedCases: [resolvedCase(6, HOUR)] },
+          actions: [
+            ['case-reopened', '#6'],
+            ['case-attached', '#6'],
+          ],
+          touched: [[6, 'normal']],
+          reopened: [6],
+        },
+        {
+          name: "someone else's reply joins a thread case, and its author's follow-up in it too",
+          posts: [reply('p1', 'root', { contact: 2 }), reply('p1', 'root', { label: 'none', contact: 7 })],
+          work: { threadCases: [threadCase(3, 'p1', 'root', MIN, 7)] },
+          actions: [
+            ['case-attached', '#3'],
+            ['case-attached', '#3'],
+          ],
+          touched: [[3, 'normal']],
+        },
+        {
+          name: "a batch thread keeps the case's contact: the other's follow-up is only recorded",
+          posts: [reply('p1', 'root', { contact: 2 }), reply('p1', 'root', { label: 'none', contact: 2 })],
+          work: { threadCases: [threadCase(3, 'p1', 'root', MIN, 7)] },
+          actions: [
+            ['case-attached', '#3'],
+            ['recorded', null],
+          ],
+          touched: [[3, 'normal']],
+        },
+        {
+          name: "a complaint and its author's follow-up in one batch: one new case",
+          posts: [
+            { label: 'case', externalId: 'c1' },
+            { label: 'none', inReplyTo: 'c1' },
+          ],
+          actions: [
+            ['case-created', 'new0'],
+            ['case-attached', 'new0'],
+          ],
+        },
+        {
+          name: 'a complaint joins the open case; a follow-up to it joins too',
+          posts: [
+            { label: 'case', externalId: 'c1' },
+            { label: 'none', inReplyTo: 'c1' },
+          ],
+          work: { openCases: [openCase(7, MIN)] },
+          actions: [
+            ['case-attached', '#7'],
+            ['case-attached', '#7'],
+          ],
+          touched: [[7, 'normal']],
+        },
+        {
+          name: "a reply joins the contact's open case; a later post of its conversation follows it there",
+          posts: [
+            { label: 'case', inReplyTo: 'x1', conversationId: 'conv' },
+            { label: 'none', inReplyTo: 'x2', conversationId: 'conv' },
+          ],
+          work: { openCases: [openCase(7, MIN)] },
+          actions: [
+            ['case-attached', '#7'],
+            ['case-attached', '#7'],
+          ],
+          touched: [[7, 'normal']],
+        },
+        // escalation of stored cases
+        {
+          name: 'a more urgent later post escalates',
+          posts: [complaint, { label: 'case', priority: 'urgent' }],
+          work: { openCases: [openCase(7, MIN)] },
+          actions: [
+            ['case-attached', '#7'],
+            ['case-attached', '#7'],
+          ],
+          touched: [[7, 'urgent']],
+        },
+        {
+          name: 'a less urgent later post does not lower',
+          posts: [
+            { label: 'case', priority: 'high' },
+            { label: 'case', priority: 'low' },
+          ],
+          work: { openCases: [openCase(7, MIN)] },
+          actions: [
+            ['case-attached', '#7'],
+            ['case-attached', '#7'],
+          ],
+          touched: [[7, 'high']],
+        },
+      ] satisfies Row[]
+    ).map((r) => [r.name, r] as const),
+  )('%s', (_name, row) => {
     const r = run(row.posts, row.work, row.opts);
     expect(r.actions).toEqual(row.actions);
     expect(r.touched).toEqual(row.touched ?? []);
@@ -202,22 +481,98 @@ describe('planWork: cases, by thread, window and reopening', () => {
 });
 
 describe('planWork: leads and everything else', () => {
-  type Row = { name: string; posts: LiveSpec[]; work?: Partial<OpenWork>; actions: [CaptureAction, string | null][]; leadTouches?: [number, number][]; caseTouches?: (number | Priority | null)[][] };
+  type Row = {
+    name: string;
+    posts: LiveSpec[];
+    work?: Partial<OpenWork>;
+    actions: [CaptureAction, string | null][];
+    leadTouches?: [number, number][];
+    caseTouches?: (number | Priority | null)[][];
+  };
   const complaintThread: Partial<OpenWork> = { threadCases: [threadCase(3, 'p1', 'root', MIN, 1)] };
-  it.each(([
-    { name: 'a lead post, no open lead: a new lead', posts: [{ label: 'lead' }], actions: [['lead-created', 'new0']] },
-    { name: "a lead post, the contact's open lead: attached", posts: [{ label: 'lead', score: 2 }], work: { openLeads: [{ id: 11, contactId: 1 }] }, actions: [['lead-attached', '#11']], leadTouches: [[11, 2]] },
-    { name: "another contact's open lead: a new lead", posts: [{ label: 'lead' }], work: { openLeads: [{ id: 11, contactId: 2 }] }, actions: [['lead-created', 'new0']] },
-    { name: 'two lead posts on an open lead: the best score', posts: [{ label: 'lead', score: 3 }, { label: 'lead', score: 5 }, { label: 'lead', score: 4 }], work: { openLeads: [{ id: 11, contactId: 1 }] }, actions: [['lead-attached', '#11'], ['lead-attached', '#11'], ['lead-attached', '#11']], leadTouches: [[11, 5]] },
-    { name: 'two lead posts, no open lead: one new lead', posts: [{ label: 'lead' }, { label: 'lead' }], actions: [['lead-created', 'new0'], ['lead-attached', 'new0']] },
-    { name: 'a lead reply in the contact’s case thread stays a lead', posts: [{ label: 'lead', inReplyTo: 'p1' }], work: complaintThread, actions: [['lead-created', 'new0']] },
-    { name: "a follow-up without problem words in the author's own case thread: attached", posts: [{ label: 'none', inReplyTo: 'p1' }], work: complaintThread, actions: [['case-attached', '#3']], caseTouches: [[3, null]] },
-    { name: 'a follow-up after a complaint on that case keeps its urgency', posts: [{ label: 'case', inReplyTo: 'p1', priority: 'high' }, { label: 'none', inReplyTo: 'p1' }], work: complaintThread, actions: [['case-attached', '#3'], ['case-attached', '#3']], caseTouches: [[3, 'high']] },
-    { name: "chatter in another contact's case thread: recorded", posts: [{ label: 'none', contact: 2, inReplyTo: 'p1' }], work: complaintThread, actions: [['recorded', null]] },
-    { name: 'chatter by an author with no contact in a case thread: recorded', posts: [{ label: 'none', contact: null, inReplyTo: 'p1' }], work: complaintThread, actions: [['recorded', null]] },
-    { name: 'chatter, no thread: recorded', posts: [{ label: 'none' }], actions: [['recorded', null]] },
-    { name: 'a suppressed post: suppressed', posts: [{ label: 'none', suppressed: 'retweet' }], actions: [['suppressed', null]] },
-  ] satisfies Row[]).map((r) => [r.name, r] as const))('%s', (_name, row) => {
+  it.each(
+    (
+      [
+        { name: 'a lead post, no open lead: a new lead', posts: [{ label: 'lead' }], actions: [['lead-created', 'new0']] },
+        {
+          name: "a lead post, the contact's open lead: attached",
+          posts: [{ label: 'lead', score: 2 }],
+          work: { openLeads: [{ id: 11, contactId: 1 }] },
+          actions: [['lead-attached', '#11']],
+          leadTouches: [[11, 2]],
+        },
+        {
+          name: "another contact's open lead: a new lead",
+          posts: [{ label: 'lead' }],
+          work: { openLeads: [{ id: 11, contactId: 2 }] },
+          actions: [['lead-created', 'new0']],
+        },
+        {
+          name: 'two lead posts on an open lead: the best score',
+          posts: [
+            { label: 'lead', score: 3 },
+            { label: 'lead', score: 5 },
+            { label: 'lead', score: 4 },
+          ],
+          work: { openLeads: [{ id: 11, contactId: 1 }] },
+          actions: [
+            ['lead-attached', '#11'],
+            ['lead-attached', '#11'],
+            ['lead-attached', '#11'],
+          ],
+          leadTouches: [[11, 5]],
+        },
+        {
+          name: 'two lead posts, no open lead: one new lead',
+          posts: [{ label: 'lead' }, { label: 'lead' }],
+          actions: [
+            ['lead-created', 'new0'],
+            ['lead-attached', 'new0'],
+          ],
+        },
+        {
+          name: 'a lead reply in the contact’s case thread stays a lead',
+          posts: [{ label: 'lead', inReplyTo: 'p1' }],
+          work: complaintThread,
+          actions: [['lead-created', 'new0']],
+        },
+        {
+          name: "a follow-up without problem words in the author's own case thread: attached",
+          posts: [{ label: 'none', inReplyTo: 'p1' }],
+          work: complaintThread,
+          actions: [['case-attached', '#3']],
+          caseTouches: [[3, null]],
+        },
+        {
+          name: 'a follow-up after a complaint on that case keeps its urgency',
+          posts: [
+            { label: 'case', inReplyTo: 'p1', priority: 'high' },
+            { label: 'none', inReplyTo: 'p1' },
+          ],
+          work: complaintThread,
+          actions: [
+            ['case-attached', '#3'],
+            ['case-attached', '#3'],
+          ],
+          caseTouches: [[3, 'high']],
+        },
+        {
+          name: "chatter in another contact's case thread: recorded",
+          posts: [{ label: 'none', contact: 2, inReplyTo: 'p1' }],
+          work: complaintThread,
+          actions: [['recorded', null]],
+        },
+        {
+          name: 'chatter by an author with no contact in a case thread: recorded',
+          posts: [{ label: 'none', contact: null, inReplyTo: 'p1' }],
+          work: complaintThread,
+          actions: [['recorded', null]],
+        },
+        { name: 'chatter, no thread: recorded', posts: [{ label: 'none' }], actions: [['recorded', null]] },
+        { name: 'a suppressed post: suppressed', posts: [{ label: 'none', suppressed: 'retweet' }], actions: [['suppressed', null]] },
+      ] satisfies Row[]
+    ).map((r) => [r.name, r] as const),
+  )('%s', (_name, row) => {
     const { plan, actions } = run(row.posts, row.work);
     expect(actions).toEqual(row.actions);
     expect([...plan.leadTouches]).toEqual(row.leadTouches ?? []);
@@ -226,8 +581,14 @@ describe('planWork: leads and everything else', () => {
   });
 
   it('records each post with its contact and decision, in post order', () => {
-    const { plan } = run([{ label: 'none', contact: null }, { label: 'lead', contact: 4 }]);
-    expect(plan.posts.map((p) => [p.contactId, p.decision.label])).toEqual([[null, 'none'], [4, 'lead']]);
+    const { plan } = run([
+      { label: 'none', contact: null },
+      { label: 'lead', contact: 4 },
+    ]);
+    expect(plan.posts.map((p) => [p.contactId, p.decision.label])).toEqual([
+      [null, 'none'],
+      [4, 'lead'],
+    ]);
     expect(plan.newLeads.map((l) => l.contactId)).toEqual([4]);
   });
 });
@@ -293,9 +654,17 @@ describe('triage', () => {
   });
 
   it('asks for one contact per author, with their last post (its e-mail is the one matched)', () => {
-    const posts = [post({ text: 'lead', email: 'a@x' }), post({ text: 'none', email: 'b@x' }), post({ text: 'case', email: 'c@x' }), post({ text: 'lead', identityId: 2 })];
+    const posts = [
+      post({ text: 'lead', email: 'a@x' }),
+      post({ text: 'none', email: 'b@x' }),
+      post({ text: 'case', email: 'c@x' }),
+      post({ text: 'lead', identityId: 2 }),
+    ];
     const t = triage(posts, ids(identity(), identity({ id: 2 })), decide, OPTS);
-    expect(t.needContact.map((l) => [l.identity.id, l.post.email])).toEqual([[1, 'c@x'], [2, null]]);
+    expect(t.needContact.map((l) => [l.identity.id, l.post.email])).toEqual([
+      [1, 'c@x'],
+      [2, null],
+    ]);
     expect(t.live.map((l) => l.post.id)).toEqual(posts.map((p) => p.id));
   });
 
@@ -336,8 +705,21 @@ describe('planContacts: which contact', () => {
     ['the handle before the e-mail', [wantOf({ handle: 'jane_doe' }, 'jane@example.com')], [10], []],
     ['never by display name: a new contact named after it', [wantOf({ handle: 'other', name: 'Jane Doe' })], ['new0'], [{ name: 'Jane Doe', email: null }]],
     ['no name: the handle names the new contact', [wantOf({ handle: 'Nameless', name: null })], ['new0'], [{ name: 'Nameless', email: null }]],
-    ['two new authors with one e-mail share a contact', [wantOf({ id: 1, handle: 'a' }, 'Same@x'), wantOf({ id: 2, handle: 'b' }, 'same@x')], ['new0', 'new0'], [{ name: 'Sam', email: 'same@x' }]],
-    ['two new authors without e-mail: two contacts', [wantOf({ id: 1, handle: 'a' }), wantOf({ id: 2, handle: 'b' })], ['new0', 'new1'], [{ name: 'Sam', email: null }, { name: 'Sam', email: null }]],
+    [
+      'two new authors with one e-mail share a contact',
+      [wantOf({ id: 1, handle: 'a' }, 'Same@x'), wantOf({ id: 2, handle: 'b' }, 'same@x')],
+      ['new0', 'new0'],
+      [{ name: 'Sam', email: 'same@x' }],
+    ],
+    [
+      'two new authors without e-mail: two contacts',
+      [wantOf({ id: 1, handle: 'a' }), wantOf({ id: 2, handle: 'b' })],
+      ['new0', 'new1'],
+      [
+        { name: 'Sam', email: null },
+        { name: 'Sam', email: null },
+      ],
+    ],
     ['a non-string e-mail is ignored', [{ ...wantOf({ handle: 'x' }), post: post({ email: 42 }) }], ['new0'], [{ name: 'Sam', email: null }]],
   ])('%s', (_name, needContact, links, create) => {
     const plan = planContacts(contactsWanted(needContact), handles, emails);
@@ -365,8 +747,22 @@ describe('casePriority', () => {
     ['an entitlement', null, null, f({ entitlement: 'Gold' }), 'high', 'default priority: normal; entitlement "Gold" +1 → high'],
     ['one other open case', null, null, f({ openCases: 1 }), 'normal', 'default priority: normal'],
     ['two other open cases', null, null, f({ openCases: 2 }), 'high', 'default priority: normal; 2 other open cases +1 → high'],
-    ['all three from low', 'low', 'minor', f({ relationship: 'customer', entitlement: 'Gold', openCases: 3 }), 'urgent', 'rule minor: low; customer account +1; entitlement "Gold" +1; 3 other open cases +1 → urgent'],
-    ['never above urgent', 'high', 'outage', f({ relationship: 'customer', entitlement: 'Gold' }), 'urgent', 'rule outage: high; customer account +1; entitlement "Gold" +1 → urgent'],
+    [
+      'all three from low',
+      'low',
+      'minor',
+      f({ relationship: 'customer', entitlement: 'Gold', openCases: 3 }),
+      'urgent',
+      'rule minor: low; customer account +1; entitlement "Gold" +1; 3 other open cases +1 → urgent',
+    ],
+    [
+      'never above urgent',
+      'high',
+      'outage',
+      f({ relationship: 'customer', entitlement: 'Gold' }),
+      'urgent',
+      'rule outage: high; customer account +1; entitlement "Gold" +1 → urgent',
+    ],
   ])('%s', (_name, priority, priorityRule, facts, want, reason) => {
     expect(casePriority({ priority, priorityRule }, facts)).toEqual({ priority: want, reason });
   });

@@ -1,14 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  RulesetError,
-  classify,
-  loadRuleset,
-  normalizeText,
-  parseRuleset,
-  type ClassifierInput,
-  type Ruleset,
-} from '../../src/classifier/index.js';
+import { RulesetError, classify, loadRuleset, normalizeText, parseRuleset, type ClassifierInput, type Ruleset } from '../../src/classifier/index.js';
 
 const post = (text: string): ClassifierInput => ({ text, platform: 'twitter', isReply: false });
 const firedIds = (text: string, ruleset: Ruleset): string[] => classify(post(text), ruleset).rules.map((r) => r.id);
@@ -258,11 +250,7 @@ describe('invalid rulesets are refused', () => {
       `${head}${ok}${ok.replace('fine', 'x')}${ok.replace('fine', 'y')}  - { id: refund-request, label: case, weight: "high", any: ["refund"] }\n`,
       'rules/x.yaml: rule "refund-request" (#4): field "weight": must be a number',
     ],
-    [
-      'bad label',
-      `${head}  - { id: r1, label: sale, weight: 1, any: ["buy"] }\n`,
-      'rules/x.yaml: rule "r1" (#1): field "label": must be one of lead, case',
-    ],
+    ['bad label', `${head}  - { id: r1, label: sale, weight: 1, any: ["buy"] }\n`, 'rules/x.yaml: rule "r1" (#1): field "label": must be one of lead, case'],
     [
       'bad priority',
       `${head}  - { id: r1, label: case, weight: 1, priority: critical, any: ["fire"] }\n`,
@@ -298,22 +286,14 @@ describe('invalid rulesets are refused', () => {
       `${head}${ok}  - { id: other, label: lead, weight: 1, any: ["demo"] }\n${ok}`,
       'rules/x.yaml: rule "fine" (#3): field "id": duplicate of rule #1',
     ],
-    [
-      'missing id',
-      `${head}${ok}  - { label: lead, weight: 1, any: ["demo"] }\n`,
-      'rules/x.yaml: rule #2: field "id": required',
-    ],
+    ['missing id', `${head}${ok}  - { label: lead, weight: 1, any: ["demo"] }\n`, 'rules/x.yaml: rule #2: field "id": required'],
     [
       'id with spaces',
       `${head}  - { id: "my rule", label: lead, weight: 1, any: ["demo"] }\n`,
       'rules/x.yaml: rule "my rule" (#1): field "id": must start with a letter or digit',
     ],
     ['missing thresholds', `name: bad\nrules:\n${ok}`, 'rules/x.yaml: field "thresholds": required'],
-    [
-      'zero threshold',
-      `name: bad\nthresholds: { lead: 0, case: 1 }\nrules:\n${ok}`,
-      'rules/x.yaml: field "thresholds.lead": must be greater than 0',
-    ],
+    ['zero threshold', `name: bad\nthresholds: { lead: 0, case: 1 }\nrules:\n${ok}`, 'rules/x.yaml: field "thresholds.lead": must be greater than 0'],
     ['unknown top-level key', `${head}${ok}version: 2\n`, 'rules/x.yaml: field "version": unknown field'],
     ['not YAML', 'name: [unclosed\nrules: {', 'rules/x.yaml: not valid YAML at line'],
     ['duplicate YAML key', `${head}  - { id: r1, id: r2, label: lead, weight: 1, any: ["x"] }\n`, 'rules/x.yaml: not valid YAML'],

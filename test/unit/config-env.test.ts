@@ -17,7 +17,13 @@ describe('platform settings from the environment', () => {
       TWITTER_API_BASE_URL: 'http://127.0.0.1:4010',
       FACEBOOK_GRAPH_BASE_URL: 'https://graph.facebook.com/v25.0',
     });
-    expect(c.secrets).toEqual({ twitterBearerToken: 'bearer', facebookPageToken: 'page', facebookAppSecret: 'secret', facebookVerifyToken: 'verify', apiToken: undefined });
+    expect(c.secrets).toEqual({
+      twitterBearerToken: 'bearer',
+      facebookPageToken: 'page',
+      facebookAppSecret: 'secret',
+      facebookVerifyToken: 'verify',
+      apiToken: undefined,
+    });
     expect(c.twitterApiBaseUrl).toBe('http://127.0.0.1:4010');
     expect(c.facebookGraphBaseUrl).toBe('https://graph.facebook.com/v25.0');
   });

@@ -14,7 +14,7 @@ describe('the error policy table', () => {
     expect(decidePollError(new ConnectorError(code, 'x', 5_000), 9, 1)).toMatchObject({ code, action, healthy, retryInMs: null });
   });
 
-  it('waits exactly for the platform\'s reset', () => {
+  it("waits exactly for the platform's reset", () => {
     expect(decidePollError(new ConnectorError('rate_limited', 'x', 123_456), 0, 1)).toMatchObject({ retryInMs: null, blockMs: 123_456 });
   });
 

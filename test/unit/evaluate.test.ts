@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  classify,
-  diffRulesets,
-  evaluate,
-  parseLabelMap,
-  parseRuleset,
-  readLabeledJsonl,
-  scoreDecisions,
-  type Decision,
-} from '../../src/classifier/index.js';
+import { classify, diffRulesets, evaluate, parseLabelMap, parseRuleset, readLabeledJsonl, scoreDecisions, type Decision } from '../../src/classifier/index.js';
 import type { Label } from '../../src/types.js';
 
 const ruleset = parseRuleset(`
@@ -37,7 +28,11 @@ describe('scoreDecisions', () => {
   it.each([
     {
       name: 'all right',
-      pairs: [['lead', 'lead'], ['case', 'case'], ['none', 'none']],
+      pairs: [
+        ['lead', 'lead'],
+        ['case', 'case'],
+        ['none', 'none'],
+      ],
       lead: { precision: 1, recall: 1, f1: 1 },
       caseScores: { precision: 1, recall: 1, f1: 1 },
       macro: 1,
@@ -45,7 +40,12 @@ describe('scoreDecisions', () => {
     },
     {
       name: 'one lead missed, one none called a case',
-      pairs: [['lead', 'lead'], ['lead', 'none'], ['case', 'case'], ['none', 'case']],
+      pairs: [
+        ['lead', 'lead'],
+        ['lead', 'none'],
+        ['case', 'case'],
+        ['none', 'case'],
+      ],
       lead: { precision: 1, recall: 0.5, f1: 0.6667 },
       caseScores: { precision: 0.5, recall: 1, f1: 0.6667 },
       macro: 0.6667,
@@ -53,7 +53,10 @@ describe('scoreDecisions', () => {
     },
     {
       name: 'a label never predicted scores 0, not NaN',
-      pairs: [['lead', 'none'], ['case', 'case']],
+      pairs: [
+        ['lead', 'none'],
+        ['case', 'case'],
+      ],
       lead: { precision: 0, recall: 0, f1: 0 },
       caseScores: { precision: 1, recall: 1, f1: 1 },
       macro: 0.5,
@@ -70,7 +73,10 @@ describe('scoreDecisions', () => {
   ] as { name: string; pairs: [Label, Label][]; lead: object; caseScores: object; macro: number; accuracy: number }[])(
     '$name',
     ({ pairs, lead, caseScores, macro, accuracy }) => {
-      const report = scoreDecisions(pairs.map(([gold, predicted]) => ({ gold, decision: decision(predicted) })), ruleset);
+      const report = scoreDecisions(
+        pairs.map(([gold, predicted]) => ({ gold, decision: decision(predicted) })),
+        ruleset,
+      );
       expect(report.labels.lead).toMatchObject(lead);
       expect(report.labels.case).toMatchObject(caseScores);
       expect(report.macro_f1).toBe(macro);
@@ -79,8 +85,17 @@ describe('scoreDecisions', () => {
   );
 
   it('fills the confusion matrix gold × predicted', () => {
-    const pairs: [Label, Label][] = [['lead', 'lead'], ['lead', 'case'], ['case', 'none'], ['none', 'none'], ['none', 'none']];
-    const report = scoreDecisions(pairs.map(([gold, predicted]) => ({ gold, decision: decision(predicted) })), ruleset);
+    const pairs: [Label, Label][] = [
+      ['lead', 'lead'],
+      ['lead', 'case'],
+      ['case', 'none'],
+      ['none', 'none'],
+      ['none', 'none'],
+    ];
+    const report = scoreDecisions(
+      pairs.map(([gold, predicted]) => ({ gold, decision: decision(predicted) })),
+      ruleset,
+    );
     expect(report.confusion).toEqual({
       lead: { lead: 1, case: 1, none: 0 },
       case: { lead: 0, case: 0, none: 1 },
@@ -91,8 +106,16 @@ describe('scoreDecisions', () => {
 
   it('scores case against the rest as a binary complaint set would', () => {
     // gold case, case, none, none; predicted case, lead, case, none: lead counts as "not case".
-    const pairs: [Label, Label][] = [['case', 'case'], ['case', 'lead'], ['none', 'case'], ['none', 'none']];
-    const report = scoreDecisions(pairs.map(([gold, predicted]) => ({ gold, decision: decision(predicted) })), ruleset);
+    const pairs: [Label, Label][] = [
+      ['case', 'case'],
+      ['case', 'lead'],
+      ['none', 'case'],
+      ['none', 'none'],
+    ];
+    const report = scoreDecisions(
+      pairs.map(([gold, predicted]) => ({ gold, decision: decision(predicted) })),
+      ruleset,
+    );
     expect(report.case_vs_rest).toEqual({ f1_case: 0.5, f1_rest: 0.5, macro_f1: 0.5, accuracy: 0.5 });
   });
 
@@ -101,7 +124,13 @@ describe('scoreDecisions', () => {
       [
         { gold: 'lead', decision: decision('lead', [['buy', 'lead', 1]]) },
         { gold: 'case', decision: decision('lead', [['buy', 'lead', 1]]) },
-        { gold: 'none', decision: decision('none', [['buy', 'lead', 1], ['not-buying', 'lead', -2]]) },
+        {
+          gold: 'none',
+          decision: decision('none', [
+            ['buy', 'lead', 1],
+            ['not-buying', 'lead', -2],
+          ]),
+        },
         { gold: 'lead', decision: decision('none', [['not-buying', 'lead', -2]]) },
         // a rule taking away from lead is right on a post that is not a lead
         { gold: 'case', decision: decision('none', [['not-buying', 'lead', -2]]) },

@@ -20,7 +20,7 @@ const feed = JSON.parse(fixture('fb-feed-page.json')) as FbListResponse<FbPost>;
 const PAGE = '104857600000001';
 
 describe('Graph items → posts', () => {
-  it('maps a feed post; the Page\'s own post is left out', () => {
+  it("maps a feed post; the Page's own post is left out", () => {
     expect(mapFbPost(feed.data[0]!, PAGE)).toEqual({
       post: {
         platform: 'facebook',
@@ -34,9 +34,15 @@ describe('Graph items → posts', () => {
     expect(mapFbPost(feed.data[1]!, PAGE)).toEqual({ own: true });
   });
 
-  it('maps a reply comment under its parent comment, in the post\'s conversation', () => {
+  it("maps a reply comment under its parent comment, in the post's conversation", () => {
     const r = mapFbComment(
-      { id: '771234567890123_1203349999000111', message: 'yes, 9–5', created_time: '2025-03-14T10:05:40+0000', from: { id: '7777000011112222', name: 'Sam Lee' }, parent: { id: '771234567890123_1203344556677889' } },
+      {
+        id: '771234567890123_1203349999000111',
+        message: 'yes, 9–5',
+        created_time: '2025-03-14T10:05:40+0000',
+        from: { id: '7777000011112222', name: 'Sam Lee' },
+        parent: { id: '771234567890123_1203344556677889' },
+      },
       '104857600000001_771234567890123',
       PAGE,
     );
@@ -96,7 +102,7 @@ describe('Page webhook', () => {
     });
   });
 
-  it('ignores reactions, removals and the Page\'s own replies', () => {
+  it("ignores reactions, removals and the Page's own replies", () => {
     const payload = JSON.parse(body) as { entry: { changes: { value: Record<string, unknown> }[] }[] };
     const change = payload.entry[0]!.changes[0]!;
     payload.entry[0]!.changes = [
@@ -113,13 +119,14 @@ describe('Graph plumbing', () => {
     expect(appSecretProof('APPSECRET', 'EAAB-token')).toBe('1ab151da58d68fd5aa5d8e2d2ce7d1030dd2d9c4e05d319ab449ea60207863be');
   });
 
-  it('reads the highest usage share and Meta\'s wait estimate from the usage headers', () => {
+  it("reads the highest usage share and Meta's wait estimate from the usage headers", () => {
     expect(fbUsage({})).toEqual({ percent: 0, regainMs: 0 });
     expect(
       fbUsage({
         'x-app-usage': '{"call_count":28,"total_cputime":25,"total_time":25}',
         'x-page-usage': '{"call_count":85,"total_cputime":56,"total_time":60}',
-        'x-business-use-case-usage': '{"104857600000001":[{"type":"pages","call_count":12,"total_cputime":3,"total_time":91,"estimated_time_to_regain_access":4}]}',
+        'x-business-use-case-usage':
+          '{"104857600000001":[{"type":"pages","call_count":12,"total_cputime":3,"total_time":91,"estimated_time_to_regain_access":4}]}',
       }),
     ).toEqual({ percent: 91, regainMs: 240_000 });
     expect(fbUsage({ 'x-app-usage': 'not json' })).toEqual({ percent: 0, regainMs: 0 });

@@ -107,7 +107,9 @@ rules:
   it('fire on features alone, and the trace shows the values they read', () => {
     const d = classify({ text: '@AcmeHelp this is terrible, still broken', platform: 'twitter', isReply: false }, rules);
     expect(d.label).toBe('case');
-    expect(d.rules).toEqual([{ id: 'support-desk-unhappy', label: 'case', weight: 1, terms: [], features: { addressed_to_support: true, sentiment: d.features!.sentiment } }]);
+    expect(d.rules).toEqual([
+      { id: 'support-desk-unhappy', label: 'case', weight: 1, terms: [], features: { addressed_to_support: true, sentiment: d.features!.sentiment } },
+    ]);
     expect(d.features!.sentiment).toBeLessThan(-0.2);
     const calm = classify({ text: '@AcmeHelp thanks, all great now', platform: 'twitter', isReply: false }, rules);
     expect(calm.label).toBe('none');
@@ -128,8 +130,8 @@ rules:
   });
 
   it('refuses an unknown feature, naming the field', () => {
-    expect(() => parseRuleset('name: x\nthresholds: { lead: 1, case: 1 }\nrules:\n  - { id: r, label: case, weight: 1, when: { features: [angry] } }\n')).toThrow(
-      /rule "r" \(#1\): field "when.features".*must be one of/,
-    );
+    expect(() =>
+      parseRuleset('name: x\nthresholds: { lead: 1, case: 1 }\nrules:\n  - { id: r, label: case, weight: 1, when: { features: [angry] } }\n'),
+    ).toThrow(/rule "r" \(#1\): field "when.features".*must be one of/);
   });
 });

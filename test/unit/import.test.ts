@@ -2,13 +2,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  IMPORT_BATCH_LINES,
-  parseImportLines,
-  readImportFile,
-  type ImportBatch,
-  type ImportProgress,
-} from '../../src/connectors/import.js';
+import { IMPORT_BATCH_LINES, parseImportLines, readImportFile, type ImportBatch, type ImportProgress } from '../../src/connectors/import.js';
 import { parseSocialPost } from '../../src/connectors/post-schema.js';
 
 const valid = {
@@ -192,9 +186,7 @@ describe('readImportFile', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function readAll(
-    path: string,
-  ): Promise<{ batches: ImportBatch[]; progress: ImportProgress[] }> {
+  async function readAll(path: string): Promise<{ batches: ImportBatch[]; progress: ImportProgress[] }> {
     const batches: ImportBatch[] = [];
     const progress: ImportProgress[] = [];
     for await (const batch of readImportFile(path, (p) => progress.push(p))) batches.push(batch);

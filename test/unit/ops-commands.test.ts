@@ -87,7 +87,10 @@ rules:
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('macro-F1 (lead, case): 1.000');
     expect(r.stderr).toBe(''); // no progress line when stderr is not a TTY
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(5);
     expect(lines[2]).toEqual({ id: '3', label: 'case', predicted: 'case', score: 1, rules: ['late'] });
   });

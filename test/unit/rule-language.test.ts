@@ -192,18 +192,58 @@ describe('the new fields are validated with the rule and field named', () => {
 
   it.each([
     ['near with one term', `${head}  - { id: n1, label: case, weight: 1, near: { terms: [refund], within: 3 } }\n`, 'rule "n1" (#1): field "near.terms"'],
-    ['near with a negative distance', `${head}  - { id: n2, label: case, weight: 1, near: { terms: [a, b], within: -1 } }\n`, 'rule "n2" (#1): field "near.within": must not be negative'],
-    ['near with an unknown key', `${head}  - { id: n3, label: case, weight: 1, near: { terms: [a, b], within: 1, max: 2 } }\n`, 'rule "n3" (#1): field "near.max": unknown field'],
-    ['near term without words', `${head}  - { id: n4, label: case, weight: 1, near: { terms: [a, "!!"], within: 1 } }\n`, 'rule "n4" (#1): field "near.terms", item 2: "!!" has no words'],
+    [
+      'near with a negative distance',
+      `${head}  - { id: n2, label: case, weight: 1, near: { terms: [a, b], within: -1 } }\n`,
+      'rule "n2" (#1): field "near.within": must not be negative',
+    ],
+    [
+      'near with an unknown key',
+      `${head}  - { id: n3, label: case, weight: 1, near: { terms: [a, b], within: 1, max: 2 } }\n`,
+      'rule "n3" (#1): field "near.max": unknown field',
+    ],
+    [
+      'near term without words',
+      `${head}  - { id: n4, label: case, weight: 1, near: { terms: [a, "!!"], within: 1 } }\n`,
+      'rule "n4" (#1): field "near.terms", item 2: "!!" has no words',
+    ],
     ['unknown platform', `${head}  - { id: w1, label: case, weight: 1, any: [x], when: { platform: myspace } }\n`, 'rule "w1" (#1): field "when.platform"'],
-    ['is_reply not a boolean', `${head}  - { id: w2, label: case, weight: 1, any: [x], when: { is_reply: sometimes } }\n`, 'rule "w2" (#1): field "when.is_reply": must be true or false'],
-    ['followers min above max', `${head}  - { id: w3, label: case, weight: 1, any: [x], when: { followers: { min: 10, max: 5 } } }\n`, 'rule "w3" (#1): field "when.followers": min is greater than max'],
-    ['bad language key', `${head}  - { id: l1, label: case, weight: 1, any: { English: [x] } }\n`, 'rule "l1" (#1): field "any.English": must be a language code'],
-    ['phrase by language not a string', `${head}  - { id: l2, label: case, weight: 1, any: { en: [x, 3] } }\n`, 'rule "l2" (#1): field "any.en", item 2: must be a string'],
-    ['phrases neither a list nor a mapping', `${head}  - { id: l3, label: case, weight: 1, any: refund }\n`, 'rule "l3" (#1): field "any": must be a list or a mapping'],
-    ['negation mode', `${head}  - { id: g1, label: case, weight: 1, any: [x], negation: invert }\n`, 'rule "g1" (#1): field "negation": must be one of keep, cancel, flip'],
+    [
+      'is_reply not a boolean',
+      `${head}  - { id: w2, label: case, weight: 1, any: [x], when: { is_reply: sometimes } }\n`,
+      'rule "w2" (#1): field "when.is_reply": must be true or false',
+    ],
+    [
+      'followers min above max',
+      `${head}  - { id: w3, label: case, weight: 1, any: [x], when: { followers: { min: 10, max: 5 } } }\n`,
+      'rule "w3" (#1): field "when.followers": min is greater than max',
+    ],
+    [
+      'bad language key',
+      `${head}  - { id: l1, label: case, weight: 1, any: { English: [x] } }\n`,
+      'rule "l1" (#1): field "any.English": must be a language code',
+    ],
+    [
+      'phrase by language not a string',
+      `${head}  - { id: l2, label: case, weight: 1, any: { en: [x, 3] } }\n`,
+      'rule "l2" (#1): field "any.en", item 2: must be a string',
+    ],
+    [
+      'phrases neither a list nor a mapping',
+      `${head}  - { id: l3, label: case, weight: 1, any: refund }\n`,
+      'rule "l3" (#1): field "any": must be a list or a mapping',
+    ],
+    [
+      'negation mode',
+      `${head}  - { id: g1, label: case, weight: 1, any: [x], negation: invert }\n`,
+      'rule "g1" (#1): field "negation": must be one of keep, cancel, flip',
+    ],
     ['negation window', `name: bad\nthresholds: { lead: 1, case: 1 }\nnegation: { window: 0 }\nrules: []\n`, 'field "negation.window": must be greater than 0'],
-    ['hostile regex', `${head}  - { id: r1, label: case, weight: 1, regex: ['(a+)+$'] }\n`, 'rule "r1" (#1): field "regex", item 1: a repeated group holds another quantifier'],
+    [
+      'hostile regex',
+      `${head}  - { id: r1, label: case, weight: 1, regex: ['(a+)+$'] }\n`,
+      'rule "r1" (#1): field "regex", item 1: a repeated group holds another quantifier',
+    ],
     ['invalid regex', `${head}  - { id: r2, label: case, weight: 1, regex: ['[a-'] }\n`, 'rule "r2" (#1): field "regex", item 1: unclosed "["'],
     ['a regex is not a phrase list', `${head}  - { id: r3, label: case, weight: 1, regex: 'x' }\n`, 'rule "r3" (#1): field "regex": must be a list'],
   ])('%s', (_name, yamlText, message) => {
@@ -226,7 +266,10 @@ describe('the rules reference example (docs/rules.md)', () => {
     const ruleset = parseRuleset(yamlText ?? '', 'docs/rules.md');
     const ids = (text: string, extra: Partial<ClassifierInput> = {}) => classify(post(text, extra), ruleset).rules.map((r) => [r.id, r.weight]);
     expect(ids('how much is the plan?')).toEqual([['price-question', 1]]);
-    expect(ids('refund? they charged me')).toEqual([['billing-problem', 1.3], ['refund', 1.2]]);
+    expect(ids('refund? they charged me')).toEqual([
+      ['billing-problem', 1.3],
+      ['refund', 1.2],
+    ]);
     expect(ids('not interested')).toEqual([['not-interested', -1.5]]);
     expect(ids('no problems at all')).toEqual([]);
     expect(ids('where is order #123456')).toEqual([['order-reference', 0.8]]);

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSocialPost } from '../../src/connectors/post-schema.js';
-import {
-  createSandboxConnector,
-  sandboxPost,
-  type SandboxConnectorOptions,
-} from '../../src/connectors/sandbox.connector.js';
+import { createSandboxConnector, sandboxPost, type SandboxConnectorOptions } from '../../src/connectors/sandbox.connector.js';
 import type { Connector, Cursor, FetchedPage } from '../../src/connectors/types.js';
 import type { Platform, SocialPost } from '../../src/types.js';
 
@@ -24,9 +20,7 @@ async function stream(opts: Omit<SandboxConnectorOptions, 'sourceId'>, count: nu
 
 /** The sequence number of a post, from its id. */
 function seq(post: SocialPost): number {
-  return post.platform === 'twitter'
-    ? Number(BigInt(post.id) - 1790000000000000000n)
-    : Number(post.id.split('_')[1]);
+  return post.platform === 'twitter' ? Number(BigInt(post.id) - 1790000000000000000n) : Number(post.id.split('_')[1]);
 }
 
 describe.each(PLATFORMS)('sandbox connector on %s', (platform) => {
@@ -155,11 +149,7 @@ describe.each(PLATFORMS)('sandbox connector on %s', (platform) => {
 
   it('stamps created_at from the fixed base, or from now() for live streams', async () => {
     const fixed = await stream({ platform }, 3);
-    expect(fixed.map((p) => p.created_at)).toEqual([
-      '2026-11-20T10:00:07.000Z',
-      '2026-11-20T10:00:14.000Z',
-      '2026-11-20T10:00:21.000Z',
-    ]);
+    expect(fixed.map((p) => p.created_at)).toEqual(['2026-11-20T10:00:07.000Z', '2026-11-20T10:00:14.000Z', '2026-11-20T10:00:21.000Z']);
     const live = await stream({ platform, now: () => new Date('2027-01-02T03:04:05.678Z') }, 3);
     expect(live.map((p) => p.created_at)).toEqual(Array(3).fill('2027-01-02T03:04:05.678Z'));
   });
@@ -208,9 +198,7 @@ describe('sandbox ids', () => {
   });
 
   it('takes another X id base so two X sandbox sources never share ids', () => {
-    expect(sandboxPost({ sourceId: 's', platform: 'twitter', idBase: '1800000000000000000' }, 5).id).toBe(
-      '1800000000000000005',
-    );
+    expect(sandboxPost({ sourceId: 's', platform: 'twitter', idBase: '1800000000000000000' }, 5).id).toBe('1800000000000000005');
   });
 });
 

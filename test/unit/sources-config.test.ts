@@ -28,6 +28,8 @@ describe('source windows, budget and cost in the config file', () => {
   });
 
   it('lets a mentions backfill reach as far as it likes: the timeline itself stops at its 800 newest', () => {
-    expect(parse('sources:\n  - { id: m, platform: twitter, kind: mentions, user_id: "1", backfill: 30d }\n').sources[0]).toMatchObject({ backfill: 30 * 86_400_000 });
+    expect(parse('sources:\n  - { id: m, platform: twitter, kind: mentions, user_id: "1", backfill: 30d }\n').sources[0]).toMatchObject({
+      backfill: 30 * 86_400_000,
+    });
   });
 });

@@ -41,17 +41,39 @@ describe('capture tune', () => {
   const path = (name: string) => join(dir, name);
   writeFileSync(path('rules.yaml'), RULES);
   // Two domains that agree: "broken" is a case in both, so fitting lifts its weight and every fold gains.
-  writeFileSync(path('agree-a.jsonl'), [...rows('a', 4, 'what price', 'lead'), ...rows('a', 4, 'it is broken', 'case'), ...rows('a', 4, 'hello', 'none')].join('\n'));
-  writeFileSync(path('agree-b.jsonl'), [...rows('b', 4, 'price list please', 'lead'), ...rows('b', 4, 'broken again', 'case'), ...rows('b', 4, 'nice day', 'none')].join('\n'));
+  writeFileSync(
+    path('agree-a.jsonl'),
+    [...rows('a', 4, 'what price', 'lead'), ...rows('a', 4, 'it is broken', 'case'), ...rows('a', 4, 'hello', 'none')].join('\n'),
+  );
+  writeFileSync(
+    path('agree-b.jsonl'),
+    [...rows('b', 4, 'price list please', 'lead'), ...rows('b', 4, 'broken again', 'case'), ...rows('b', 4, 'nice day', 'none')].join('\n'),
+  );
   // Two domains that disagree about "price": whatever one fold teaches, the other contradicts.
   writeFileSync(
     path('disagree.jsonl'),
-    [...rows('a', 5, 'price please', 'lead'), ...rows('a', 5, 'broken again', 'none'), ...rows('b', 5, 'price went up lol', 'none'), ...rows('b', 5, 'broken now', 'case')].join('\n'),
+    [
+      ...rows('a', 5, 'price please', 'lead'),
+      ...rows('a', 5, 'broken again', 'none'),
+      ...rows('b', 5, 'price went up lol', 'none'),
+      ...rows('b', 5, 'broken now', 'case'),
+    ].join('\n'),
   );
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('fits on several files, validates each fold held out, and writes the same YAML with new numbers', async () => {
-    const res = await run('tune', '--data', path('agree-a.jsonl'), '--data', path('agree-b.jsonl'), '--rules', path('rules.yaml'), '--out', path('out.yaml'), '--json');
+    const res = await run(
+      'tune',
+      '--data',
+      path('agree-a.jsonl'),
+      '--data',
+      path('agree-b.jsonl'),
+      '--rules',
+      path('rules.yaml'),
+      '--out',
+      path('out.yaml'),
+      '--json',
+    );
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const report = JSON.parse(res.stdout);
@@ -74,7 +96,19 @@ describe('capture tune', () => {
   });
 
   it('suggests terms seen in two folds, and says what bad usage is', async () => {
-    const res = await run('tune', '--data', path('agree-a.jsonl'), '--data', path('agree-b.jsonl'), '--rules', path('rules.yaml'), '--out', path('s.yaml'), '--suggest', '--json');
+    const res = await run(
+      'tune',
+      '--data',
+      path('agree-a.jsonl'),
+      '--data',
+      path('agree-b.jsonl'),
+      '--rules',
+      path('rules.yaml'),
+      '--out',
+      path('s.yaml'),
+      '--suggest',
+      '--json',
+    );
     const terms = JSON.parse(res.stdout).suggestions.map((s: { term: string; label: string }) => `${s.label}:${s.term}`);
     // "it is broken" (a) and "broken again" (b) share only "broken", already a rule: nothing for case.
     expect(terms.filter((t: string) => t.startsWith('case:'))).toEqual([]);
@@ -86,7 +120,10 @@ describe('capture tune', () => {
     const asWritten = await run('eval', '--rules', path('rules.yaml'), '--folds', 'domain', '--json', path('disagree.jsonl'));
     expect(asWritten.code).toBe(0);
     const a = JSON.parse(asWritten.stdout);
-    expect(a.folds.map((f: { fold: string; posts: number }) => [f.fold, f.posts])).toEqual([['a', 10], ['b', 10]]);
+    expect(a.folds.map((f: { fold: string; posts: number }) => [f.fold, f.posts])).toEqual([
+      ['a', 10],
+      ['b', 10],
+    ]);
     expect(a.folds[0].lead).toEqual({ precision: 1, recall: 1, f1: 1 });
     const fitted = JSON.parse((await run('eval', '--rules', path('rules.yaml'), '--folds', 'domain', '--fit', '--json', path('disagree.jsonl'))).stdout);
     // Fitted on b alone, where "price" never made a lead, fold a's leads are missed.

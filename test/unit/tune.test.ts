@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  applyFit,
-  classify,
-  crossValidate,
-  fitRuleset,
-  foldsOf,
-  parseRuleset,
-  readLabeledJsonl,
-  type LabeledPost,
-} from '../../src/classifier/index.js';
+import { applyFit, classify, crossValidate, fitRuleset, foldsOf, parseRuleset, readLabeledJsonl, type LabeledPost } from '../../src/classifier/index.js';
 
 const RULES = `# a comment that must survive tuning
 name: tune-test
@@ -81,7 +72,12 @@ describe('applyFit', () => {
     expect(out).toContain('# a comment that must survive tuning');
     expect(out).toContain('# fires on every post');
     const rs = parseRuleset(out);
-    expect(rs.rules.map((r) => [r.id, r.weight])).toEqual([['price', 2.5], ['weather', 0], ['broken', 1.25], ['not-buying', -0.7]]);
+    expect(rs.rules.map((r) => [r.id, r.weight])).toEqual([
+      ['price', 2.5],
+      ['weather', 0],
+      ['broken', 1.25],
+      ['not-buying', -0.7],
+    ]);
     expect(rs.thresholds).toEqual({ lead: 0.9, case: 1.1 });
   });
 });
@@ -107,7 +103,10 @@ describe('crossValidate', () => {
 
   it('scores each fold with rules fitted on the other folds only', () => {
     const cv = crossValidate(SETS, RULES, { fit: true });
-    expect(cv.folds.map((f) => [f.fold, f.posts])).toEqual([['a', 10], ['b', 15]]);
+    expect(cv.folds.map((f) => [f.fold, f.posts])).toEqual([
+      ['a', 10],
+      ['b', 15],
+    ]);
     const a = cv.folds[0]!;
     // Trained on b, where "price" never meant a lead: a's leads are all missed. Had a leaked into its own
     // training, they would be found.

@@ -28,7 +28,12 @@ describe('mapXPage (X API v2 page → posts)', () => {
   it('marks a retweet with the id of the original, so capture can suppress it', () => {
     const { posts } = mapXPage({
       data: [
-        { id: '1899001122334455700', text: 'RT @patq: order still not shipped', author_id: '42', referenced_tweets: [{ type: 'retweeted', id: '1899001122334455667' }] },
+        {
+          id: '1899001122334455700',
+          text: 'RT @patq: order still not shipped',
+          author_id: '42',
+          referenced_tweets: [{ type: 'retweeted', id: '1899001122334455667' }],
+        },
         { id: '1899001122334455701', text: 'so true', author_id: '42', referenced_tweets: [{ type: 'quoted', id: '1899001122334455667' }] },
       ],
       includes: { users: [{ id: '42', username: 'fan', name: 'Fan' }] },

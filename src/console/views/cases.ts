@@ -64,7 +64,11 @@ export function casesPage(ctx: PageContext, cases: CaseRow[], posts: Map<number,
 }
 
 /** A case: the thread, the customer's other recent cases, entitlement, priority reason, transitions. */
-export function casePage(ctx: PageContext, c: CaseRow & { postList: Record<string, any>[]; otherRecentCases: Record<string, any>[]; entitlements: Record<string, any>[] }, now: number): Html {
+export function casePage(
+  ctx: PageContext,
+  c: CaseRow & { postList: Record<string, any>[]; otherRecentCases: Record<string, any>[]; entitlements: Record<string, any>[] },
+  now: number,
+): Html {
   return page(
     ctx,
     `Case ${c.id}`,
@@ -72,8 +76,13 @@ export function casePage(ctx: PageContext, c: CaseRow & { postList: Record<strin
 <p class="meta">Rules ${ruleList(c.rules)} · decided by ${versionLink(c.rulesetVersion)}</p>
 ${caseActions(ctx, c)}
 <h2>Thread</h2>
-<ol class="thread">${c.postList.map((p, i) => html`<li${i > 0 ? html` class="reply"` : ''}><article class="card" aria-label="Post ${p.id}"><p class="meta">${i > 0 ? 'Reply · ' : ''}${p.platform} · ${when(p.receivedAt)} · label ${p.label ?? 'undecided'}</p>
-${fullPost(p.text, p.decision)}${wrongLabelForm(ctx, p.id)}</article></li>`)}</ol>
+<ol class="thread">${c.postList.map(
+      (
+        p,
+        i,
+      ) => html`<li${i > 0 ? html` class="reply"` : ''}><article class="card" aria-label="Post ${p.id}"><p class="meta">${i > 0 ? 'Reply · ' : ''}${p.platform} · ${when(p.receivedAt)} · label ${p.label ?? 'undecided'}</p>
+${fullPost(p.text, p.decision)}${wrongLabelForm(ctx, p.id)}</article></li>`,
+    )}</ol>
 <h2>Entitlement</h2>
 ${c.entitlements.length > 0 ? html`<ul>${c.entitlements.map((e) => html`<li>${e.name} (${e.accountId ? `account ${e.accountId}` : `contact ${e.contactId}`}) until ${when(e.endsAt)}</li>`)}</ul>` : html`<p class="muted">No active entitlement.</p>`}
 <h2>Other recent cases of this customer</h2>

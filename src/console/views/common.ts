@@ -35,7 +35,9 @@ export function matchedText(text: string, decision: OpeningPost['decision'], max
 
 /** A post in full (up to `max` characters), as written, then the terms the rules matched in it. */
 export function fullPost(text: string, decision: OpeningPost['decision'], max = 20_000): Html {
-  const terms = (decision?.rules ?? []).flatMap((r) => (r.terms ?? []).map((t) => html`<li><code>${r.id}</code>: <mark>${visibleControls(t.term)}</mark></li>`));
+  const terms = (decision?.rules ?? []).flatMap((r) =>
+    (r.terms ?? []).map((t) => html`<li><code>${r.id}</code>: <mark>${visibleControls(t.term)}</mark></li>`),
+  );
   return html`<blockquote class="post">${postText(text, max)}</blockquote>${terms.length > 0 ? html`<ul class="terms" aria-label="Matched terms">${terms}</ul>` : ''}`;
 }
 

@@ -36,12 +36,14 @@ ${ctx ? html`<meta name="csrf-token" content="${ctx.csrf}">` : ''}
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <span class="brand">Social capture</span>
-  ${ctx
-    ? html`<nav aria-label="Main"><ul>${PAGES.map(
-        (p) => html`<li><a href="${p.path}"${p.title === section ? html` aria-current="page"` : ''}>${p.title}</a></li>`,
-      )}</ul></nav>
+  ${
+    ctx
+      ? html`<nav aria-label="Main"><ul>${PAGES.map(
+          (p) => html`<li><a href="${p.path}"${p.title === section ? html` aria-current="page"` : ''}>${p.title}</a></li>`,
+        )}</ul></nav>
   <form method="post" action="/logout" class="signout">${csrfField(ctx)}<span>Signed in as ${ctx.user}</span> <button type="submit">Sign out</button></form>`
-    : ''}
+      : ''
+  }
 </header>
 <main id="main" tabindex="-1">
 <h1>${title}</h1>

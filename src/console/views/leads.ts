@@ -56,13 +56,21 @@ export function leadsPage(ctx: PageContext, leads: LeadRow[], posts: Map<number,
     const p = posts.get(l.id);
     return html`<article class="card" id="lead-${l.id}" aria-labelledby="lead-${l.id}-h">
 <h2 id="lead-${l.id}-h"><a href="/leads/${l.id}">Lead ${l.id}</a> <span class="score">score ${l.score.toFixed(2)}</span></h2>
-${p ? html`<p class="meta">${authorLink(p)} · ${p.platform} · source <code>${p.sourceId}</code> · ${when(l.createdAt)}</p>
-<blockquote class="post">${matchedText(p.text, p.decision)}</blockquote>` : ''}
+${
+  p
+    ? html`<p class="meta">${authorLink(p)} · ${p.platform} · source <code>${p.sourceId}</code> · ${when(l.createdAt)}</p>
+<blockquote class="post">${matchedText(p.text, p.decision)}</blockquote>`
+    : ''
+}
 <p class="meta">Rules: ${ruleList(l.rules)} · decided by ${versionLink(l.rulesetVersion)} · ${l.posts} post(s)</p>
 <div class="actions">${qualifyForm(ctx, l.id)}${disqualifyForm(ctx, l.id)}</div>
 </article>`;
   });
-  return page(ctx, 'Leads', html`${filterForm(f)}<p class="muted">${leads.length} open lead(s), newest first.</p>${items.length > 0 ? items : html`<p>No open leads.</p>`}`);
+  return page(
+    ctx,
+    'Leads',
+    html`${filterForm(f)}<p class="muted">${leads.length} open lead(s), newest first.</p>${items.length > 0 ? items : html`<p>No open leads.</p>`}`,
+  );
 }
 
 /** A lead: its posts (each with Wrong label), the author's contact, their other posts, history and actions. */
@@ -79,11 +87,17 @@ export function leadPage(
     html`<p class="meta">Status <strong>${lead.status}</strong>${lead.disqualifyReason ? html` (${lead.disqualifyReason})` : ''} · ${lead.source} · score ${lead.score.toFixed(2)} · rules ${ruleList(lead.rules)} · decided by ${versionLink(lead.rulesetVersion)}</p>
 ${open ? html`<div class="actions">${qualifyForm(ctx, lead.id)}${disqualifyForm(ctx, lead.id)}</div>` : ''}
 <h2>Posts</h2>
-${lead.postList.map((p) => html`<article class="card" aria-label="Post ${p.id}"><p class="meta">${p.platform} · ${when(p.receivedAt)} · label ${p.label ?? 'undecided'}</p>
-${fullPost(p.text, p.decision)}${wrongLabelForm(ctx, p.id)}</article>`)}
+${lead.postList.map(
+  (p) => html`<article class="card" aria-label="Post ${p.id}"><p class="meta">${p.platform} · ${when(p.receivedAt)} · label ${p.label ?? 'undecided'}</p>
+${fullPost(p.text, p.decision)}${wrongLabelForm(ctx, p.id)}</article>`,
+)}
 <h2>Contact</h2>
-${contact ? html`<p><strong>${contact.name ?? '(no name)'}</strong>${contact.email ? html` · ${contact.email}` : ''} · contact ${contact.id}</p>
-<ul>${(contact.identities as { platform: string; handle: string | null; userId: string }[]).map((i) => html`<li>${i.platform}: ${i.handle ? `@${i.handle}` : ''} <span class="muted">(${i.userId})</span></li>`)}</ul>` : html`<p class="muted">No contact.</p>`}
+${
+  contact
+    ? html`<p><strong>${contact.name ?? '(no name)'}</strong>${contact.email ? html` · ${contact.email}` : ''} · contact ${contact.id}</p>
+<ul>${(contact.identities as { platform: string; handle: string | null; userId: string }[]).map((i) => html`<li>${i.platform}: ${i.handle ? `@${i.handle}` : ''} <span class="muted">(${i.userId})</span></li>`)}</ul>`
+    : html`<p class="muted">No contact.</p>`
+}
 <h2>Other posts by this person</h2>
 ${otherPosts.length > 0 ? html`<ul>${otherPosts.map((p) => html`<li>${when(p.receivedAt)} · ${p.label ?? 'undecided'}${p.leadId ? html` · <a href="/leads/${p.leadId}">lead ${p.leadId}</a>` : ''}${p.caseId ? html` · <a href="/cases/${p.caseId}">case ${p.caseId}</a>` : ''}: ${postText(p.text, 280)}</li>`)}</ul>` : html`<p class="muted">None.</p>`}
 <h2>History</h2>

@@ -18,7 +18,9 @@ export interface RulesView {
 }
 
 function problemList(problems: RuleProblem[] | undefined): Html {
-  const items = (problems ?? []).map((p) => html`<li><span class="where">${[p.rule, p.field && `field "${p.field}"`].filter(Boolean).join(' · ') || 'document'}</span>: ${p.message}</li>`);
+  const items = (problems ?? []).map(
+    (p) => html`<li><span class="where">${[p.rule, p.field && `field "${p.field}"`].filter(Boolean).join(' · ') || 'document'}</span>: ${p.message}</li>`,
+  );
   return html`<div id="problems" aria-live="polite">${items.length > 0 ? html`<p>The draft does not validate:</p><ul class="problems">${items}</ul>` : problems ? html`<p class="ok">The draft is valid.</p>` : ''}</div>`;
 }
 
@@ -36,9 +38,11 @@ function backtestResult(b: RulesBacktest, days: number): Html {
 <p id="bt-summary"><strong>${b.changed}</strong> of ${b.posts} decisions of the last ${days} day(s) change · leads +${b.leads.appear} −${b.leads.disappear} · cases +${b.cases.appear} −${b.cases.disappear}</p>
 <table class="grid"><caption>Changed posts (up to ${b.examples.length})</caption>
 <thead><tr><th scope="col">Post</th><th scope="col">Text</th><th scope="col">Old → new</th><th scope="col">Rules before</th><th scope="col">Rules with the draft</th></tr></thead>
-<tbody>${b.examples.map((e) => html`<tr><th scope="row"><code>${e.id}</code></th><td>${postText(e.text, 280)}</td><td>${e.from} → ${e.to}</td>
+<tbody>${b.examples.map(
+    (e) => html`<tr><th scope="row"><code>${e.id}</code></th><td>${postText(e.text, 280)}</td><td>${e.from} → ${e.to}</td>
 <td>${e.storedRules.map((r) => html`<code${e.rules.includes(r) ? '' : html` class="gone"`}>${r}</code> `)}</td>
-<td>${e.rules.map((r) => html`<code${e.storedRules.includes(r) ? '' : html` class="new"`}>${r}</code> `)}</td></tr>`)}</tbody></table></section>`;
+<td>${e.rules.map((r) => html`<code${e.storedRules.includes(r) ? '' : html` class="new"`}>${r}</code> `)}</td></tr>`,
+  )}</tbody></table></section>`;
 }
 
 /** Rules: the live version and its history (Roll back), the editor, try a text, Backtest, Publish. */
@@ -64,8 +68,10 @@ ${v.backtest ? backtestResult(v.backtest, v.days) : ''}
 <h2>History</h2>
 <table class="grid"><caption>Published versions, newest first</caption>
 <thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">By</th><th scope="col">Action</th></tr></thead>
-<tbody>${v.history.map((h) => html`<tr id="version-${h.id}"><th scope="row">${versionLink(h.version)}</th><td>${when(h.publishedAt)}</td><td>${h.publishedBy}</td>
-<td>${h.version === v.live.version ? html`<span>live</span>` : actionForm(ctx, '/rules/rollback', 'Roll back', html`<input type="hidden" name="version" value="${h.version}">`, `Roll back to ${h.version}`)}</td></tr>`)}</tbody></table>`,
+<tbody>${v.history.map(
+      (h) => html`<tr id="version-${h.id}"><th scope="row">${versionLink(h.version)}</th><td>${when(h.publishedAt)}</td><td>${h.publishedBy}</td>
+<td>${h.version === v.live.version ? html`<span>live</span>` : actionForm(ctx, '/rules/rollback', 'Roll back', html`<input type="hidden" name="version" value="${h.version}">`, `Roll back to ${h.version}`)}</td></tr>`,
+    )}</tbody></table>`,
   );
 }
 

@@ -1,12 +1,5 @@
 import type { Sql, Tx } from '../client.js';
-import {
-  caseStatusEnum,
-  labelEnum,
-  leadStatusEnum,
-  platformEnum,
-  postStatusEnum,
-  priorityEnum,
-} from '../schema.js';
+import { caseStatusEnum, labelEnum, leadStatusEnum, platformEnum, postStatusEnum, priorityEnum } from '../schema.js';
 
 /** Timestamps are selected as ISO 8601 text in UTC (`to_char(t at time zone 'UTC', ISO)`), the form JSON clients parse. */
 export const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';

@@ -8,7 +8,6 @@ import type { OpportunityStatus } from '../lifecycle.repo.js';
 
 /** One record as the API shows it: a lead or case with its posts, a contact, an opportunity, an account. */
 
-
 /** A lead with the posts that made it (and their decisions). */
 export async function getLead(sql: Sql, id: number) {
   const [lead] = await sql`select ${leadColumns(sql)} from leads l where l.id = ${id}`;
@@ -68,7 +67,8 @@ export async function listAccounts(sql: Sql, f: { limit: number }) {
 }
 
 export async function getAccount(sql: Sql | Tx, id: number) {
-  const [row] = await sql`select a.id, a.name, a.relationship, to_char(a.created_at at time zone 'UTC', ${ISO}) as "createdAt" from accounts a where a.id = ${id}`;
+  const [row] =
+    await sql`select a.id, a.name, a.relationship, to_char(a.created_at at time zone 'UTC', ${ISO}) as "createdAt" from accounts a where a.id = ${id}`;
   if (!row) throw new NotFoundError(`no account ${id}`);
   return row;
 }
