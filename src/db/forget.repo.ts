@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Platform } from '../types.js';
-import type { Sql } from './client.js';
+import type { Sql, Tx } from './client.js';
 import { erasureKey, recordErasedAuthors } from './erasure.repo.js';
 import type { PostRef } from './post-key.js';
 import { eraseFromEvents } from './outbox.repo.js';
@@ -76,25 +76,7 @@ export async function forgetPerson(sql: Sql, platform: Platform, userId: string,
     );
     const merges = await tx`delete from contact_merges where survivor_id = any(${c}::bigint[]) or merged_id = any(${c}::bigint[]) returning id`;
     const handles = await tx`delete from contact_handles where contact_id = any(${c}::bigint[]) returning id`;
-    if (mode === 'delete') {
-      // Others' posts (a brand reply) may sit on the person's lead or case: they stay, unlinked.
-      await tx`update social_posts set lead_id = null where lead_id = any(${tx.array(leads)}::bigint[])`;
-      await tx`update social_posts set case_id = null where case_id = any(${tx.array(cases)}::bigint[])`;
-      await tx`update social_posts set contact_id = null where contact_id = any(${c}::bigint[])`;
-      await tx`delete from opportunities where id = any(${tx.array(opps)}::bigint[])`;
-      await tx`delete from leads where id = any(${tx.array(leads)}::bigint[])`;
-      await tx`delete from cases where id = any(${tx.array(cases)}::bigint[])`;
-      await tx`delete from identities where id = any(${tx.array(identityIds)}::bigint[])`;
-      await tx`delete from contacts where id = any(${c}::bigint[])`;
-    } else {
-      // The work stays countable (how many cases, how fast resolved) with nothing that names the person.
-      await tx`update leads set subject = '(erased)', updated_at = now() where id = any(${tx.array(leads)}::bigint[])`;
-      await tx`update cases set title = '(erased)', updated_at = now() where id = any(${tx.array(cases)}::bigint[])`;
-      await tx`update opportunities set name = '(erased)', updated_at = now() where id = any(${tx.array(opps)}::bigint[])`;
-      await tx`update social_posts set contact_id = null where contact_id = any(${c}::bigint[])`;
-      await tx`delete from identities where id = any(${tx.array(identityIds)}::bigint[])`;
-      await tx`update contacts set name = null, email = null, erased_at = now(), updated_at = now() where id = any(${c}::bigint[])`;
-    }
+    await removeWork(tx, mode, { contacts: c, identityIds, leads, cases, opps });
     await eraseFromEvents(tx, { contacts: contactIds, leads, cases, opportunities: opps });
     return {
       platform,
@@ -111,4 +93,31 @@ export async function forgetPerson(sql: Sql, platform: Platform, userId: string,
       removedPosts: [...posts],
     };
   });
+}
+
+/** The person's leads, cases, opportunities, identities and contacts: deleted, or kept anonymized (`mode`). */
+async function removeWork(
+  tx: Tx,
+  mode: ErasureMode,
+  r: { contacts: ReturnType<Tx['array']>; identityIds: number[]; leads: number[]; cases: number[]; opps: number[] },
+): Promise<void> {
+  if (mode === 'delete') {
+    // Others' posts (a brand reply) may sit on the person's lead or case: they stay, unlinked.
+    await tx`update social_posts set lead_id = null where lead_id = any(${tx.array(r.leads)}::bigint[])`;
+    await tx`update social_posts set case_id = null where case_id = any(${tx.array(r.cases)}::bigint[])`;
+    await tx`update social_posts set contact_id = null where contact_id = any(${r.contacts}::bigint[])`;
+    await tx`delete from opportunities where id = any(${tx.array(r.opps)}::bigint[])`;
+    await tx`delete from leads where id = any(${tx.array(r.leads)}::bigint[])`;
+    await tx`delete from cases where id = any(${tx.array(r.cases)}::bigint[])`;
+    await tx`delete from identities where id = any(${tx.array(r.identityIds)}::bigint[])`;
+    await tx`delete from contacts where id = any(${r.contacts}::bigint[])`;
+  } else {
+    // The work stays countable (how many cases, how fast resolved) with nothing that names the person.
+    await tx`update leads set subject = '(erased)', updated_at = now() where id = any(${tx.array(r.leads)}::bigint[])`;
+    await tx`update cases set title = '(erased)', updated_at = now() where id = any(${tx.array(r.cases)}::bigint[])`;
+    await tx`update opportunities set name = '(erased)', updated_at = now() where id = any(${tx.array(r.opps)}::bigint[])`;
+    await tx`update social_posts set contact_id = null where contact_id = any(${r.contacts}::bigint[])`;
+    await tx`delete from identities where id = any(${tx.array(r.identityIds)}::bigint[])`;
+    await tx`update contacts set name = null, email = null, erased_at = now(), updated_at = now() where id = any(${r.contacts}::bigint[])`;
+  }
 }
