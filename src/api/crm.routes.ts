@@ -71,8 +71,6 @@ import type { CaptureJobData } from '../workers/queues.js';
 export interface CrmRoutesOptions {
   sql: Sql;
   config: Config;
-  /** The bearer token every `/api` request must carry. */
-  apiToken: string;
   /** The capture queue: an erasure removes the person's queued jobs. */
   postsQueue: Queue<CaptureJobData>;
   log: Logger;

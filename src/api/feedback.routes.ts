@@ -8,8 +8,6 @@ import { ErrorBody, Feedback, IdParams, Label, RuleReport } from './schemas.js';
 
 export interface FeedbackRoutesOptions {
   sql: Sql;
-  /** The bearer token every `/api` request must carry. */
-  apiToken: string;
   log: Logger;
 }
 

@@ -14,8 +14,6 @@ import { apiErrorHandler } from './api-scope.js';
 export interface RulesRoutesOptions {
   sql: Sql;
   config: Config;
-  /** The bearer token every `/api` request must carry. */
-  apiToken: string;
   log: Logger;
 }
 

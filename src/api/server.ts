@@ -87,10 +87,10 @@ export function buildApiServer(deps: ApiServerDeps): FastifyInstance {
       api.addHook('onRequest', bearerAuth(deps.apiToken));
       api.addHook('preValidation', strictInput);
       api.setErrorHandler(apiErrorHandler(log));
-      api.register(crmRoutes, { sql, config, apiToken: deps.apiToken, log, postsQueue });
-      api.register(feedbackRoutes, { sql, apiToken: deps.apiToken, log });
-      api.register(webhookRoutes, { sql, apiToken: deps.apiToken, log });
-      api.register(rulesRoutes, { sql, config, apiToken: deps.apiToken, log });
+      api.register(crmRoutes, { sql, config, log, postsQueue });
+      api.register(feedbackRoutes, { sql, log });
+      api.register(webhookRoutes, { sql, log });
+      api.register(rulesRoutes, { sql, config, log });
     },
     { prefix: '/api' },
   );

@@ -34,8 +34,6 @@ import {
 
 export interface WebhookRoutesOptions {
   sql: Sql;
-  /** The bearer token every `/api` request must carry. */
-  apiToken: string;
   log: Logger;
 }
 
