@@ -48,11 +48,35 @@ export interface NewEvent {
 
 /** Which records' snapshot comes from which read model: the same columns the API returns. */
 function snapshotSql(tx: Tx) {
-  return tx`case u.agg
-    when 'lead' then (select to_jsonb(s) from (select ${leadColumns(tx)} from leads l where l.id = u.id) s)
-    when 'case' then (select to_jsonb(s) from (select ${caseColumns(tx)} from cases c where c.id = u.id) s)
-    when 'contact' then (select to_jsonb(s) from (select ${contactColumns(tx)} from contacts k where k.id = u.id) s)
+  return tx`case w.agg
+    when 'lead' then (select to_jsonb(s) from (select ${leadColumns(tx)} from leads l where l.id = w.id) s)
+    when 'case' then (select to_jsonb(s) from (select ${caseColumns(tx)} from cases c where c.id = w.id) s)
+    when 'contact' then (select to_jsonb(s) from (select ${contactColumns(tx)} from contacts k where k.id = w.id) s)
   end`;
+}
+
+/**
+ * The fields a `changed:<field>` condition may name, per record kind: each read from its column in one
+ * index lookup, as the snapshot shows it, so an unchanged record costs no snapshot.
+ */
+const CHANGE_FIELDS: Record<string, (tx: Tx) => ReturnType<Tx>> = {
+  'case:priority': (tx) => tx`(select to_jsonb(c.priority) from cases c where c.id = u.id)`,
+  'case:status': (tx) => tx`(select to_jsonb(c.status) from cases c where c.id = u.id)`,
+  'lead:status': (tx) => tx`(select to_jsonb(l.status) from leads l where l.id = u.id)`,
+};
+
+/** The current value of the field each `changed:` condition of the list names (null for other events). */
+function changedFieldSql(tx: Tx, list: readonly NewEvent[]) {
+  const keys = new Set<string>();
+  for (const e of list) {
+    if (!e.when?.startsWith('changed:')) continue;
+    const key = `${EVENT_TYPES[e.type]}:${e.when.slice('changed:'.length)}`;
+    if (!CHANGE_FIELDS[key]) throw new RangeError(`appendEvents: no cheap read of ${key} for ${e.when} (add it to CHANGE_FIELDS)`);
+    keys.add(key);
+  }
+  if (keys.size === 0) return tx`null::jsonb`;
+  const arms = [...keys].map((k) => tx`when ${k} then ${CHANGE_FIELDS[k]!(tx)}`);
+  return tx`case u.agg || ':' || substr(u.cond, 9) ${arms.reduce((a, b) => tx`${a} ${b}`)} end`;
 }
 
 /**
@@ -60,6 +84,11 @@ function snapshotSql(tx: Tx) {
  * next sequence number of its record and, unless given, the record's snapshot as it stands after
  * the statements before this one. Sent before the caller's next await, so a pipelined batch
  * (capture) runs it after its writes.
+ *
+ * The snapshot (the API's JSON of the record, the costly part) is read once per record of the
+ * list, after the conditions are settled from the record's last event and, for `changed:`, from
+ * the one column it names: a `contact.created` already published, or a case whose priority did
+ * not change, costs no snapshot.
  */
 export function appendEvents(tx: Tx, list: readonly NewEvent[]): Promise<unknown> {
   if (list.length === 0) return Promise.resolve();
@@ -72,25 +101,31 @@ export function appendEvents(tx: Tx, list: readonly NewEvent[]): Promise<unknown
     change: e.change ?? null,
     cond: e.when ?? null,
   }));
-  // The record's last event (one index lookup) gives both the next sequence number and the
-  // snapshot a `changed:` condition compares with.
+  // w: the events kept, each with the record's last event (one index lookup: the next sequence number,
+  // and the published value a `changed:` compares with) and the field's current value; y: the snapshot,
+  // read for the first kept event of each record that needs one and shared by the record's others.
   return tx`
     insert into events (type, aggregate_type, aggregate_id, sequence, data, change)
-    select u.type, u.agg, u.id, coalesce(last.sequence, 0) + row_number() over (partition by u.agg, u.id order by u.ord), s.data,
-           case when u.cond like 'changed:%'
-                then jsonb_build_object('field', substr(u.cond, 9), 'from', last.data -> substr(u.cond, 9), 'to', s.data -> substr(u.cond, 9))
-                else u.change end
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u(ord int, type text, agg text, id bigint, data jsonb, change jsonb, cond text)
-    left join lateral (
-      select x.sequence, x.data from events x where x.aggregate_type = u.agg and x.aggregate_id = u.id order by x.sequence desc limit 1
-    ) last on true
-    cross join lateral (select coalesce(u.data, ${snapshotSql(tx)}, jsonb_build_object('id', u.id)) as data) s
-    -- The first two conditions read no snapshot, so Postgres applies them before the lateral snapshot
-    -- subquery: a contact's repeated 'first' event or an unpublished record's 'changed:' costs no snapshot.
-    where (u.cond is distinct from 'first' or last.sequence is null)
-      and (u.cond is null or u.cond not like 'changed:%' or last.sequence is not null)
-      and (u.cond is null or u.cond not like 'changed:%' or (last.data -> substr(u.cond, 9)) is distinct from (s.data -> substr(u.cond, 9)))
-    order by u.ord`;
+    select y.type, y.agg, y.id, coalesce(y.last_seq, 0) + row_number() over (partition by y.agg, y.id order by y.ord),
+           coalesce(y.data, first_value(y.snap) over (partition by y.agg, y.id, y.data is null order by y.ord), jsonb_build_object('id', y.id)),
+           case when y.cond like 'changed:%'
+                then jsonb_build_object('field', substr(y.cond, 9), 'from', y.last_data -> substr(y.cond, 9), 'to', y.cur)
+                else y.change end
+    from (
+      select w.*, case when w.data is null and w.nth = 1 then ${snapshotSql(tx)} end as snap
+      from (
+        select u.*, last.sequence as last_seq, last.data as last_data, cur.v as cur,
+               row_number() over (partition by u.agg, u.id, u.data is null order by u.ord) as nth
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u(ord int, type text, agg text, id bigint, data jsonb, change jsonb, cond text)
+        left join lateral (
+          select x.sequence, x.data from events x where x.aggregate_type = u.agg and x.aggregate_id = u.id order by x.sequence desc limit 1
+        ) last on true
+        cross join lateral (select case when u.cond like 'changed:%' then ${changedFieldSql(tx, list)} end as v) cur
+        where (u.cond is distinct from 'first' or last.sequence is null)
+          and (u.cond is null or u.cond not like 'changed:%' or (last.sequence is not null and (last.data -> substr(u.cond, 9)) is distinct from cur.v))
+      ) w
+    ) y
+    order by y.ord`;
 }
 
 // ---------------------------------------------------------------- what capture wrote, as events

@@ -76,6 +76,8 @@ describe('the outbox', () => {
       posts: 2,
     });
     expect(caseEvents[1]!.change).toMatchObject({ post: { externalId: followUp.id } });
+    // one snapshot per record and statement: both events show the case as the batch left it
+    expect(caseEvents[1]!.data).toEqual(caseEvents[0]!.data);
 
     expect((await eventsOf('lead', l.leadId)).map((e) => e.type)).toEqual(['lead.created']);
     for (const contactId of [c.contactId, l.contactId]) {
@@ -108,6 +110,7 @@ describe('the outbox', () => {
     ]);
     expect(events.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(events[2]!.change).toEqual({ field: 'priority', from: 'normal', to: 'high' });
+    expect(events[2]!.data).toMatchObject({ id: caseId, priority: 'high', posts: 2 });
     expect(events.filter((e) => e.type === 'case.status_changed').map((e) => e.change)).toEqual([
       { from: 'new', to: 'in_progress', action: 'started' },
       { from: 'in_progress', to: 'resolved', action: 'resolved' },
