@@ -151,6 +151,15 @@ const fileSchema = z.strictObject({
       concurrency: z.number().int().positive().max(256).default(8),
     })
     .optional(),
+  /** The outbox's events (docs/webhooks.md#retention). */
+  events: z
+    .strictObject({
+      /** Events older than this are deleted (never one a webhook still owes); `off` keeps them all. */
+      retention: z.union([z.literal('off'), duration]).default(30 * 86_400_000),
+      /** How often the worker looks for events past their retention. */
+      prune_every: duration.default(3_600_000),
+    })
+    .prefault({}),
   queue: z
     .strictObject({
       /** Redis key prefix; put it in braces (`{capture}`) on Redis Cluster so a queue's keys share a slot. */
@@ -199,6 +208,15 @@ const DEFAULT_SLA: Record<Priority, number> = {
   low: 7 * 86_400_000,
 };
 
+/** The outbox's retention: `events:` in the config file. */
+export interface EventRetention {
+  /** Events older than this are deleted, unless a webhook delivery of theirs is still pending; null keeps them. */
+  retentionMs: number | null;
+  pruneEveryMs: number;
+}
+
+export const DEFAULT_EVENT_RETENTION: EventRetention = { retentionMs: 30 * 86_400_000, pruneEveryMs: 3_600_000 };
+
 /** Everything the service needs, parsed once at boot and passed down. */
 export interface Config {
   readonly databaseUrl: string | undefined;
@@ -225,6 +243,11 @@ export interface Config {
   readonly queuePrefix: string;
   /** Webhook delivery: retries, timeouts, the relay's pace. @defaultValue DEFAULT_WEBHOOK_SETTINGS */
   readonly webhooks?: WebhookSettings;
+  /**
+   * How long the outbox keeps events (null: for ever) and how often it prunes them.
+   * @defaultValue {@link DEFAULT_EVENT_RETENTION}
+   */
+  readonly events?: EventRetention;
   /** What erasure does to the person's leads and cases. @defaultValue 'anonymize' */
   readonly erasureMode?: 'delete' | 'anonymize';
   readonly dataDir: string;
@@ -354,6 +377,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     queuePrefix: file.queue.prefix,
     ...(file.webhooks ? { webhooks: webhookSettings(file.webhooks) } : {}),
+    events: { retentionMs: file.events.retention === 'off' ? null : file.events.retention, pruneEveryMs: file.events.prune_every },
     erasureMode: file.erasure.mode,
     dataDir: resolve(e.data.CAPTURE_DATA_DIR ?? 'data'),
     port: e.data.PORT ?? 8080,

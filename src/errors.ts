@@ -58,3 +58,9 @@ export class NotFoundError extends Error {
 export class ConflictError extends Error {
   override readonly name = 'ConflictError';
 }
+
+/** What the caller asks for existed once and is gone for good (a feed cursor older than the events kept): HTTP 410. */
+export class GoneError extends Error {
+  override readonly name = 'GoneError';
+  readonly statusCode = 410;
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Queue, Worker } from 'bullmq';
 import { classify, type ClassifierInput, type Ruleset } from './classifier/index.js';
-import { type Config, DEFAULT_REOPEN_WINDOW_MS, type SourceConfig } from './config.js';
+import { type Config, DEFAULT_EVENT_RETENTION, DEFAULT_REOPEN_WINDOW_MS, type SourceConfig } from './config.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer, resolveApiToken } from './api/server.js';
 import { createFacebookConnector, createGraphClient } from './connectors/facebook.connector.js';
@@ -17,6 +17,7 @@ import { createCaptureProcessor } from './workers/capture.worker.js';
 import { createPollProcessor } from './workers/poll.worker.js';
 import { startStreams, type RunningStream } from './workers/stream.worker.js';
 import { startWebhookDelivery, type WebhookDelivery } from './workers/webhook-delivery.worker.js';
+import { startEventPruner } from './workers/event-retention.js';
 import {
   openQueue,
   openWorker,
@@ -138,6 +139,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   let sandbox: LiveSandbox | undefined;
   let api: Service['api'];
   let webhooks: WebhookDelivery | undefined;
+  let pruner: { close(): Promise<void> } | undefined;
   let streams: RunningStream[] = [];
 
   if (deps.role === 'all' || deps.role === 'worker') {
@@ -171,6 +173,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     worker.on('error', (err) => log.error({ err }, 'capture worker error'));
     workers.push(worker as Worker);
     webhooks = startWebhookDelivery({ sql: database.sql, transport, log: log.child({ component: 'webhooks' }), settings: config.webhooks });
+    pruner = startEventPruner({ sql: database.sql, log: log.child({ component: 'events' }), retention: config.events ?? DEFAULT_EVENT_RETENTION });
   }
 
   if (deps.role === 'all' || deps.role === 'poller') {
@@ -256,7 +259,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       api = { app, url, token };
       log.info({ url, port: config.port }, 'api listening');
     } catch (err) {
-      await Promise.all([...workers.map((w) => w.close()), webhooks?.close()]);
+      await Promise.all([...workers.map((w) => w.close()), webhooks?.close(), pruner?.close()]);
       await Promise.all([postsQueue.close(), pollQueue.close(), sandbox?.close()]);
       throw new Error(`cannot listen on port ${config.port} (PORT): ${(err as Error).message}`);
     }
@@ -276,7 +279,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
         clearInterval(watchdog);
         await Promise.all(streams.map((s) => s.close()));
         await api?.app.close();
-        await Promise.all([...workers.map((w) => w.close()), webhooks?.close()]);
+        await Promise.all([...workers.map((w) => w.close()), webhooks?.close(), pruner?.close()]);
         await Promise.all([postsQueue.close(), pollQueue.close()]);
         await sandbox?.close();
       })();

@@ -133,7 +133,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookRoutesOpt
           },
           { additionalProperties: false },
         ),
-        response: { 200: Feed, 400: ErrorBody, 401: ErrorBody },
+        response: { 200: Feed, 400: ErrorBody, 401: ErrorBody, 410: ErrorBody },
       },
     },
     async (req) => readFeed(sql, { after: req.query.after, types: req.query.types?.split(','), limit: req.query.limit ?? 100 }),

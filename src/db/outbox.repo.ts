@@ -1,3 +1,4 @@
+import { GoneError } from '../errors.js';
 import type { Platform } from '../types.js';
 import type { Sql, Tx } from './client.js';
 import { caseColumns } from './read-models/cases.read.js';
@@ -301,6 +302,10 @@ export interface FeedQuery {
 export async function readFeed(sql: Sql, q: FeedQuery): Promise<{ events: EventMessage[]; next: string }> {
   await sequenceEvents(sql);
   const after = q.after === undefined ? 0 : parseCursor(q.after);
+  const pruned = await prunedThrough(sql);
+  if (q.after !== undefined && after < pruned) {
+    throw new GoneError(`after: events up to cursor ${pruned} are past their retention and deleted; read again without after (from the oldest kept)`);
+  }
   let patterns: string[];
   try {
     patterns = typePatterns(q.types);
@@ -326,4 +331,51 @@ export async function readFeed(sql: Sql, q: FeedQuery): Promise<{ events: EventM
 export function parseCursor(cursor: string): number {
   if (!/^\d{1,15}$/.test(cursor)) throw new RangeError(`after: not a feed cursor: ${JSON.stringify(cursor)}`);
   return Number(cursor);
+}
+
+// ---------------------------------------------------------------- retention
+
+/** `capture_settings` key: the highest feed position deleted by {@link pruneEvents}. */
+const PRUNED_THROUGH = 'events_pruned_through';
+
+/** The highest feed position pruned so far (0: none). A feed cursor below it may have missed events. */
+export async function prunedThrough(sql: Sql | Tx): Promise<number> {
+  const [row] = await sql<{ value: string }[]>`select value from capture_settings where key = ${PRUNED_THROUGH}`;
+  return row ? Number(row.value) : 0;
+}
+
+/**
+ * Delete the events older than the retention, oldest first in feed order, a page at a time, never
+ * one a webhook delivery still owes (pending: kept until it is delivered or dead-lettered). Their
+ * delivery history goes with them. Stops at the first event young enough to keep. Records the
+ * highest feed position deleted, so a feed reader whose cursor is older learns it (410) rather
+ * than skipping events silently. Returns how many were deleted.
+ */
+export async function pruneEvents(sql: Sql, retentionMs: number, page = 5000): Promise<number> {
+  let deleted = 0;
+  let after = 0;
+  for (;;) {
+    const step = (await sql.begin(async (tx) => {
+      const rows = await tx<{ id: string; pos: string; old: boolean }[]>`
+        select id, feed_position::text as pos, occurred_at < now() - ${retentionMs} * interval '1 millisecond' as old
+        from events where feed_position > ${after} order by feed_position limit ${page}`;
+      const young = rows.findIndex((r) => !r.old);
+      const old = young === -1 ? rows : rows.slice(0, young);
+      if (old.length === 0) return { n: 0, last: after, more: false };
+      const gone = await tx<{ pos: string }[]>`
+        delete from events e where e.id = any(${tx.array(old.map((r) => r.id))}::uuid[])
+          and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
+        returning e.feed_position::text as pos`;
+      if (gone.length > 0) {
+        const top = gone.reduce((m, r) => Math.max(m, Number(r.pos)), 0);
+        await tx`
+          insert into capture_settings (key, value) values (${PRUNED_THROUGH}, ${String(top)})
+          on conflict (key) do update set value = greatest(capture_settings.value::bigint, excluded.value::bigint)::text`;
+      }
+      return { n: gone.length, last: Number(old[old.length - 1]!.pos), more: young === -1 && rows.length === page };
+    })) as { n: number; last: number; more: boolean };
+    deleted += step.n;
+    if (!step.more) return deleted;
+    after = step.last;
+  }
 }

@@ -3,7 +3,8 @@ import { classify } from '../../src/classifier/index.js';
 import { captureBatch, type CaptureOptions } from '../../src/db/capture.repo.js';
 import { forgetPerson, mergeContacts, qualifyLead, transitionCase, undoMerge, winOpportunity } from '../../src/db/crm.repo.js';
 import { storePage } from '../../src/db/inbox.repo.js';
-import { appendEvents, readFeed, sequenceEvents, type EventMessage } from '../../src/db/outbox.repo.js';
+import { GoneError } from '../../src/errors.js';
+import { appendEvents, pruneEvents, readFeed, sequenceEvents, type EventMessage } from '../../src/db/outbox.repo.js';
 import { addEndpoint, claimDelivery, fanOut, removeEndpoint } from '../../src/db/webhooks.repo.js';
 import type { SocialPost } from '../../src/types.js';
 import { makePost } from '../support/posts.js';
@@ -230,5 +231,37 @@ describe('the outbox', () => {
       const seqs = seen.filter((e) => e.aggregate.id === 1_000 + w).map((e) => e.aggregate.sequence);
       expect(seqs).toEqual(Array.from({ length: PER_WRITER }, (_, i) => i + 1));
     }
+  });
+
+  // Last: it deletes events the tests above read.
+  it('prunes events past their retention, never one a webhook still owes, and a feed cursor older than what was pruned gets a 410', async () => {
+    const sql = db.database.sql;
+    const ep = await addEndpoint(sql, { url: 'http://127.0.0.1:9/unreachable', events: 'lead.created' });
+    const owedPost = makePost({ text: 'how much is the team plan?', authorId: '751' });
+    await capture(owedPost);
+    await sequenceEvents(sql);
+    await fanOut(sql, ep.id);
+    const [owed] = await sql<{ id: string }[]>`
+      select d.event_id as id from webhook_deliveries d where d.endpoint_id = ${ep.id} and d.status = 'pending'`;
+    const { next: before } = await drainFeed();
+    // everything so far is 40 days old, then two young events
+    await sql`update events set occurred_at = now() - interval '40 days'`;
+    await sql.begin((tx) => appendEvents(tx, [{ type: 'feedback.recorded', aggregateId: 9_001, data: { id: 9_001 } }]));
+    await sql.begin((tx) => appendEvents(tx, [{ type: 'feedback.recorded', aggregateId: 9_002, data: { id: 9_002 } }]));
+    await sequenceEvents(sql);
+    const total = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+
+    const deleted = await pruneEvents(sql, 30 * 86_400_000, 7); // small pages: the walk goes on past the first
+    const left = await sql<{ id: string; aggregate_id: number }[]>`select id, aggregate_id from events order by feed_position`;
+    expect(deleted).toBe(total - 3);
+    expect(left.map((e) => e.id)).toEqual([owed!.id, ...left.slice(1).map((e) => e.id)]);
+    expect(left.slice(1).map((e) => Number(e.aggregate_id))).toEqual([9_001, 9_002]);
+    expect(await pruneEvents(sql, 30 * 86_400_000, 7)).toBe(0);
+
+    // a reader that had read everything before the pruning goes on; one behind what was pruned is told
+    expect((await readFeed(sql, { after: before, limit: 10 })).events.map((e) => e.aggregate.id)).toEqual([9_001, 9_002]);
+    await expect(readFeed(sql, { after: '1', limit: 10 })).rejects.toThrow(GoneError);
+    expect((await readFeed(sql, { limit: 10 })).events.length).toBe(3);
+    await removeEndpoint(sql, ep.id);
   });
 });

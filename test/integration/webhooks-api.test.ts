@@ -121,6 +121,12 @@ describe('webhooks and the event feed over HTTP and the CLI', () => {
     expect((await api('GET', '/api/events?types=case.*')).body.events).toHaveLength(2);
     expect(await api('GET', '/api/events?types=nope')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^types:/) } });
     expect((await api('GET', '/api/events?after=abc')).status).toBe(400);
+    // events past their retention were pruned up to page 1's first event: a cursor before it is gone, not served with a gap
+    const first = page1.body.events[0].cursor as string;
+    await db.database.sql`insert into capture_settings (key, value) values ('events_pruned_through', ${first})`;
+    expect(await api('GET', '/api/events?after=0')).toMatchObject({ status: 410, body: { error: expect.stringMatching(/^after: events up to cursor/) } });
+    expect((await api('GET', `/api/events?after=${first}`)).status).toBe(200);
+    await db.database.sql`delete from capture_settings where key = 'events_pruned_through'`;
   });
 
   it('describes every event type under the OpenAPI 3.1 webhooks', async () => {

@@ -37,6 +37,12 @@ describe('parseConfigFile', () => {
     expect(c.capture.reopen_window).toBe(3 * 86_400_000);
     expect(c.erasure.mode).toBe('anonymize');
     expect(c.sources[0]!.retweets).toBeUndefined();
+    expect(c.events).toEqual({ retention: 30 * 86_400_000, prune_every: 3_600_000 });
+  });
+
+  it('reads the events retention, or off to keep every event', () => {
+    expect(parseConfigFile('events: { retention: 90d, prune_every: 10m }\n', 'c.yaml').events).toEqual({ retention: 90 * 86_400_000, prune_every: 600_000 });
+    expect(parseConfigFile('events: { retention: "off" }\n', 'c.yaml').events.retention).toBe('off');
   });
 
   it('reads the CRM settings: reopen window, erasure mode, a source that captures retweets', () => {
@@ -59,6 +65,7 @@ describe('parseConfigFile', () => {
     ['capture: { case_window: soon }', /capture\.case_window: invalid duration/],
     ['capture: { reopen_window: later }', /c\.yaml: capture\.reopen_window: invalid duration "later"/],
     ['erasure: { mode: shred }', /c\.yaml: erasure\.mode/],
+    ['events: { retention: forever }', /c\.yaml: events\.retention/],
     ['sources:\n  - { id: a, platform: twitter, kind: search, query: q, retweets: sometimes }', /sources\[0\] \(id "a"\)\.retweets/],
     ['colour: blue', /c\.yaml: \(top level\): unknown field\(s\) colour/],
     ['sources: [', /c\.yaml: not valid YAML/],
