@@ -294,9 +294,20 @@ export function parseConfigFile(text: string, origin: string): z.infer<typeof fi
   const parsed = fileSchema.safeParse(doc);
   if (!parsed.success) throw new ConfigError(formatIssues(origin, parsed.error.issues, doc));
   const ids = new Set<string>();
+  let stream: string | null = null;
   for (const [i, s] of parsed.data.sources.entries()) {
     if (ids.has(s.id)) throw new ConfigError(`${origin}: sources: duplicate source id ${JSON.stringify(s.id)}`);
     ids.add(s.id);
+    // X keeps one set of stream rules per app, and each stream source syncs the set to its own rules.
+    if (s.kind === 'stream' && s.enabled) {
+      if (stream !== null) {
+        throw new ConfigError(
+          `${origin}: sources[${i}] (id ${JSON.stringify(s.id)}).kind: a second enabled stream source (after ${JSON.stringify(stream)}): ` +
+            'X has one filtered stream and one set of rules per app; put all the rules in one stream source',
+        );
+      }
+      stream = s.id;
+    }
     const problem = backfillProblem(s);
     if (problem) throw new ConfigError(`${origin}: sources[${i}] (id ${JSON.stringify(s.id)}).backfill: ${problem}`);
   }

@@ -66,6 +66,10 @@ describe('parseConfigFile', () => {
     ['capture: { reopen_window: later }', /c\.yaml: capture\.reopen_window: invalid duration "later"/],
     ['erasure: { mode: shred }', /c\.yaml: erasure\.mode/],
     ['events: { retention: forever }', /c\.yaml: events\.retention/],
+    [
+      'sources:\n  - { id: s1, platform: twitter, kind: stream, rules: [{ value: a }] }\n  - { id: s2, platform: twitter, kind: stream, rules: [{ value: b }] }',
+      /sources\[1\] \(id "s2"\)\.kind: a second enabled stream source \(after "s1"\)/,
+    ],
     ['sources:\n  - { id: a, platform: twitter, kind: search, query: q, retweets: sometimes }', /sources\[0\] \(id "a"\)\.retweets/],
     ['colour: blue', /c\.yaml: \(top level\): unknown field\(s\) colour/],
     ['sources: [', /c\.yaml: not valid YAML/],
