@@ -7,9 +7,8 @@ import { leadColumns } from './read-models/leads.read.js';
 
 /**
  * The transactional outbox: every change writes its event in the transaction that makes it
- * ({@link appendEvents}); a sequencer numbers events in commit order after they commit
- * ({@link sequenceEvents}); the pull feed ({@link readFeed}) and the webhook relay read them in
- * that order.
+ * ({@link appendEvents}), numbered in commit order as that transaction's last statement; the pull
+ * feed ({@link readFeed}) and the webhook relay read them in that order.
  */
 
 /** Every event type, with the kind of record (aggregate) it is about. */
@@ -80,11 +79,22 @@ function changedFieldSql(tx: Tx, list: readonly NewEvent[]) {
   return tx`case u.agg || ':' || substr(u.cond, 9) ${arms.reduce((a, b) => tx`${a} ${b}`)} end`;
 }
 
+/** Arbitrary constant: the advisory lock under which events get their feed positions, held to commit. */
+const FEED_LOCK = 7_345_002_020;
+
 /**
  * Append events in the caller's transaction, in ONE statement whatever their number: each gets the
  * next sequence number of its record and, unless given, the record's snapshot as it stands after
  * the statements before this one. Sent before the caller's next await, so a pipelined batch
  * (capture) runs it after its writes.
+ *
+ * Feed positions are handed out in commit order: the statement first takes a transaction-level
+ * advisory lock, then numbers the events after the highest position committed. The lock is held
+ * until the transaction ends, and a transaction's commit is visible before its locks are released,
+ * so the next holder sees it and numbers after it: a position is never given to an event that
+ * commits before an event with a lower one, and a feed reader never skips one. It must therefore
+ * be the transaction's LAST write: every caller appends its events after its other writes (and
+ * reads only after), so holding the lock never waits on another lock (no deadlock) and is short.
  *
  * The snapshot (the API's JSON of the record, the costly part) is read once per record of the
  * list, after the conditions are settled from the record's last event and, for `changed:`, from
@@ -105,9 +115,12 @@ export function appendEvents(tx: Tx, list: readonly NewEvent[]): Promise<unknown
   // w: the events kept, each with the record's last event (one index lookup: the next sequence number,
   // and the published value a `changed:` compares with) and the field's current value; y: the snapshot,
   // read for the first kept event of each record that needs one and shared by the record's others.
-  return tx`
-    insert into events (type, aggregate_type, aggregate_id, sequence, data, change)
+  // Two statements, pipelined: the insert's snapshot is taken after the lock is granted.
+  const lock = tx`select pg_advisory_xact_lock(${FEED_LOCK})`;
+  const insert = tx`
+    insert into events (type, aggregate_type, aggregate_id, sequence, feed_position, data, change)
     select y.type, y.agg, y.id, coalesce(y.last_seq, 0) + row_number() over (partition by y.agg, y.id order by y.ord),
+           (select coalesce(max(e.feed_position), 0) from events e) + row_number() over (order by y.ord),
            coalesce(y.data, first_value(y.snap) over (partition by y.agg, y.id, y.data is null order by y.ord), jsonb_build_object('id', y.id)),
            case when y.cond like 'changed:%'
                 then jsonb_build_object('field', substr(y.cond, 9), 'from', y.last_data -> substr(y.cond, 9), 'to', y.cur)
@@ -127,6 +140,7 @@ export function appendEvents(tx: Tx, list: readonly NewEvent[]): Promise<unknown
       ) w
     ) y
     order by y.ord`;
+  return Promise.all([lock, insert]);
 }
 
 // ---------------------------------------------------------------- what capture wrote, as events
@@ -227,32 +241,7 @@ export async function eraseFromEvents(tx: Tx, r: ErasedRecords): Promise<void> {
   );
 }
 
-// ---------------------------------------------------------------- commit order and the pull feed
-
-/** Arbitrary constant: the one sequencer at a time, across processes. */
-const SEQUENCER_LOCK = 7_345_002_020;
-
-/**
- * Number the events that have committed since the last pass, in insertion order, after every
- * number given so far. A statement sees every transaction that committed before it, so an event
- * whose transaction commits after a reader's cursor passed gets a number beyond that cursor: the
- * feed never skips it. Insertion order within a pass keeps each record's events in sequence (a
- * record's later event is inserted only after the earlier one's transaction committed: its row
- * lock). Returns how many were numbered; 0 if another process holds the sequencer.
- */
-export async function sequenceEvents(sql: Sql, max = 10_000): Promise<number> {
-  return sql.begin(async (tx) => {
-    const [lock] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) as ok`;
-    if (!lock!.ok) return 0;
-    const rows = await tx`
-      with todo as (
-        select id, row_number() over (order by position) as rn from events where feed_position is null order by position limit ${max}
-      ), base as (select coalesce(max(feed_position), 0) as b from events)
-      update events e set feed_position = base.b + todo.rn from todo, base where e.id = todo.id
-      returning e.id`;
-    return rows.length;
-  }) as Promise<number>;
-}
+// ---------------------------------------------------------------- the pull feed
 
 /** An event as the feed and the webhooks carry it. */
 export interface EventMessage {
@@ -295,12 +284,10 @@ export interface FeedQuery {
 
 /**
  * Events in commit order after the cursor. `next` is where to read on from: the last event returned,
- * or, when fewer than `limit` matched, the last event numbered so far (events of other types up to
- * it are behind the reader). Numbers what committed since the last pass first, so the feed works
- * with no worker running.
+ * or, when fewer than `limit` matched, the highest position committed (events of other types up to
+ * it are behind the reader: every lower position is committed too).
  */
 export async function readFeed(sql: Sql, q: FeedQuery): Promise<{ events: EventMessage[]; next: string }> {
-  await sequenceEvents(sql);
   const after = q.after === undefined ? 0 : parseCursor(q.after);
   const pruned = await prunedThrough(sql);
   if (q.after !== undefined && after < pruned) {
@@ -312,7 +299,7 @@ export async function readFeed(sql: Sql, q: FeedQuery): Promise<{ events: EventM
   } catch (err) {
     throw new RangeError(`types: ${(err as Error).message}`);
   }
-  // One snapshot for both reads: a pass of the sequencer in between must not move `next` past events this page missed.
+  // One snapshot for both reads: events committed in between must not move `next` past what this page missed.
   return sql.begin('isolation level repeatable read read only', async (tx) => {
     const rows = await tx<EventMessage[]>`
       select ${EVENT_MESSAGE(tx)} from events e

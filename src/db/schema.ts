@@ -326,18 +326,16 @@ export const erasedAuthors = pgTable(
 
 /**
  * The transactional outbox: one row per change, written in the transaction that makes the change.
- * `feedPosition` is the commit order: a single sequencer (under an advisory lock) numbers events
- * once they are visible, so an event whose transaction commits late gets a later number and a
- * cursor already past its insertion never skips it.
+ * `feedPosition` is the commit order: a transaction numbers its events as its last statement,
+ * under an advisory lock it holds until it commits (src/db/outbox.repo.ts), so numbers are handed
+ * out in commit order and a cursor never passes an event that commits later.
  */
 export const events = pgTable(
   'events',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    /** Insertion order: orders a record's events within one sequencer pass. */
-    position: bigint('position', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
-    /** Set by the sequencer after commit; the pull feed's and the relay's cursor. */
-    feedPosition: bigint('feed_position', { mode: 'number' }),
+    /** Commit order, 1, 2, 3…: the pull feed's and the relay's cursor. */
+    feedPosition: bigint('feed_position', { mode: 'number' }).notNull(),
     type: text('type').notNull(),
     aggregateType: text('aggregate_type').notNull(),
     aggregateId: bigint('aggregate_id', { mode: 'number' }).notNull(),
@@ -349,11 +347,7 @@ export const events = pgTable(
     /** What changed, for events that carry more than the record (from/to status, the attached post, the merge). */
     change: jsonb('change'),
   },
-  (t) => [
-    uniqueIndex('events_aggregate_seq_uq').on(t.aggregateType, t.aggregateId, t.sequence),
-    uniqueIndex('events_feed_position_uq').on(t.feedPosition),
-    index('events_unsequenced_idx').on(t.position).where(sql`${t.feedPosition} is null`),
-  ],
+  (t) => [uniqueIndex('events_aggregate_seq_uq').on(t.aggregateType, t.aggregateId, t.sequence), uniqueIndex('events_feed_position_uq').on(t.feedPosition)],
 );
 
 export const webhookEndpointStatusEnum = pgEnum('webhook_endpoint_status', ['enabled', 'disabled']);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError } from '../errors.js';
 import type { Sql } from './client.js';
-import { EVENT_MESSAGE, sequenceEvents, typePatterns, type EventMessage } from './outbox.repo.js';
+import { EVENT_MESSAGE, typePatterns, type EventMessage } from './outbox.repo.js';
 
 /**
  * Webhook endpoints (a subscriber's URL, event types and own secret) and the deliveries owed to
@@ -79,7 +79,6 @@ export async function addEndpoint(sql: Sql, input: NewEndpoint): Promise<Endpoin
   const url = checkEndpointUrl(input.url);
   const events = checkEventTypes(input.events);
   const secret = newSecret();
-  await sequenceEvents(sql);
   const [row] = await sql<{ id: number }[]>`
     insert into webhook_endpoints (url, description, event_types, secret, cursor)
     values (${url}, ${input.description ?? null}, ${sql.array(events)}::text[], ${secret},

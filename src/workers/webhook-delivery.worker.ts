@@ -1,7 +1,6 @@
 import type { Job, Queue, Worker } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import type { Sql } from '../db/client.js';
-import { sequenceEvents } from '../db/outbox.repo.js';
 import {
   claimDelivery,
   dueDeliveries,
@@ -167,15 +166,13 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
 }
 
 /**
- * One relay pass: number newly committed events, fan them out to each enabled endpoint, and nudge
+ * One relay pass: fan newly committed events out to each enabled endpoint, and nudge
  * the first due delivery of every stream. Postgres decides what is owed, so a pass after a Redis
  * flush (or a worker killed mid-send, once its lease expires) sends everything again.
  */
 export async function relayOnce(sql: Sql, queue: Queue<DeliveryJobData>, batch = 1000): Promise<{ fannedOut: number; nudged: number }> {
-  // a burst larger than one statement's batch is numbered and fanned out in the same pass
+  // a burst larger than one statement's batch is fanned out in the same pass
   let n: number;
-  do n = await sequenceEvents(sql, batch * 10);
-  while (n === batch * 10);
   let fannedOut = 0;
   for (const id of await enabledEndpointIds(sql)) {
     do {

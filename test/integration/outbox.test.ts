@@ -4,7 +4,7 @@ import { captureBatch, type CaptureOptions } from '../../src/db/capture.repo.js'
 import { forgetPerson, mergeContacts, qualifyLead, transitionCase, undoMerge, winOpportunity } from '../../src/db/crm.repo.js';
 import { storePage } from '../../src/db/inbox.repo.js';
 import { GoneError } from '../../src/errors.js';
-import { appendEvents, pruneEvents, readFeed, sequenceEvents, type EventMessage } from '../../src/db/outbox.repo.js';
+import { appendEvents, pruneEvents, readFeed, type EventMessage } from '../../src/db/outbox.repo.js';
 import { addEndpoint, claimDelivery, fanOut, removeEndpoint } from '../../src/db/webhooks.repo.js';
 import type { SocialPost } from '../../src/types.js';
 import { makePost } from '../support/posts.js';
@@ -162,7 +162,6 @@ describe('the outbox', () => {
     const ep = await addEndpoint(sql, { url: 'http://127.0.0.1:9/unreachable', events: 'case.*' });
     const p = makePost({ text: 'outage, nothing is working', authorId: '741', handle: 'gus_private' });
     await capture(p);
-    await sequenceEvents(sql);
     await fanOut(sql, ep.id);
     const owed = await sql<{ id: number; type: string }[]>`
       select d.id, e.type from webhook_deliveries d join events e on e.id = d.event_id where d.endpoint_id = ${ep.id} and d.status = 'pending'`;
@@ -239,7 +238,6 @@ describe('the outbox', () => {
     const ep = await addEndpoint(sql, { url: 'http://127.0.0.1:9/unreachable', events: 'lead.created' });
     const owedPost = makePost({ text: 'how much is the team plan?', authorId: '751' });
     await capture(owedPost);
-    await sequenceEvents(sql);
     await fanOut(sql, ep.id);
     const [owed] = await sql<{ id: string }[]>`
       select d.event_id as id from webhook_deliveries d where d.endpoint_id = ${ep.id} and d.status = 'pending'`;
@@ -248,7 +246,6 @@ describe('the outbox', () => {
     await sql`update events set occurred_at = now() - interval '40 days'`;
     await sql.begin((tx) => appendEvents(tx, [{ type: 'feedback.recorded', aggregateId: 9_001, data: { id: 9_001 } }]));
     await sql.begin((tx) => appendEvents(tx, [{ type: 'feedback.recorded', aggregateId: 9_002, data: { id: 9_002 } }]));
-    await sequenceEvents(sql);
     const total = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
 
     const deleted = await pruneEvents(sql, 30 * 86_400_000, 7); // small pages: the walk goes on past the first
