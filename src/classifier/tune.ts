@@ -42,7 +42,10 @@ export interface Strength {
    * `given`: both set by the caller; `default`: the training posts hold one fold, too few to cross-validate.
    */
   chosenBy: 'inner-cv' | 'given' | 'default';
-  /** With `inner-cv`: the pooled held-out macro-F1 (lead, case) of the chosen strengths inside the training folds. */
+  /**
+   * With `inner-cv`: the pooled held-out score of the chosen strengths inside the training folds (macro-F1 of lead
+   * and case; case-vs-rest macro-F1 when the posts hold no lead).
+   */
   innerMacroF1?: number;
 }
 
