@@ -169,31 +169,73 @@ type Objective = 'macro' | 'case-vs-rest';
 
 const objectiveOf = (examples: readonly Example[]): Objective => (examples.some((e) => e.gold === 'lead') ? 'macro' : 'case-vs-rest');
 
-/** The objective's value for the labels the scores give, each post at its thresholds, decided as classify decides. */
-function macroOf(scores: readonly Scored[], thresholdsOf: (k: number) => Thresholds, objective: Objective): number {
-  const tp = { lead: 0, case: 0 };
-  const pred = { lead: 0, case: 0 };
-  const gold = { lead: 0, case: 0 };
-  scores.forEach((s, k) => {
-    const t = thresholdsOf(k);
-    const leadWins = s.lead >= t.lead;
-    const caseWins = s.case >= t.case;
-    const label: Label = caseWins && (!leadWins || s.case >= s.lead) ? 'case' : leadWins ? 'lead' : 'none';
-    if (s.gold !== 'none') gold[s.gold]++;
-    if (label !== 'none') {
-      pred[label]++;
-      if (label === s.gold) tp[label]++;
-    }
-  });
-  const f1 = (l: 'lead' | 'case') => (pred[l] + gold[l] === 0 ? 0 : (2 * tp[l]) / (pred[l] + gold[l]));
+/** Decisions against gold labels, counted: enough for either objective. */
+interface Counts {
+  n: number;
+  tp: { lead: number; case: number };
+  pred: { lead: number; case: number };
+  gold: { lead: number; case: number };
+}
+
+const decide = (s: Scored, leadWins: boolean, caseWins: boolean): Label => (caseWins && (!leadWins || s.case >= s.lead) ? 'case' : leadWins ? 'lead' : 'none');
+
+function countsOf(scores: readonly Scored[]): Counts {
+  const c: Counts = { n: scores.length, tp: { lead: 0, case: 0 }, pred: { lead: 0, case: 0 }, gold: { lead: 0, case: 0 } };
+  for (const s of scores) if (s.gold !== 'none') c.gold[s.gold]++;
+  return c;
+}
+
+/** Count (`sign` 1) or uncount (-1) one post decided as `label`. */
+function tally(c: Counts, s: Scored, label: Label, sign: number): void {
+  if (label === 'none') return;
+  c.pred[label] += sign;
+  if (label === s.gold) c.tp[label] += sign;
+}
+
+function objectiveOfCounts(c: Counts, objective: Objective): number {
+  const f1 = (l: 'lead' | 'case') => (c.pred[l] + c.gold[l] === 0 ? 0 : (2 * c.tp[l]) / (c.pred[l] + c.gold[l]));
   if (objective === 'macro') return (f1('lead') + f1('case')) / 2;
-  const n = scores.length;
-  const restTp = n - gold.case - pred.case + tp.case;
-  const restF1 = 2 * n - gold.case - pred.case === 0 ? 0 : (2 * restTp) / (2 * n - gold.case - pred.case);
+  const restTp = c.n - c.gold.case - c.pred.case + c.tp.case;
+  const restF1 = 2 * c.n - c.gold.case - c.pred.case === 0 ? 0 : (2 * restTp) / (2 * c.n - c.gold.case - c.pred.case);
   return (f1('case') + restF1) / 2;
 }
 
+/** The objective's value for the labels the scores give, each post at its thresholds, decided as classify decides. */
+function macroOf(scores: readonly Scored[], thresholdsOf: (k: number) => Thresholds, objective: Objective): number {
+  const c = countsOf(scores);
+  scores.forEach((s, k) => {
+    const t = thresholdsOf(k);
+    tally(c, s, decide(s, s.lead >= t.lead, s.case >= t.case), 1);
+  });
+  return objectiveOfCounts(c, objective);
+}
+
 const THRESHOLD_GRID: readonly number[] = Array.from({ length: 80 }, (_, i) => round2(MIN_THRESHOLD + i * 0.05));
+
+/**
+ * The objective at every threshold of the grid for one label, the other label's threshold fixed. One pass over
+ * the posts sorted by that label's score, from the top of the grid down: a post switches once, when the threshold
+ * falls to its score, from its decision under the threshold to its decision over it.
+ */
+function objectiveAlong(scores: readonly Scored[], axis: 'lead' | 'case', fixed: number, objective: Objective): number[] {
+  const under = (s: Scored) => (axis === 'lead' ? decide(s, false, s.case >= fixed) : decide(s, s.lead >= fixed, false));
+  const over = (s: Scored) => (axis === 'lead' ? decide(s, true, s.case >= fixed) : decide(s, s.lead >= fixed, true));
+  const c = countsOf(scores);
+  for (const s of scores) tally(c, s, under(s), 1);
+  const order = scores.map((_, k) => k).sort((x, y) => scores[y]![axis] - scores[x]![axis]);
+  const out: number[] = new Array(THRESHOLD_GRID.length);
+  let next = 0;
+  for (let g = THRESHOLD_GRID.length - 1; g >= 0; g--) {
+    const t = THRESHOLD_GRID[g]!;
+    for (; next < order.length && scores[order[next]!]![axis] >= t; next++) {
+      const s = scores[order[next]!]!;
+      tally(c, s, under(s), -1);
+      tally(c, s, over(s), 1);
+    }
+    out[g] = objectiveOfCounts(c, objective);
+  }
+  return out;
+}
 
 /**
  * The thresholds (from a fixed grid, plus the written ones) that maximise macro-F1 on the training scores less
@@ -201,21 +243,23 @@ const THRESHOLD_GRID: readonly number[] = Array.from({ length: 80 }, (_, i) => r
  */
 function fitThresholds(scores: readonly Scored[], written: Thresholds, pull: number, objective: Objective): Thresholds {
   const cost = (l: number, c: number) => pull * ((l - written.lead) ** 2 + (c - written.case) ** 2);
-  const macroAt = (l: number, c: number) => {
-    const t = { lead: l, case: c };
-    return macroOf(scores, () => t, objective);
-  };
-  let best = { lead: written.lead, case: written.case, f: macroAt(written.lead, written.case) };
-  const consider = (l: number, c: number) => {
-    const f = macroAt(l, c) - cost(l, c);
+  let best = { lead: written.lead, case: written.case, f: macroOf(scores, () => written, objective) };
+  const consider = (l: number, c: number, value: number) => {
+    const f = value - cost(l, c);
     if (f > best.f || (f === best.f && cost(l, c) < cost(best.lead, best.case))) best = { lead: l, case: c, f };
   };
   // Coordinate ascent from the written thresholds, twice round: the two interact only through ties.
   for (let round = 0; round < 2; round++) {
     const tCase = best.case;
-    for (const t of THRESHOLD_GRID) consider(t, tCase);
+    const alongLead = objectiveAlong(scores, 'lead', tCase, objective);
+    THRESHOLD_GRID.forEach((t, g) => {
+      consider(t, tCase, alongLead[g]!);
+    });
     const tLead = best.lead;
-    for (const t of THRESHOLD_GRID) consider(tLead, t);
+    const alongCase = objectiveAlong(scores, 'case', tLead, objective);
+    THRESHOLD_GRID.forEach((t, g) => {
+      consider(tLead, t, alongCase[g]!);
+    });
   }
   return { lead: best.lead, case: best.case };
 }

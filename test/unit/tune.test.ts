@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { applyFit, classify, crossValidate, fitRuleset, foldsOf, parseRuleset, readLabeledJsonl, type LabeledPost } from '../../src/classifier/index.js';
+import {
+  applyFit,
+  classify,
+  crossValidate,
+  evaluate,
+  fitRuleset,
+  foldsOf,
+  parseRuleset,
+  readLabeledJsonl,
+  type LabeledPost,
+} from '../../src/classifier/index.js';
 
 const RULES = `# a comment that must survive tuning
 name: tune-test
@@ -79,6 +89,52 @@ describe('fitRuleset', () => {
     expect(broken[0]).toBeGreaterThan(0.3);
     expect(broken[1]).toBeGreaterThan(broken[0]!);
     expect(broken[2]).toBeGreaterThan(broken[1]!);
+  });
+
+  it('fits the thresholds where the training scores fall, nearest the written ones among equals', () => {
+    // Weights pinned as written: leads score 2 (price, weather), "nice weather" and "just looking" posts 1, cases
+    // 0.3 (broken). Any lead threshold in (1, 2] and case threshold in (0, 0.3] decide every post right; a faint
+    // pull toward the written 1 and 1 picks the nearest of them on the grid.
+    const fit = fitRuleset(TRAIN, parseRuleset(RULES), { l2: 1000, thresholdPull: 0.001 });
+    expect(fit.thresholds).toEqual({ lead: 1.05, case: 0.3 });
+  });
+
+  it('fits thresholds no single step along the grid improves, as the classifier itself decides', () => {
+    // Rules of both labels fire together, so a threshold moves posts between lead, case and none; the labels are mixed.
+    const rules = `name: both
+thresholds: { lead: 1, case: 1 }
+rules:
+  - { id: price, label: lead, weight: 1, any: [price] }
+  - { id: weather, label: lead, weight: 0.5, any: [today] }
+  - { id: broken, label: case, weight: 0.6, any: [broken] }
+  - { id: again, label: case, weight: 0.8, any: [again] }
+`;
+    const spec: [string, number, string][] = [
+      ['price today', 3, 'lead'],
+      ['price today', 1, 'none'],
+      ['broken again', 3, 'case'],
+      ['price broken', 2, 'case'],
+      ['price broken', 1, 'lead'],
+      ['today again', 2, 'none'],
+      ['today again', 1, 'case'],
+      ['broken', 2, 'case'],
+      ['broken', 1, 'none'],
+      ['again', 2, 'none'],
+      ['price', 2, 'lead'],
+    ];
+    const mixed = posts(spec.flatMap(([text, n, label]) => repeat(n, (i): [string, string, string] => ['a', `${text} ${i}`, label])));
+    const fit = fitRuleset(mixed, parseRuleset(rules), { l2: 1000, thresholdPull: 0 });
+    const macroAt = (lead: number, kase: number) =>
+      evaluate(mixed, parseRuleset(applyFit(rules, { weights: fit.weights, thresholds: { lead, case: kase } }))).report.macro_f1;
+    const best = macroAt(fit.thresholds.lead, fit.thresholds.case);
+    expect(best).toBeGreaterThan(macroAt(1, 1));
+    for (let i = 0; i < 80; i++) {
+      const t = Math.round((0.05 + i * 0.05) * 100) / 100;
+      expect([t, macroAt(t, fit.thresholds.case)]).toEqual([t, expect.toSatisfy((f: number) => f <= best)]);
+      expect([t, macroAt(fit.thresholds.lead, t)]).toEqual([t, expect.toSatisfy((f: number) => f <= best)]);
+    }
+    // A threshold moves only for a real gain: the lead threshold stays where it was written, the lowest case one wins.
+    expect(fit.thresholds).toEqual({ lead: 1, case: 0.05 });
   });
 
   it('is deterministic', () => {
