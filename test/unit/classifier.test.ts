@@ -350,6 +350,7 @@ describe('rules/default.yaml', () => {
     ['Stromausfall seit heute Morgen in der ganzen Straße', 'case', 'high'],
     ['how do I enrol for the evening classes?', 'lead', null],
     ['Quiero reservar una mesa para 6 el sábado', 'lead', null],
+    ['tried calling four times today and tried emailing twice', 'case', 'normal'],
     ['All sorted now, thanks for the quick help!', 'none', null],
     ["We're hiring! Apply now to join our support team", 'none', null],
     ['GIVEAWAY: follow and tag a friend to enter', 'none', null],
