@@ -283,7 +283,7 @@ function chooseStrength(examples: readonly Example[], ruleset: Ruleset, opts: Fi
   if (folds.length < 2) return { l2: opts.l2 ?? DEFAULT_STRENGTH.l2, thresholdPull: opts.thresholdPull ?? DEFAULT_STRENGTH.thresholdPull, chosenBy: 'default' };
   const l2s = opts.l2 !== undefined ? [opts.l2] : L2_GRID;
   const pulls = opts.thresholdPull !== undefined ? [opts.thresholdPull] : PULL_GRID;
-  // held[l2][pull] = every inner held-out example's scores and the thresholds it is decided with, pooled.
+  // pooled[l2][pull]: every inner held-out example's scores and the thresholds it is decided with.
   const pooled = l2s.map(() => pulls.map(() => ({ scores: [] as Scored[], thresholds: [] as Thresholds[] })));
   for (const fold of folds) {
     const train = examples.filter((e) => e.group !== fold);
