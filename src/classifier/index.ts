@@ -25,10 +25,13 @@ export {
   crossValidate,
   fitRuleset,
   foldsOf,
+  L2_GRID,
+  PULL_GRID,
   suggestTerms,
   type CrossValidation,
   type Fit,
   type FitOptions,
   type FoldScores,
+  type Strength,
   type SuggestedTerm,
 } from './tune.js';

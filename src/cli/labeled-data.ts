@@ -76,8 +76,9 @@ const f3 = (x: number) => x.toFixed(3);
 /** The per-fold table of a cross-validation: lead and case P/R/F1, macro-F1, case-vs-rest, then the mean and the pooled line. */
 export function formatCrossValidation(cv: CrossValidation, title: string): string {
   const width = Math.max(6, ...cv.folds.map((f) => f.fold.length));
-  const head = `${'fold'.padEnd(width)}  posts  lead P  lead R  lead F1  case P  case R  case F1  macro-F1  case-vs-rest F1  thresholds`;
-  const row = (name: string, posts: string, s: Omit<FoldScores, 'fold' | 'posts' | 'thresholds'>, thresholds: string) =>
+  const fitted = cv.folds.some((f) => f.strength !== undefined);
+  const head = `${'fold'.padEnd(width)}  posts  lead P  lead R  lead F1  case P  case R  case F1  macro-F1  case-vs-rest F1  thresholds${fitted ? '  prior l2/pull' : ''}`;
+  const row = (name: string, posts: string, s: Omit<FoldScores, 'fold' | 'posts' | 'thresholds' | 'strength'>, thresholds: string) =>
     `${name.padEnd(width)}  ${posts.padStart(5)}  ${f3(s.lead.precision)}   ${f3(s.lead.recall)}   ${f3(s.lead.f1)}    ${f3(s.case.precision)}   ${f3(s.case.recall)}   ${f3(s.case.f1)}    ${f3(s.macro_f1)}     ${f3(s.case_vs_rest.macro_f1)}            ${thresholds}`;
   const p = cv.pooled;
   const pooled = {
@@ -89,7 +90,10 @@ export function formatCrossValidation(cv: CrossValidation, title: string): strin
   return [
     title,
     head,
-    ...cv.folds.map((f) => row(f.fold, String(f.posts), f, `${f.thresholds.lead}/${f.thresholds.case}`)),
+    ...cv.folds.map((f) => {
+      const prior = f.strength === undefined ? '' : `  ${f.strength.l2}/${f.strength.thresholdPull}`;
+      return row(f.fold, String(f.posts), f, `${f.thresholds.lead}/${f.thresholds.case}`.padEnd(10) + prior);
+    }),
     row('mean', '', cv.mean, ''),
     row('pooled', String(p.posts), pooled, ''),
   ].join('\n');

@@ -1,14 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { applyFit, crossValidate, fitRuleset, parseRuleset, suggestTerms, type LabeledPost } from '../classifier/index.js';
+import { applyFit, crossValidate, fitRuleset, L2_GRID, PULL_GRID, parseRuleset, suggestTerms, type LabeledPost } from '../classifier/index.js';
 import { UsageError } from '../errors.js';
 import { DataError, formatCrossValidation, loadDataset, loadFeedbackPosts, loadLabelMap } from './labeled-data.js';
 
-const USAGE = `usage: capture tune --data A.jsonl [--data B.jsonl ...] [--feedback] --rules IN.yaml --out OUT.yaml [--map M.json] [--folds domain|FIELD] [--l2 X] [--suggest] [--json]
-  Fits each rule's weight and the lead/case thresholds (L2-regularised logistic regression per label over the
-  rules' activations, each weight kept on its author's side). Scores every fold held out (fitted on the others)
-  before and after, and writes OUT only when the mean held-out macro-F1 is no worse. OUT is IN with new numbers.
+const USAGE = `usage: capture tune --data A.jsonl [--data B.jsonl ...] [--feedback] --rules IN.yaml --out OUT.yaml [--map M.json] [--folds domain|FIELD] [--l2 X] [--pull X] [--suggest] [--json]
+  Fits each rule's weight and the lead/case thresholds (a logistic regression per label over the rules'
+  activations, each weight pulled toward the weight IN gives it and kept on its author's side; the thresholds
+  pulled toward IN's). Scores every fold held out (fitted on the others) before and after, and writes OUT only
+  when the mean held-out macro-F1 is no worse. OUT is IN with new numbers.
+  --l2 X         how hard weights are pulled toward IN's (default: chosen by leave-one-fold-out inside the
+                 training folds, from ${L2_GRID.join(', ')}; 1000 keeps them as written)
+  --pull X       the same for the thresholds (default: chosen the same way, from ${PULL_GRID.join(', ')})
   --folds FIELD  the field that names a row's fold (default domain: the row's domain or industry; a file
                  without one is a fold of its own, named after the file)
   --feedback     add the corrections stored in the database (fold "feedback")
@@ -29,6 +33,7 @@ export async function tuneCommand(args: string[], json: boolean): Promise<number
       map: { type: 'string' },
       folds: { type: 'string', default: 'domain' },
       l2: { type: 'string' },
+      pull: { type: 'string' },
       feedback: { type: 'boolean', default: false },
       suggest: { type: 'boolean', default: false },
     },
@@ -38,6 +43,8 @@ export async function tuneCommand(args: string[], json: boolean): Promise<number
   if (!values.rules || !values.out || positionals.length > 0 || ((values.data ?? []).length === 0 && !values.feedback)) throw new UsageError(USAGE);
   const l2 = values.l2 === undefined ? undefined : Number(values.l2);
   if (l2 !== undefined && !(l2 >= 0)) throw new UsageError('--l2 takes a number ≥ 0');
+  const pull = values.pull === undefined ? undefined : Number(values.pull);
+  if (pull !== undefined && !(pull >= 0)) throw new UsageError('--pull takes a number ≥ 0');
 
   const yamlText = readRules(values.rules);
   const ruleset = parseRuleset(yamlText, values.rules);
@@ -52,11 +59,12 @@ export async function tuneCommand(args: string[], json: boolean): Promise<number
   const folds = new Set(posts.map((p) => p.group));
   if (folds.size < 2) throw new DataError(`tune needs posts from two folds or more to validate on held-out data; found ${folds.size}`);
 
-  const fitOpts = { origin: values.rules, ...(l2 !== undefined ? { l2 } : {}) };
+  const strengths = { ...(l2 !== undefined ? { l2 } : {}), ...(pull !== undefined ? { thresholdPull: pull } : {}) };
+  const fitOpts = { origin: values.rules, ...strengths };
   const before = crossValidate(posts, yamlText, { ...fitOpts, fit: false });
   const after = crossValidate(posts, yamlText, { ...fitOpts, fit: true });
   const better = after.mean.macro_f1 >= before.mean.macro_f1;
-  const fit = fitRuleset(posts, ruleset, l2 !== undefined ? { l2 } : {});
+  const fit = fitRuleset(posts, ruleset, strengths);
   if (better) writeFileSync(values.out, applyFit(yamlText, fit));
   const suggestions = values.suggest ? suggestTerms(posts, ruleset) : [];
 
@@ -80,7 +88,7 @@ export async function tuneCommand(args: string[], json: boolean): Promise<number
     out.push(
       '',
       better
-        ? `wrote ${values.out} (fitted on all ${posts.length} posts; thresholds lead ${fit.thresholds.lead}, case ${fit.thresholds.case})`
+        ? `wrote ${values.out} (fitted on all ${posts.length} posts; thresholds lead ${fit.thresholds.lead}, case ${fit.thresholds.case}; prior l2 ${fit.strength.l2}, pull ${fit.strength.thresholdPull}, ${fit.strength.chosenBy})`
         : `not written: the fitted rules score worse held out than ${values.rules} as written`,
     );
     process.stdout.write(`${out.join('\n')}\n`);
