@@ -7,7 +7,7 @@
  * processes hold the cores. Each round measures every ruleset once, in turn, so a busy spell hits them all;
  * the figures are the median of the rounds.
  *
- *   npm run bench:classifier [-- --json] [-- --seconds 1] [-- --rounds 3] [-- --data FILE.jsonl]
+ *   [EVAL_DIR=../shared/eval] npm run bench:classifier [-- --json] [-- --seconds 1] [-- --rounds 3] [-- --data FILE.jsonl]
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,11 @@ const { values } = parseArgs({
     /** CPU seconds per ruleset per round. */
     seconds: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
-    data: { type: 'string', default: fileURLToPath(new URL('../../shared/eval/dev/posts.jsonl', import.meta.url)) },
+    // EVAL_DIR as for `npm run eval:cv`.
+    data: {
+      type: 'string',
+      default: process.env.EVAL_DIR ? `${process.env.EVAL_DIR}/dev/posts.jsonl` : fileURLToPath(new URL('../../shared/eval/dev/posts.jsonl', import.meta.url)),
+    },
   },
 });
 const seconds = Number(values.seconds);
