@@ -83,12 +83,72 @@ interface RegexSpan extends Span {
   term: string;
 }
 
+/**
+ * Per-ruleset arrays that classify() reuses from post to post instead of building maps and lists for each: an
+ * entry belongs to the current post only when its stamp equals the post's epoch, so nothing is cleared between
+ * posts. classify() is synchronous and calls nothing that classifies, so one set per ruleset is never shared by
+ * two posts at once.
+ */
+interface Scratch {
+  epoch: number;
+  /** By phrase id: the epoch of the last post the phrase occurred in. */
+  phraseSeen: Uint32Array;
+  /**
+   * By phrase id: where its occurrences are in that post's list of span lists. An index, not the list itself:
+   * a long-lived array pointing at each post's young objects would keep them alive and slow every collection.
+   */
+  phraseSlot: Int32Array;
+  /** By phrase id: the epoch of the last post in which whether an occurrence no cue governs was worked out... */
+  phraseChecked: Uint32Array;
+  /** ... and the epoch of the last post in which there was one. */
+  phraseFree: Uint32Array;
+  /** By rule index: the epoch of the last post the rule was a candidate for. */
+  ruleSeen: Uint32Array;
+  /** The current post's candidate rule indexes, in its first entries. */
+  candidates: Int32Array;
+}
+
+const scratches = new WeakMap<CompiledRuleset, Scratch>();
+
+function scratchOf(compiled: CompiledRuleset): Scratch {
+  let scratch = scratches.get(compiled);
+  if (scratch === undefined) {
+    scratch = {
+      epoch: 0,
+      phraseSeen: new Uint32Array(compiled.phraseCount),
+      phraseSlot: new Int32Array(compiled.phraseCount),
+      phraseChecked: new Uint32Array(compiled.phraseCount),
+      phraseFree: new Uint32Array(compiled.phraseCount),
+      ruleSeen: new Uint32Array(compiled.rules.length),
+      candidates: new Int32Array(compiled.rules.length),
+    };
+    scratches.set(compiled, scratch);
+  }
+  if (scratch.epoch === 0xffffffff) {
+    // After four billion posts the stamps would repeat: start again from clean arrays.
+    scratch.phraseSeen.fill(0);
+    scratch.phraseChecked.fill(0);
+    scratch.phraseFree.fill(0);
+    scratch.ruleSeen.fill(0);
+    scratch.epoch = 0;
+  }
+  scratch.epoch += 1;
+  return scratch;
+}
+
 /** What one classify call knows about its post; passed to the helpers below (closures would cost per call). */
 interface Post {
   input: ClassifierInput;
   text: string;
   tokens: readonly Token[];
   hits: Map<number, Span[]>;
+  epoch: number;
+  phraseSeen: Uint32Array;
+  phraseSlot: Int32Array;
+  phraseChecked: Uint32Array;
+  phraseFree: Uint32Array;
+  /** The span lists of the phrases found, in the order {@link Scratch.phraseSlot} indexes. */
+  spans: Span[][];
   lang: string | null;
   /** Whether `lang` was detected (the post had no tag); set when a rule first asks. */
   langDetected: boolean;
@@ -130,9 +190,63 @@ function usable(post: Post, span: Span, withNegated: boolean): boolean {
  * have detected it).
  */
 function spansOf(post: Post, p: CompiledPhrase): readonly Span[] {
-  const spans = post.hits.get(p.id);
-  if (spans === undefined) return NO_SPANS;
-  return p.langs === null || post.lang === null || p.langs.has(post.lang) ? spans : NO_SPANS;
+  if (post.phraseSeen[p.id] !== post.epoch) return NO_SPANS;
+  return p.langs === null || post.lang === null || p.langs.has(post.lang) ? (post.spans[post.phraseSlot[p.id] as number] as Span[]) : NO_SPANS;
+}
+
+/** The occurrences of a phrase by trie id, for a plain rule (no phrase of which is listed by language). */
+function spansById(post: Post, id: number): readonly Span[] {
+  return post.phraseSeen[id] === post.epoch ? (post.spans[post.phraseSlot[id] as number] as Span[]) : NO_SPANS;
+}
+
+/** Whether a phrase, by trie id, has a usable occurrence; worked out once per post and phrase for negated ones. */
+function idUsable(post: Post, id: number, withNegated: boolean): boolean {
+  if (post.phraseSeen[id] !== post.epoch) return false;
+  if (withNegated) return true;
+  if (post.phraseChecked[id] !== post.epoch) {
+    post.phraseChecked[id] = post.epoch;
+    if (anyUsable(post, post.spans[post.phraseSlot[id] as number] as Span[], false)) post.phraseFree[id] = post.epoch;
+  }
+  return post.phraseFree[id] === post.epoch;
+}
+
+/**
+ * {@link fires} for a plain rule, read from the ruleset's typed arrays: its `none` phrases (checked here, as a
+ * plain rule has no `when` to check first), `any`, `all` and `near`.
+ */
+function plainFires(post: Post, compiled: CompiledRuleset, index: number, withNegated: boolean): boolean {
+  const start = compiled.rulePhrasesStart;
+  const ids = compiled.rulePhraseIds;
+  const anyFrom = start[3 * index] as number;
+  const allFrom = start[3 * index + 1] as number;
+  const noneFrom = start[3 * index + 2] as number;
+  const end = start[3 * index + 3] as number;
+  for (let k = noneFrom; k < end; k++) if (post.phraseSeen[ids[k] as number] === post.epoch) return false;
+  if (allFrom > anyFrom) {
+    let found = false;
+    for (let k = anyFrom; k < allFrom && !found; k++) found = idUsable(post, ids[k] as number, withNegated);
+    if (!found) return false;
+  }
+  for (let k = allFrom; k < noneFrom; k++) if (!idUsable(post, ids[k] as number, withNegated)) return false;
+  const near = (compiled.rules[index] as CompiledRule).near;
+  for (let k = 0; k < near.length; k++) if (!nearMet(post, near[k] as CompiledNear, withNegated)) return false;
+  return true;
+}
+
+/** {@link termsOf} for a plain rule: its terms as written come from the ruleset's flattened phrase lists. */
+function plainTermsOf(post: Post, compiled: CompiledRuleset, rule: CompiledRule, index: number, withNegated: boolean): MatchedTerm[] {
+  const start = compiled.rulePhrasesStart;
+  const ids = compiled.rulePhraseIds;
+  const termsAsWritten = compiled.rulePhraseTerms;
+  const terms: MatchedTerm[] = [];
+  // any, then all (regex has none): the order termsOf pushes them in.
+  const to = start[3 * index + 2] as number;
+  for (let k = start[3 * index] as number; k < to; k++) {
+    const id = ids[k] as number;
+    if (post.phraseSeen[id] === post.epoch) pushTerms(post, termsAsWritten[k] as string, spansById(post, id), withNegated, terms);
+  }
+  for (const near of rule.near) pushNearTerms(post, near, withNegated, terms);
+  return finishTerms(terms);
 }
 
 function anyUsable(post: Post, spans: readonly Span[], withNegated: boolean): boolean {
@@ -210,12 +324,19 @@ function termsOf(post: Post, rule: CompiledRule, regexHits: readonly RegexSpan[]
   for (const r of regexHits) if (usable(post, r, withNegated)) terms.push({ term: r.term, start: r.start, end: r.end });
   for (const p of rule.all) pushTerms(post, p.term, spansOf(post, p), withNegated, terms);
   for (const near of rule.near) pushNearTerms(post, near, withNegated, terms);
-  if (terms.length === 1) return terms;
+  return finishTerms(terms);
+}
+
+/** Terms in text order, each place once, the first {@link MAX_TERMS_PER_RULE}. */
+function finishTerms(terms: MatchedTerm[]): MatchedTerm[] {
+  if (terms.length <= 1) return terms;
   // A near pair can meet more than one partner, and a phrase can be in two lists: report each place once.
   const unique = terms.length <= LINEAR_DEDUP_MAX ? dedupByLooking(terms) : dedupBySet(terms);
   // The first places are the explanation; a hostile post repeating a phrase 100,000 times must not
   // make a decision of megabytes.
-  return unique.sort(byPosition).slice(0, MAX_TERMS_PER_RULE);
+  unique.sort(byPosition);
+  if (unique.length > MAX_TERMS_PER_RULE) unique.length = MAX_TERMS_PER_RULE;
+  return unique;
 }
 
 const samePlace = (a: MatchedTerm, b: MatchedTerm): boolean => a.start === b.start && a.end === b.end && a.term === b.term;
@@ -264,15 +385,34 @@ function regexOcc(post: Post, rule: CompiledRule): RegexSpan[] {
   return found;
 }
 
-/** The indexes of the rules that can fire on the post (one of their phrases is in it, or they are always tried), ascending. */
-function candidatesOf(compiled: CompiledRuleset, hits: Map<number, Span[]>): Int32Array {
-  const found: number[] = [...compiled.alwaysTry];
-  for (const id of hits.keys()) {
-    const rules = compiled.rulesByPhrase[id];
-    if (rules !== undefined) for (const index of rules) found.push(index);
+/**
+ * The indexes of the rules that can fire on the post (one of their phrases is in it, or they are always tried),
+ * each once, ascending; also stamps the phrases found as the post's.
+ */
+function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<number, Span[]>, spans: Span[][]): Int32Array {
+  const { epoch, phraseSeen, phraseSlot, ruleSeen, candidates } = scratch;
+  const { phraseRulesStart, phraseRules, alwaysTry } = compiled;
+  let count = 0;
+  for (let i = 0; i < alwaysTry.length; i++) {
+    const index = alwaysTry[i] as number;
+    ruleSeen[index] = epoch;
+    candidates[count++] = index;
+  }
+  for (const [id, list] of hits) {
+    phraseSeen[id] = epoch;
+    phraseSlot[id] = spans.length;
+    spans.push(list);
+    const end = phraseRulesStart[id + 1] as number;
+    for (let k = phraseRulesStart[id] as number; k < end; k++) {
+      const index = phraseRules[k] as number;
+      if (ruleSeen[index] !== epoch) {
+        ruleSeen[index] = epoch;
+        candidates[count++] = index;
+      }
+    }
   }
   // A typed array sorts numbers natively, without a comparator call per pair.
-  return Int32Array.from(found).sort();
+  return candidates.subarray(0, count).sort();
 }
 
 /**
@@ -303,11 +443,18 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   const compiled = compiledOf(ruleset);
   const { text, tokens } = normalizeText(input.text.length > MAX_CLASSIFIED_CHARS ? input.text.slice(0, MAX_CLASSIFIED_CHARS) : input.text);
   const hits = compiled.trie.scan(tokens);
+  const scratch = scratchOf(compiled);
   const post: Post = {
     input,
     text,
     tokens,
     hits,
+    epoch: scratch.epoch,
+    phraseSeen: scratch.phraseSeen,
+    phraseSlot: scratch.phraseSlot,
+    phraseChecked: scratch.phraseChecked,
+    phraseFree: scratch.phraseFree,
+    spans: [],
     lang: input.lang ? primaryLang(input.lang) : null,
     langDetected: false,
     langAsked: false,
@@ -324,23 +471,27 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   let priorityRule: string | null = null;
 
   // Only rules with one of their phrases in the post (or a regex) can fire: look at those, in file order.
-  const candidates = candidatesOf(compiled, hits);
+  const candidates = candidatesOf(compiled, scratch, hits, post.spans);
   for (let i = 0; i < candidates.length; i++) {
     const index = candidates[i] as number;
-    if (i > 0 && index === candidates[i - 1]) continue;
     const rule = compiled.rules[index] as CompiledRule;
-    if (!conditionsHold(rule.when, post)) continue;
-    if (blocked(post, rule)) continue;
-    const regexHits = rule.regex.length > 0 ? regexOcc(post, rule) : NO_REGEX_SPANS;
-
     let withNegated = rule.negation === 'keep';
     let flipped = false;
-    if (!fires(post, rule, regexHits, withNegated)) {
-      if (rule.negation !== 'flip' || !fires(post, rule, regexHits, true)) continue;
-      withNegated = true;
-      flipped = true;
+    let terms: MatchedTerm[];
+    if (compiled.rulePlain[index] === 1) {
+      if (!plainFires(post, compiled, index, withNegated)) continue;
+      terms = plainTermsOf(post, compiled, rule, index, withNegated);
+    } else {
+      if (!conditionsHold(rule.when, post)) continue;
+      if (blocked(post, rule)) continue;
+      const regexHits = rule.regex.length > 0 ? regexOcc(post, rule) : NO_REGEX_SPANS;
+      if (!fires(post, rule, regexHits, withNegated)) {
+        if (rule.negation !== 'flip' || !fires(post, rule, regexHits, true)) continue;
+        withNegated = true;
+        flipped = true;
+      }
+      terms = termsOf(post, rule, regexHits, withNegated);
     }
-    const terms = termsOf(post, rule, regexHits, withNegated);
 
     const weight = flipped ? -rule.weight : rule.weight;
     const setsPriority = rule.priority !== undefined && !flipped;

@@ -206,13 +206,32 @@ export interface CompiledRule {
 export interface CompiledRuleset {
   trie: PhraseTrie;
   rules: CompiledRule[];
+  /** How many phrase ids the trie gave out (rule phrases and negation cues): ids are 0 to phraseCount - 1. */
+  phraseCount: number;
   /**
-   * By phrase id: the indexes of the rules that phrase can make fire (it is in their any, all or near),
-   * ascending. Rules with a regex are tried on every post: {@link CompiledRuleset.alwaysTry}.
+   * By phrase id, flattened: the indexes of the rules phrase `id` can make fire (it is in their any, all or near)
+   * are `phraseRules[phraseRulesStart[id]]` up to `phraseRules[phraseRulesStart[id + 1]]`, ascending. Typed
+   * arrays, as classify() reads them for every phrase found in every post. Rules with a regex are tried on every
+   * post: {@link CompiledRuleset.alwaysTry}.
    */
-  rulesByPhrase: number[][];
+  phraseRulesStart: Int32Array;
+  phraseRules: Int32Array;
   /** Rules to try on every post, whatever phrases it holds (those with regexes or of features alone), ascending. */
-  alwaysTry: number[];
+  alwaysTry: Int32Array;
+  /**
+   * By rule index: 1 when the rule is plain (no `when`, no regex, negation keep or cancel, no phrase listed by
+   * language), so whether it fires depends on which phrases occur and where alone: classify() checks it from the
+   * typed arrays below without reading the rule's objects.
+   */
+  rulePlain: Uint8Array;
+  /**
+   * The phrases of every rule, flattened: rule `r`'s `any` phrases are entries `rulePhrasesStart[3r]` up to
+   * `rulePhrasesStart[3r + 1]`, its `all` phrases from there up to `[3r + 2]`, its `none` phrases up to `[3r + 3]`;
+   * each entry's trie id is in `rulePhraseIds`, its term as written in `rulePhraseTerms`.
+   */
+  rulePhrasesStart: Int32Array;
+  rulePhraseIds: Int32Array;
+  rulePhraseTerms: string[];
   thresholds: { lead: number; case: number };
   /** Trie ids of the negation cues. */
   negationCues: ReadonlySet<number>;
@@ -458,6 +477,26 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
       if (list[list.length - 1] !== index) list.push(index);
     }
   });
+  const phraseCount = trie.size;
+  const phraseRulesStart = new Int32Array(phraseCount + 1);
+  for (let id = 0; id < phraseCount; id++) phraseRulesStart[id + 1] = (phraseRulesStart[id] as number) + (rulesByPhrase[id]?.length ?? 0);
+  const phraseRules = new Int32Array(phraseRulesStart[phraseCount] as number);
+  rulesByPhrase.forEach((list, id) => {
+    phraseRules.set(list, phraseRulesStart[id]);
+  });
+
+  const rulePlain = new Uint8Array(rules.length);
+  const rulePhrasesStart = new Int32Array(3 * rules.length + 1);
+  const flat: CompiledPhrase[] = [];
+  rules.forEach((rule, index) => {
+    const lists = [rule.any, rule.all, rule.none];
+    lists.forEach((list, k) => {
+      flat.push(...list);
+      rulePhrasesStart[3 * index + k + 1] = flat.length;
+    });
+    const byLanguage = [...lists.flat(), ...rule.near.flatMap((n) => [...n.a, ...n.b])].some((p) => p.langs !== null);
+    rulePlain[index] = rule.when === null && rule.regex.length === 0 && rule.negation !== 'flip' && !byLanguage ? 1 : 0;
+  });
 
   const hash = createHash('sha256').update(yamlText).digest('hex').slice(0, 12);
   const ruleset: Ruleset = Object.freeze({
@@ -469,8 +508,14 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
   compiledRulesets.set(ruleset, {
     trie,
     rules,
-    rulesByPhrase,
-    alwaysTry,
+    phraseCount,
+    phraseRulesStart,
+    phraseRules,
+    alwaysTry: Int32Array.from(alwaysTry),
+    rulePlain,
+    rulePhrasesStart,
+    rulePhraseIds: Int32Array.from(flat, (p) => p.id),
+    rulePhraseTerms: flat.map((p) => p.term),
     thresholds: { ...def.thresholds },
     negationCues,
     negationWindow: def.negation?.window ?? 3,
