@@ -12,6 +12,21 @@ import {
   type CompiledRuleset,
   type Ruleset,
 } from './ruleset.js';
+import {
+  REC_ALL,
+  REC_ANY,
+  REC_FLAGS,
+  REC_IDS,
+  REC_INDEX,
+  REC_NONE,
+  REC_TERMS,
+  REC_WEIGHT,
+  RULE_CASE,
+  RULE_KEEP,
+  RULE_NEAR,
+  RULE_PLAIN,
+  RULE_PRIORITY,
+} from './rule-records.js';
 import { REGEX_INPUT_MAX } from './safe-regex.js';
 import type { ClassifierInput, Decision, FiredRule, MatchedTerm } from './types.js';
 
@@ -84,29 +99,39 @@ interface RegexSpan extends Span {
 }
 
 /**
- * Per-ruleset arrays that classify() reuses from post to post instead of building maps and lists for each: an
- * entry belongs to the current post only when its stamp equals the post's epoch, so nothing is cleared between
- * posts. classify() is synchronous and calls nothing that classifies, so one set per ruleset is never shared by
- * two posts at once.
+ * Per-ruleset arrays that classify() reuses from post to post instead of building maps and lists for each: bits
+ * are cleared by the post that set them (or the next), and a stamped entry belongs to the current post only when
+ * its stamp equals the post's epoch. classify() is synchronous and calls nothing that classifies, so one set per
+ * ruleset is never shared by two posts at once.
  */
 interface Scratch {
   epoch: number;
-  /** By phrase id: the epoch of the last post the phrase occurred in. */
-  phraseSeen: Uint32Array;
   /**
-   * By phrase id: where its occurrences are in that post's list of span lists. An index, not the list itself:
-   * a long-lived array pointing at each post's young objects would keep them alive and slow every collection.
+   * One bit per phrase id: set when the phrase occurs in the current post. Rules ask about their phrases, most of
+   * which do not occur: a bit set is small enough to stay in the processor's nearest cache even with 10,000
+   * rules, where a word per phrase would not.
    */
-  phraseSlot: Int32Array;
-  /** By phrase id: the epoch of the last post in which whether an occurrence no cue governs was worked out... */
-  phraseChecked: Uint32Array;
-  /** ... and the epoch of the last post in which there was one. */
-  phraseFree: Uint32Array;
-  /** By rule index: the epoch of the last post the rule was a candidate for. */
-  ruleSeen: Uint32Array;
+  found: Uint32Array;
+  /** The ids whose bits are set, in its first `foundCount` entries: cleared when the next post starts. */
+  foundIds: Int32Array;
+  foundCount: number;
+  /**
+   * By phrase id, three entries from `3 * id`, read for phrases that occur only:
+   * - {@link SLOT}: where its occurrences are in the post's list of span lists. An index, not the list itself:
+   *   a long-lived array pointing at each post's young objects would keep them alive and slow every collection;
+   * - {@link CHECKED}: the epoch of the last post in which whether an occurrence no cue governs was worked out,
+   * - {@link FREE}: and the epoch of the last post in which there was one.
+   */
+  phrases: Uint32Array;
+  /** One bit per rule index: set while the current post's candidates are collected, cleared as they are read. */
+  ruleBits: Uint32Array;
   /** The current post's candidate rule indexes, in its first entries. */
   candidates: Int32Array;
 }
+
+const SLOT = 0;
+const CHECKED = 1;
+const FREE = 2;
 
 const scratches = new WeakMap<CompiledRuleset, Scratch>();
 
@@ -115,21 +140,18 @@ function scratchOf(compiled: CompiledRuleset): Scratch {
   if (scratch === undefined) {
     scratch = {
       epoch: 0,
-      phraseSeen: new Uint32Array(compiled.phraseCount),
-      phraseSlot: new Int32Array(compiled.phraseCount),
-      phraseChecked: new Uint32Array(compiled.phraseCount),
-      phraseFree: new Uint32Array(compiled.phraseCount),
-      ruleSeen: new Uint32Array(compiled.rules.length),
+      found: new Uint32Array(Math.ceil(compiled.phraseCount / 32)),
+      foundIds: new Int32Array(compiled.phraseCount),
+      foundCount: 0,
+      phrases: new Uint32Array(3 * compiled.phraseCount),
+      ruleBits: new Uint32Array(Math.ceil(compiled.rules.length / 32)),
       candidates: new Int32Array(compiled.rules.length),
     };
     scratches.set(compiled, scratch);
   }
   if (scratch.epoch === 0xffffffff) {
     // After four billion posts the stamps would repeat: start again from clean arrays.
-    scratch.phraseSeen.fill(0);
-    scratch.phraseChecked.fill(0);
-    scratch.phraseFree.fill(0);
-    scratch.ruleSeen.fill(0);
+    scratch.phrases.fill(0);
     scratch.epoch = 0;
   }
   scratch.epoch += 1;
@@ -143,11 +165,9 @@ interface Post {
   tokens: readonly Token[];
   hits: Map<number, Span[]>;
   epoch: number;
-  phraseSeen: Uint32Array;
-  phraseSlot: Int32Array;
-  phraseChecked: Uint32Array;
-  phraseFree: Uint32Array;
-  /** The span lists of the phrases found, in the order {@link Scratch.phraseSlot} indexes. */
+  found: Uint32Array;
+  phrases: Uint32Array;
+  /** The span lists of the phrases found, in the order their {@link SLOT} entries index. */
   spans: Span[][];
   lang: string | null;
   /** Whether `lang` was detected (the post had no tag); set when a rule first asks. */
@@ -190,62 +210,72 @@ function usable(post: Post, span: Span, withNegated: boolean): boolean {
  * have detected it).
  */
 function spansOf(post: Post, p: CompiledPhrase): readonly Span[] {
-  if (post.phraseSeen[p.id] !== post.epoch) return NO_SPANS;
-  return p.langs === null || post.lang === null || p.langs.has(post.lang) ? (post.spans[post.phraseSlot[p.id] as number] as Span[]) : NO_SPANS;
+  const spans = spansById(post, p.id);
+  return p.langs === null || post.lang === null || p.langs.has(post.lang) ? spans : NO_SPANS;
 }
 
-/** The occurrences of a phrase by trie id, for a plain rule (no phrase of which is listed by language). */
+/** Whether the phrase with this trie id occurs in the post. */
+function occurs(post: Post, id: number): boolean {
+  return ((post.found[id >>> 5] as number) & (1 << (id & 31))) !== 0;
+}
+
+/** The occurrences of a phrase by trie id (whatever the languages it is listed under). */
 function spansById(post: Post, id: number): readonly Span[] {
-  return post.phraseSeen[id] === post.epoch ? (post.spans[post.phraseSlot[id] as number] as Span[]) : NO_SPANS;
+  return occurs(post, id) ? (post.spans[post.phrases[3 * id + SLOT] as number] as Span[]) : NO_SPANS;
 }
 
 /** Whether a phrase, by trie id, has a usable occurrence; worked out once per post and phrase for negated ones. */
 function idUsable(post: Post, id: number, withNegated: boolean): boolean {
-  if (post.phraseSeen[id] !== post.epoch) return false;
+  if (!occurs(post, id)) return false;
+  const at = 3 * id;
+  const phrases = post.phrases;
   if (withNegated) return true;
-  if (post.phraseChecked[id] !== post.epoch) {
-    post.phraseChecked[id] = post.epoch;
-    if (anyUsable(post, post.spans[post.phraseSlot[id] as number] as Span[], false)) post.phraseFree[id] = post.epoch;
+  if (phrases[at + CHECKED] !== post.epoch) {
+    phrases[at + CHECKED] = post.epoch;
+    if (anyUsable(post, post.spans[phrases[at + SLOT] as number] as Span[], false)) phrases[at + FREE] = post.epoch;
   }
-  return post.phraseFree[id] === post.epoch;
+  return phrases[at + FREE] === post.epoch;
 }
 
 /**
- * {@link fires} for a plain rule, read from the ruleset's typed arrays: its `none` phrases (checked here, as a
- * plain rule has no `when` to check first), `any`, `all` and `near`.
+ * {@link fires} for a plain rule, read from its record: its `none` phrases (checked here, as a plain rule has no
+ * `when` to check first), `any`, `all` and `near`.
  */
-function plainFires(post: Post, compiled: CompiledRuleset, index: number, withNegated: boolean): boolean {
-  const start = compiled.rulePhrasesStart;
-  const ids = compiled.rulePhraseIds;
-  const anyFrom = start[3 * index] as number;
-  const allFrom = start[3 * index + 1] as number;
-  const noneFrom = start[3 * index + 2] as number;
-  const end = start[3 * index + 3] as number;
-  for (let k = noneFrom; k < end; k++) if (post.phraseSeen[ids[k] as number] === post.epoch) return false;
+function plainFires(post: Post, compiled: CompiledRuleset, off: number, flags: number): boolean {
+  const words = compiled.records.words;
+  const withNegated = (flags & RULE_KEEP) !== 0;
+  const anyFrom = off + REC_IDS;
+  const allFrom = anyFrom + (words[off + REC_ANY] as number);
+  const noneFrom = allFrom + (words[off + REC_ALL] as number);
+  const end = noneFrom + (words[off + REC_NONE] as number);
+  for (let k = noneFrom; k < end; k++) if (occurs(post, words[k] as number)) return false;
   if (allFrom > anyFrom) {
     let found = false;
-    for (let k = anyFrom; k < allFrom && !found; k++) found = idUsable(post, ids[k] as number, withNegated);
+    for (let k = anyFrom; k < allFrom && !found; k++) found = idUsable(post, words[k] as number, withNegated);
     if (!found) return false;
   }
-  for (let k = allFrom; k < noneFrom; k++) if (!idUsable(post, ids[k] as number, withNegated)) return false;
-  const near = (compiled.rules[index] as CompiledRule).near;
-  for (let k = 0; k < near.length; k++) if (!nearMet(post, near[k] as CompiledNear, withNegated)) return false;
+  for (let k = allFrom; k < noneFrom; k++) if (!idUsable(post, words[k] as number, withNegated)) return false;
+  if ((flags & RULE_NEAR) !== 0) {
+    for (const near of (compiled.rules[words[off + REC_INDEX] as number] as CompiledRule).near) if (!nearMet(post, near, withNegated)) return false;
+  }
   return true;
 }
 
-/** {@link termsOf} for a plain rule: its terms as written come from the ruleset's flattened phrase lists. */
-function plainTermsOf(post: Post, compiled: CompiledRuleset, rule: CompiledRule, index: number, withNegated: boolean): MatchedTerm[] {
-  const start = compiled.rulePhrasesStart;
-  const ids = compiled.rulePhraseIds;
-  const termsAsWritten = compiled.rulePhraseTerms;
+/** {@link termsOf} for a plain rule: its terms as written come from the ruleset's records. */
+function plainTermsOf(post: Post, compiled: CompiledRuleset, off: number, flags: number): MatchedTerm[] {
+  const { words, terms: written } = compiled.records;
+  const withNegated = (flags & RULE_KEEP) !== 0;
   const terms: MatchedTerm[] = [];
   // any, then all (regex has none): the order termsOf pushes them in.
-  const to = start[3 * index + 2] as number;
-  for (let k = start[3 * index] as number; k < to; k++) {
-    const id = ids[k] as number;
-    if (post.phraseSeen[id] === post.epoch) pushTerms(post, termsAsWritten[k] as string, spansById(post, id), withNegated, terms);
+  const count = (words[off + REC_ANY] as number) + (words[off + REC_ALL] as number);
+  const firstTerm = words[off + REC_TERMS] as number;
+  for (let k = 0; k < count; k++) {
+    const id = words[off + REC_IDS + k] as number;
+    if (occurs(post, id)) pushTerms(post, written[firstTerm + k] as string, spansById(post, id), withNegated, terms);
   }
-  for (const near of rule.near) pushNearTerms(post, near, withNegated, terms);
+  if ((flags & RULE_NEAR) !== 0) {
+    for (const near of (compiled.rules[words[off + REC_INDEX] as number] as CompiledRule).near) pushNearTerms(post, near, withNegated, terms);
+  }
   return finishTerms(terms);
 }
 
@@ -387,32 +417,51 @@ function regexOcc(post: Post, rule: CompiledRule): RegexSpan[] {
 
 /**
  * The indexes of the rules that can fire on the post (one of their phrases is in it, or they are always tried),
- * each once, ascending; also stamps the phrases found as the post's.
+ * each once, ascending (file order); also marks the phrases found as the post's.
  */
 function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<number, Span[]>, spans: Span[][]): Int32Array {
-  const { epoch, phraseSeen, phraseSlot, ruleSeen, candidates } = scratch;
+  const { found, foundIds, phrases, ruleBits, candidates } = scratch;
   const { phraseRulesStart, phraseRules, alwaysTry } = compiled;
-  let count = 0;
+  // Clear the previous post's bits (even if it threw half way: the ids were listed as each bit was set).
+  for (let i = 0; i < scratch.foundCount; i++) found[(foundIds[i] as number) >>> 5] = 0;
+  scratch.foundCount = 0;
+  // A rule's bit, set once however many of its phrases occur; the words between lo and hi are read back in order,
+  // which costs less than sorting the indexes (a typed array's sort costs microseconds on a few hundred).
+  let lo = ruleBits.length;
+  let hi = -1;
   for (let i = 0; i < alwaysTry.length; i++) {
     const index = alwaysTry[i] as number;
-    ruleSeen[index] = epoch;
-    candidates[count++] = index;
+    const w = index >>> 5;
+    ruleBits[w] = (ruleBits[w] as number) | (1 << (index & 31));
+    if (w < lo) lo = w;
+    if (w > hi) hi = w;
   }
   for (const [id, list] of hits) {
-    phraseSeen[id] = epoch;
-    phraseSlot[id] = spans.length;
+    found[id >>> 5] = (found[id >>> 5] as number) | (1 << (id & 31));
+    foundIds[scratch.foundCount++] = id;
+    phrases[3 * id + SLOT] = spans.length;
     spans.push(list);
     const end = phraseRulesStart[id + 1] as number;
     for (let k = phraseRulesStart[id] as number; k < end; k++) {
       const index = phraseRules[k] as number;
-      if (ruleSeen[index] !== epoch) {
-        ruleSeen[index] = epoch;
-        candidates[count++] = index;
-      }
+      const w = index >>> 5;
+      ruleBits[w] = (ruleBits[w] as number) | (1 << (index & 31));
+      if (w < lo) lo = w;
+      if (w > hi) hi = w;
     }
   }
-  // A typed array sorts numbers natively, without a comparator call per pair.
-  return candidates.subarray(0, count).sort();
+  let count = 0;
+  for (let w = lo; w <= hi; w++) {
+    let bits = ruleBits[w] as number;
+    if (bits === 0) continue;
+    ruleBits[w] = 0;
+    while (bits !== 0) {
+      const lowest = bits & -bits;
+      candidates[count++] = (w << 5) | (31 - Math.clz32(lowest));
+      bits ^= lowest;
+    }
+  }
+  return candidates.subarray(0, count);
 }
 
 /**
@@ -450,10 +499,8 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
     tokens,
     hits,
     epoch: scratch.epoch,
-    phraseSeen: scratch.phraseSeen,
-    phraseSlot: scratch.phraseSlot,
-    phraseChecked: scratch.phraseChecked,
-    phraseFree: scratch.phraseFree,
+    found: scratch.found,
+    phrases: scratch.phrases,
     spans: [],
     lang: input.lang ? primaryLang(input.lang) : null,
     langDetected: false,
@@ -472,16 +519,21 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
 
   // Only rules with one of their phrases in the post (or a regex) can fire: look at those, in file order.
   const candidates = candidatesOf(compiled, scratch, hits, post.spans);
+  const records = compiled.records;
+  const words = records.words;
   for (let i = 0; i < candidates.length; i++) {
     const index = candidates[i] as number;
-    const rule = compiled.rules[index] as CompiledRule;
-    let withNegated = rule.negation === 'keep';
+    const off = records.at[index] as number;
+    const flags = words[off + REC_FLAGS] as number;
     let flipped = false;
     let terms: MatchedTerm[];
-    if (compiled.rulePlain[index] === 1) {
-      if (!plainFires(post, compiled, index, withNegated)) continue;
-      terms = plainTermsOf(post, compiled, rule, index, withNegated);
+    let features: FiredRule['features'];
+    if ((flags & RULE_PLAIN) !== 0) {
+      if (!plainFires(post, compiled, off, flags)) continue;
+      terms = plainTermsOf(post, compiled, off, flags);
     } else {
+      const rule = compiled.rules[index] as CompiledRule;
+      let withNegated = (flags & RULE_KEEP) !== 0;
       if (!conditionsHold(rule.when, post)) continue;
       if (blocked(post, rule)) continue;
       const regexHits = rule.regex.length > 0 ? regexOcc(post, rule) : NO_REGEX_SPANS;
@@ -491,23 +543,27 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
         flipped = true;
       }
       terms = termsOf(post, rule, regexHits, withNegated);
+      if (rule.when?.needsFeatures) features = featuresRead(rule.when, featuresOf(post));
     }
 
-    const weight = flipped ? -rule.weight : rule.weight;
-    const setsPriority = rule.priority !== undefined && !flipped;
+    const id = records.ids[index] as string;
+    const label = (flags & RULE_CASE) !== 0 ? 'case' : 'lead';
+    const ruleWeight = records.floats[(off + REC_WEIGHT) / 2] as number;
+    const weight = flipped ? -ruleWeight : ruleWeight;
+    const rulePriority = flipped || (flags & RULE_PRIORITY) === 0 ? undefined : records.priorities[index];
     // Fields in this order, as the decision is stored and compared as JSON; absent rather than undefined.
-    const one: FiredRule = { id: rule.id, label: rule.label, weight, terms };
-    if (setsPriority) one.priority = rule.priority;
+    const one: FiredRule = { id, label, weight, terms };
+    if (rulePriority !== undefined) one.priority = rulePriority;
     if (flipped) one.negated = true;
-    if (rule.when?.needsFeatures) one.features = featuresRead(rule.when, featuresOf(post));
+    if (features !== undefined) one.features = features;
     fired.push(one);
-    if (rule.label === 'lead') {
+    if (label === 'lead') {
       leadScore += weight;
     } else {
       caseScore += weight;
-      if (setsPriority && (priority === null || rank(rule.priority as Priority) > rank(priority))) {
-        priority = rule.priority as Priority;
-        priorityRule = rule.id;
+      if (rulePriority !== undefined && (priority === null || rank(rulePriority) > rank(priority))) {
+        priority = rulePriority;
+        priorityRule = id;
       }
     }
   }

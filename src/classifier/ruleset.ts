@@ -6,6 +6,7 @@ import { PLATFORMS, PRIORITIES, type Platform, type Priority } from '../types.js
 import { FEATURE_NAMES, type FeatureName } from './features.js';
 import { normalizeText } from './normalize.js';
 import { PhraseTrie } from './phrase-trie.js';
+import { packRules, type RuleRecords } from './rule-records.js';
 import { compileSafeRegex } from './safe-regex.js';
 
 /** A rules file that cannot be used. The message names the file, the rule and the field, one problem a line. */
@@ -218,20 +219,8 @@ export interface CompiledRuleset {
   phraseRules: Int32Array;
   /** Rules to try on every post, whatever phrases it holds (those with regexes or of features alone), ascending. */
   alwaysTry: Int32Array;
-  /**
-   * By rule index: 1 when the rule is plain (no `when`, no regex, negation keep or cancel, no phrase listed by
-   * language), so whether it fires depends on which phrases occur and where alone: classify() checks it from the
-   * typed arrays below without reading the rule's objects.
-   */
-  rulePlain: Uint8Array;
-  /**
-   * The phrases of every rule, flattened: rule `r`'s `any` phrases are entries `rulePhrasesStart[3r]` up to
-   * `rulePhrasesStart[3r + 1]`, its `all` phrases from there up to `[3r + 2]`, its `none` phrases up to `[3r + 3]`;
-   * each entry's trie id is in `rulePhraseIds`, its term as written in `rulePhraseTerms`.
-   */
-  rulePhrasesStart: Int32Array;
-  rulePhraseIds: Int32Array;
-  rulePhraseTerms: string[];
+  /** The rules packed for classify()'s inner loop. */
+  records: RuleRecords;
   thresholds: { lead: number; case: number };
   /** Trie ids of the negation cues. */
   negationCues: ReadonlySet<number>;
@@ -477,25 +466,13 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
       if (list[list.length - 1] !== index) list.push(index);
     }
   });
+  const records = packRules(rules);
   const phraseCount = trie.size;
   const phraseRulesStart = new Int32Array(phraseCount + 1);
   for (let id = 0; id < phraseCount; id++) phraseRulesStart[id + 1] = (phraseRulesStart[id] as number) + (rulesByPhrase[id]?.length ?? 0);
   const phraseRules = new Int32Array(phraseRulesStart[phraseCount] as number);
   rulesByPhrase.forEach((list, id) => {
     phraseRules.set(list, phraseRulesStart[id]);
-  });
-
-  const rulePlain = new Uint8Array(rules.length);
-  const rulePhrasesStart = new Int32Array(3 * rules.length + 1);
-  const flat: CompiledPhrase[] = [];
-  rules.forEach((rule, index) => {
-    const lists = [rule.any, rule.all, rule.none];
-    lists.forEach((list, k) => {
-      flat.push(...list);
-      rulePhrasesStart[3 * index + k + 1] = flat.length;
-    });
-    const byLanguage = [...lists.flat(), ...rule.near.flatMap((n) => [...n.a, ...n.b])].some((p) => p.langs !== null);
-    rulePlain[index] = rule.when === null && rule.regex.length === 0 && rule.negation !== 'flip' && !byLanguage ? 1 : 0;
   });
 
   const hash = createHash('sha256').update(yamlText).digest('hex').slice(0, 12);
@@ -512,10 +489,7 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
     phraseRulesStart,
     phraseRules,
     alwaysTry: Int32Array.from(alwaysTry),
-    rulePlain,
-    rulePhrasesStart,
-    rulePhraseIds: Int32Array.from(flat, (p) => p.id),
-    rulePhraseTerms: flat.map((p) => p.term),
+    records,
     thresholds: { ...def.thresholds },
     negationCues,
     negationWindow: def.negation?.window ?? 3,
