@@ -238,43 +238,36 @@ function idUsable(post: Post, id: number, withNegated: boolean): boolean {
 }
 
 /**
- * {@link fires} for a plain rule, read from its record: its `none` phrases (checked here, as a plain rule has no
- * `when` to check first), `any`, `all` and `near`.
+ * {@link fires} and {@link termsOf} for a plain rule, in one pass over the phrase ids and terms of its record: its
+ * terms when it fires, else null. Its `none` phrases are checked first (a plain rule has no `when` to check
+ * before), then its `all` phrases, without building anything; its `any` phrases' terms are built as they are
+ * found, since a rule that gets that far nearly always fires.
  */
-function plainFires(post: Post, compiled: CompiledRuleset, off: number, flags: number): boolean {
-  const words = compiled.records.words;
-  const withNegated = (flags & RULE_KEEP) !== 0;
-  const anyFrom = off + REC_IDS;
-  const allFrom = anyFrom + (words[off + REC_ANY] as number);
-  const noneFrom = allFrom + (words[off + REC_ALL] as number);
-  const end = noneFrom + (words[off + REC_NONE] as number);
-  for (let k = noneFrom; k < end; k++) if (occurs(post, words[k] as number)) return false;
-  if (allFrom > anyFrom) {
-    let found = false;
-    for (let k = anyFrom; k < allFrom && !found; k++) found = idUsable(post, words[k] as number, withNegated);
-    if (!found) return false;
-  }
-  for (let k = allFrom; k < noneFrom; k++) if (!idUsable(post, words[k] as number, withNegated)) return false;
-  if ((flags & RULE_NEAR) !== 0) {
-    for (const near of (compiled.rules[words[off + REC_INDEX] as number] as CompiledRule).near) if (!nearMet(post, near, withNegated)) return false;
-  }
-  return true;
-}
-
-/** {@link termsOf} for a plain rule: its terms as written come from the ruleset's records. */
-function plainTermsOf(post: Post, compiled: CompiledRuleset, off: number, flags: number): MatchedTerm[] {
+function plainFired(post: Post, compiled: CompiledRuleset, off: number, flags: number): MatchedTerm[] | null {
   const { words, terms: written } = compiled.records;
   const withNegated = (flags & RULE_KEEP) !== 0;
+  const anyCount = words[off + REC_ANY] as number;
+  const allFrom = off + REC_IDS + anyCount;
+  const noneFrom = allFrom + (words[off + REC_ALL] as number);
+  const end = noneFrom + (words[off + REC_NONE] as number);
+  for (let k = noneFrom; k < end; k++) if (occurs(post, words[k] as number)) return null;
+  for (let k = allFrom; k < noneFrom; k++) if (!idUsable(post, words[k] as number, withNegated)) return null;
   const terms: MatchedTerm[] = [];
   // any, then all (regex has none): the order termsOf pushes them in.
-  const count = (words[off + REC_ANY] as number) + (words[off + REC_ALL] as number);
-  const firstTerm = words[off + REC_TERMS] as number;
-  for (let k = 0; k < count; k++) {
-    const id = words[off + REC_IDS + k] as number;
+  const firstTerm = (words[off + REC_TERMS] as number) - (off + REC_IDS);
+  for (let k = off + REC_IDS; k < allFrom; k++) {
+    const id = words[k] as number;
     if (occurs(post, id)) pushTerms(post, written[firstTerm + k] as string, spansById(post, id), withNegated, terms);
   }
+  if (anyCount > 0 && terms.length === 0) return null;
+  for (let k = allFrom; k < noneFrom; k++) {
+    const id = words[k] as number;
+    pushTerms(post, written[firstTerm + k] as string, spansById(post, id), withNegated, terms);
+  }
   if ((flags & RULE_NEAR) !== 0) {
-    for (const near of (compiled.rules[words[off + REC_INDEX] as number] as CompiledRule).near) pushNearTerms(post, near, withNegated, terms);
+    const nears = (compiled.rules[words[off + REC_INDEX] as number] as CompiledRule).near;
+    for (const near of nears) if (!nearMet(post, near, withNegated)) return null;
+    for (const near of nears) pushNearTerms(post, near, withNegated, terms);
   }
   return finishTerms(terms);
 }
@@ -529,8 +522,9 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
     let terms: MatchedTerm[];
     let features: FiredRule['features'];
     if ((flags & RULE_PLAIN) !== 0) {
-      if (!plainFires(post, compiled, off, flags)) continue;
-      terms = plainTermsOf(post, compiled, off, flags);
+      const found = plainFired(post, compiled, off, flags);
+      if (found === null) continue;
+      terms = found;
     } else {
       const rule = compiled.rules[index] as CompiledRule;
       let withNegated = (flags & RULE_KEEP) !== 0;
