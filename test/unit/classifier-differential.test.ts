@@ -40,6 +40,8 @@ const EDGE_TEXTS = [
   'weeks of waiting and my order was not charged',
   'Refund refund REFUND: order 1234567 not interested',
   'not interested in any plan, still no refund',
+  // A rule's `any` phrase free and its `all` phrase only negated: under cancel it must not fire.
+  'my order came but no refund yet',
 ];
 
 function loadPosts(): ClassifierInput[] {
