@@ -7,12 +7,20 @@
  * processes hold the cores. Each round measures every ruleset once, in turn, so a busy spell hits them all;
  * the figures are the median of the rounds.
  *
- *   npm run bench:classifier [-- --json] [-- --seconds 1] [-- --rounds 3] [-- --data FILE.jsonl]
+ * `--baseline DIR` also measures another checkout's classifier (DIR/src/classifier/index.ts, for example
+ * `git worktree add /tmp/old <commit>` or `git archive <commit> | tar -x -C /tmp/old`, with a node_modules
+ * link) on the same rules, taking turns with this one in every round: on a shared machine, before and after are
+ * only comparable measured together.
+ *
+ *   [EVAL_DIR=../shared/eval] npm run bench:classifier [-- --json] [-- --seconds 1] [-- --rounds 3] [-- --data FILE.jsonl]
+ *     [-- --baseline DIR]
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { classify, loadRuleset, parseRuleset, type ClassifierInput, type Ruleset } from '../src/classifier/index.js';
+import * as current from '../src/classifier/index.js';
+import type { ClassifierInput, Decision, Ruleset } from '../src/classifier/index.js';
 import { syntheticRules } from './synthetic-rules.js';
 
 const { values } = parseArgs({
@@ -21,7 +29,13 @@ const { values } = parseArgs({
     /** CPU seconds per ruleset per round. */
     seconds: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
-    data: { type: 'string', default: fileURLToPath(new URL('../../shared/eval/dev/posts.jsonl', import.meta.url)) },
+    /** Another checkout whose classifier is measured too, in turn with this one. */
+    baseline: { type: 'string' },
+    // EVAL_DIR as for `npm run eval:cv`.
+    data: {
+      type: 'string',
+      default: process.env.EVAL_DIR ? `${process.env.EVAL_DIR}/dev/posts.jsonl` : fileURLToPath(new URL('../../shared/eval/dev/posts.jsonl', import.meta.url)),
+    },
   },
 });
 const seconds = Number(values.seconds);
@@ -50,8 +64,21 @@ function cpuMicros(): number {
   return user + system;
 }
 
+/** A classifier implementation: this checkout's, or the baseline's. */
+interface Code {
+  name: string;
+  classify: (input: ClassifierInput, ruleset: Ruleset) => Decision;
+  parseRuleset: (yamlText: string, origin?: string) => Ruleset;
+}
+
+const codes: Code[] = [{ name: 'this', classify: current.classify, parseRuleset: current.parseRuleset }];
+if (values.baseline !== undefined) {
+  const m = (await import(pathToFileURL(join(values.baseline, 'src/classifier/index.ts')).href)) as typeof current;
+  codes.push({ name: 'baseline', classify: m.classify, parseRuleset: m.parseRuleset });
+}
+
 /** Classify the posts over and over for `seconds` of CPU time; microseconds per post and rules fired per post. */
-function measureOnce(ruleset: Ruleset, posts: readonly ClassifierInput[]) {
+function measureOnce(classify: Code['classify'], ruleset: Ruleset, posts: readonly ClassifierInput[]) {
   let n = 0;
   let fired = 0;
   const start = cpuMicros();
@@ -67,28 +94,34 @@ function measureOnce(ruleset: Ruleset, posts: readonly ClassifierInput[]) {
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
+/** One ruleset measured with one code. */
+interface Run {
+  ruleset: Ruleset;
+  compileMs: number;
+  micros: number[];
+  fired: number;
+}
+
 interface Case {
   rules: number | string;
   matching: string;
-  compileMs: number;
-  ruleset: Ruleset;
-  micros: number[];
-  fired: number;
+  /** By code, in the order of {@link codes}. */
+  runs: Run[];
 }
 
 const posts = loadPosts(values.data);
 const cases: Case[] = [];
 
-const t0 = performance.now();
-const shipped = loadRuleset(fileURLToPath(new URL('../rules/default.yaml', import.meta.url)));
-cases.push({
-  rules: `rules/default.yaml (${shipped.rules.length})`,
-  matching: 'shipped',
-  compileMs: Math.round(performance.now() - t0),
-  ruleset: shipped,
-  micros: [],
-  fired: 0,
-});
+function compileWith(code: Code, yamlText: string, origin: string): Run {
+  const c0 = performance.now();
+  const ruleset = code.parseRuleset(yamlText, origin);
+  return { ruleset, compileMs: Math.round(performance.now() - c0), micros: [], fired: 0 };
+}
+
+const shippedPath = fileURLToPath(new URL('../rules/default.yaml', import.meta.url));
+const shippedText = readFileSync(shippedPath, 'utf8');
+const shippedRuns = codes.map((code) => compileWith(code, shippedText, shippedPath));
+cases.push({ rules: `rules/default.yaml (${(shippedRuns[0] as Run).ruleset.rules.length})`, matching: 'shipped', runs: shippedRuns });
 
 /**
  * The 100 half-real rules, then N − 100 rules whose phrases never occur: as many rules fire on a post at 10,000
@@ -109,78 +142,82 @@ for (const [matching, make] of series) {
   for (const n of [10, 100, 1_000, 10_000]) {
     if (matching === '100 match' && n <= 100) continue;
     const yamlText = make(n);
-    const c0 = performance.now();
-    const ruleset = parseRuleset(yamlText, `synthetic-${n}`);
-    cases.push({ rules: n, matching, compileMs: Math.round(performance.now() - c0), ruleset, micros: [], fired: 0 });
+    cases.push({ rules: n, matching, runs: codes.map((code) => compileWith(code, yamlText, `synthetic-${n}`)) });
   }
 }
 
-for (const c of cases) for (const p of posts) classify(p, c.ruleset); // warm-up: JIT, and every lazy path taken once
+// Warm-up: JIT, and every lazy path taken once.
+for (const c of cases) {
+  c.runs.forEach((run, k) => {
+    for (const p of posts) (codes[k] as Code).classify(p, run.ruleset);
+  });
+}
 for (let round = 0; round < rounds; round++) {
   for (const c of cases) {
-    const { micros, fired } = measureOnce(c.ruleset, posts);
-    c.micros.push(micros);
-    c.fired = fired;
+    // The codes take turns, in alternating order, so neither always runs first.
+    const order = round % 2 === 0 ? codes.map((_, k) => k) : codes.map((_, k) => codes.length - 1 - k);
+    for (const k of order) {
+      const run = c.runs[k] as Run;
+      const { micros, fired } = measureOnce((codes[k] as Code).classify, run.ruleset, posts);
+      run.micros.push(micros);
+      run.fired = fired;
+    }
   }
 }
 
-const results = cases.map((c) => {
-  const micros = median(c.micros);
+/** One code's figures: per ruleset, and the growth of the time per post with the number of rules. */
+function summary(k: number) {
+  const results = cases.map((c) => {
+    const run = c.runs[k] as Run;
+    const micros = median(run.micros);
+    return {
+      rules: c.rules,
+      matching: c.matching,
+      compileMs: run.compileMs,
+      postsPerSecond: Math.round(1e6 / micros),
+      microsPerPost: Math.round(micros * 10) / 10,
+      rulesFiredPerPost: Math.round(run.fired * 100) / 100,
+    };
+  });
+  const bySize = (matching: string) => new Map(results.filter((r) => r.matching === matching).map((r) => [r.rules as number, r.microsPerPost]));
+  const ratio = (sizes: Map<number, number>, from: number, to: number) => Math.round(((sizes.get(to) as number) / (sizes.get(from) as number)) * 100) / 100;
+  const half = bySize('half real');
   return {
-    rules: c.rules,
-    matching: c.matching,
-    compileMs: c.compileMs,
-    postsPerSecond: Math.round(1e6 / micros),
-    microsPerPost: Math.round(micros * 10) / 10,
-    rulesFiredPerPost: Math.round(c.fired * 100) / 100,
+    results,
+    timePerPostGrowth: {
+      '10→100': ratio(half, 10, 100),
+      '100→1000': ratio(half, 100, 1_000),
+      '1000→10000': ratio(half, 1_000, 10_000),
+      '10→10000': ratio(half, 10, 10_000),
+    },
+    timePerPostGrowthWhenNoRuleMatches: { '10→10000': ratio(bySize('none match'), 10, 10_000) },
+    timePerPostGrowthAtFixedMatches: { '1000→10000': ratio(bySize('100 match'), 1_000, 10_000) },
   };
-});
+}
 
-const bySize = (matching: string) => new Map(results.filter((r) => r.matching === matching).map((r) => [r.rules as number, r.microsPerPost]));
-const ratio = (sizes: Map<number, number>, from: number, to: number) => Math.round(((sizes.get(to) as number) / (sizes.get(from) as number)) * 100) / 100;
-const half = bySize('half real');
-const flat = bySize('none match');
-const fixed = bySize('100 match');
-const growth = {
-  '10→100': ratio(half, 10, 100),
-  '100→1000': ratio(half, 100, 1_000),
-  '1000→10000': ratio(half, 1_000, 10_000),
-  '10→10000': ratio(half, 10, 10_000),
-};
-const flatGrowth = ratio(flat, 10, 10_000);
-const fixedGrowth = ratio(fixed, 1_000, 10_000);
+const summaries = codes.map((_, k) => summary(k));
+const head = { posts: posts.length, seconds, rounds, time: 'cpu', node: process.version };
 
 if (values.json) {
-  process.stdout.write(
-    `${JSON.stringify(
-      {
-        posts: posts.length,
-        seconds,
-        rounds,
-        time: 'cpu',
-        node: process.version,
-        results,
-        timePerPostGrowth: growth,
-        timePerPostGrowthWhenNoRuleMatches: { '10→10000': flatGrowth },
-        timePerPostGrowthAtFixedMatches: { '1000→10000': fixedGrowth },
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const [mine, baseline] = summaries;
+  process.stdout.write(`${JSON.stringify({ ...head, ...mine, ...(baseline ? { baseline: { dir: values.baseline, ...baseline } } : {}) }, null, 2)}\n`);
 } else {
   process.stdout.write(
-    `classifier benchmark: ${posts.length} posts, ${seconds} CPU s per ruleset per round, median of ${rounds} rounds, node ${process.version}\n\n`,
+    `classifier benchmark: ${posts.length} posts, ${seconds} CPU s per ruleset per round, median of ${rounds} rounds, node ${process.version}\n`,
   );
-  process.stdout.write('rules                     phrases      compile ms   posts/s   µs/post   rules fired/post\n');
-  for (const r of results) {
+  summaries.forEach((s, k) => {
+    const g = s.timePerPostGrowth;
+    process.stdout.write(`\n${k === 0 ? 'this checkout' : `baseline ${values.baseline}`}\n`);
+    process.stdout.write('rules                     phrases      compile ms   posts/s   µs/post   rules fired/post\n');
+    for (const r of s.results) {
+      process.stdout.write(
+        `${String(r.rules).padEnd(26)}${r.matching.padEnd(11)}${String(r.compileMs).padStart(10)}${String(r.postsPerSecond).padStart(10)}${String(r.microsPerPost).padStart(10)}${String(r.rulesFiredPerPost).padStart(19)}\n`,
+      );
+    }
     process.stdout.write(
-      `${String(r.rules).padEnd(26)}${r.matching.padEnd(11)}${String(r.compileMs).padStart(10)}${String(r.postsPerSecond).padStart(10)}${String(r.microsPerPost).padStart(10)}${String(r.rulesFiredPerPost).padStart(19)}\n`,
+      `\ntime per post (half real phrases) grows ×${g['10→100']} from 10 to 100 rules, ×${g['100→1000']} from 100 to 1,000, ×${g['1000→10000']} from 1,000 to 10,000 (×${g['10→10000']} from 10 to 10,000)\n` +
+        `with rules whose phrases never occur (the trie scan alone), ×${s.timePerPostGrowthWhenNoRuleMatches['10→10000']} from 10 to 10,000 rules\n` +
+        `with the same 100 rules matching and the rest never, ×${s.timePerPostGrowthAtFixedMatches['1000→10000']} from 1,000 to 10,000 rules\n`,
     );
-  }
-  process.stdout.write(
-    `\ntime per post (half real phrases) grows ×${growth['10→100']} from 10 to 100 rules, ×${growth['100→1000']} from 100 to 1,000, ×${growth['1000→10000']} from 1,000 to 10,000 (×${growth['10→10000']} from 10 to 10,000)\n` +
-      `with rules whose phrases never occur (the trie scan alone), ×${flatGrowth} from 10 to 10,000 rules\n` +
-      `with the same 100 rules matching and the rest never, ×${fixedGrowth} from 1,000 to 10,000 rules\n`,
-  );
+  });
 }

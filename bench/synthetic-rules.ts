@@ -34,9 +34,11 @@ export function syntheticRules(n: number, posts: readonly ClassifierInput[], rea
       .slice(0, 150)
       .map(([w]) => w),
   );
-  const sequences = all.map((words) => words.filter((w) => !common.has(w)));
+  const sequences = all.map((words) => words.filter((w) => !common.has(w))).filter((s) => s.length >= 3);
+  // A few short posts (the generated ones, without the eval set) may hold no word outside the commonest.
+  const source = sequences.length > 0 ? sequences : all.filter((s) => s.length >= 3);
   const realPhrase = () => {
-    const words = pick(sequences.filter((s) => s.length >= 3));
+    const words = pick(source);
     const len = 1 + Math.floor(rand() * 2);
     const start = Math.floor(rand() * (words.length - len));
     return words.slice(start, start + len).join(' ');

@@ -12,6 +12,21 @@ import {
   type CompiledRuleset,
   type Ruleset,
 } from './ruleset.js';
+import {
+  REC_ALL,
+  REC_ANY,
+  REC_FLAGS,
+  REC_IDS,
+  REC_INDEX,
+  REC_NONE,
+  REC_TERMS,
+  REC_WEIGHT,
+  RULE_CASE,
+  RULE_KEEP,
+  RULE_NEAR,
+  RULE_PLAIN,
+  RULE_PRIORITY,
+} from './rule-records.js';
 import { REGEX_INPUT_MAX } from './safe-regex.js';
 import type { ClassifierInput, Decision, FiredRule, MatchedTerm } from './types.js';
 
@@ -83,12 +98,77 @@ interface RegexSpan extends Span {
   term: string;
 }
 
+/**
+ * Per-ruleset arrays that classify() reuses from post to post instead of building maps and lists for each: bits
+ * are cleared by the post that set them (or the next), and a stamped entry belongs to the current post only when
+ * its stamp equals the post's epoch. classify() is synchronous and calls nothing that classifies, so one set per
+ * ruleset is never shared by two posts at once.
+ */
+interface Scratch {
+  epoch: number;
+  /**
+   * One bit per phrase id: set when the phrase occurs in the current post. Rules ask about their phrases, most of
+   * which do not occur: a bit set is small enough to stay in the processor's nearest cache even with 10,000
+   * rules, where a word per phrase would not.
+   */
+  found: Uint32Array;
+  /** The ids whose bits are set, in its first `foundCount` entries: cleared when the next post starts. */
+  foundIds: Int32Array;
+  foundCount: number;
+  /**
+   * By phrase id, three entries from `3 * id`, read for phrases that occur only:
+   * - {@link SLOT}: where its occurrences are in the post's list of span lists. An index, not the list itself:
+   *   a long-lived array pointing at each post's young objects would keep them alive and slow every collection;
+   * - {@link CHECKED}: the epoch of the last post in which whether an occurrence no cue governs was worked out,
+   * - {@link FREE}: and the epoch of the last post in which there was one.
+   */
+  phrases: Uint32Array;
+  /** One bit per rule index: set while the current post's candidates are collected, cleared as they are read. */
+  ruleBits: Uint32Array;
+  /** The current post's candidate rule indexes, in its first entries. */
+  candidates: Int32Array;
+}
+
+const SLOT = 0;
+const CHECKED = 1;
+const FREE = 2;
+
+const scratches = new WeakMap<CompiledRuleset, Scratch>();
+
+function scratchOf(compiled: CompiledRuleset): Scratch {
+  let scratch = scratches.get(compiled);
+  if (scratch === undefined) {
+    scratch = {
+      epoch: 0,
+      found: new Uint32Array(Math.ceil(compiled.phraseCount / 32)),
+      foundIds: new Int32Array(compiled.phraseCount),
+      foundCount: 0,
+      phrases: new Uint32Array(3 * compiled.phraseCount),
+      ruleBits: new Uint32Array(Math.ceil(compiled.rules.length / 32)),
+      candidates: new Int32Array(compiled.rules.length),
+    };
+    scratches.set(compiled, scratch);
+  }
+  if (scratch.epoch === 0xffffffff) {
+    // After four billion posts the stamps would repeat: start again from clean arrays.
+    scratch.phrases.fill(0);
+    scratch.epoch = 0;
+  }
+  scratch.epoch += 1;
+  return scratch;
+}
+
 /** What one classify call knows about its post; passed to the helpers below (closures would cost per call). */
 interface Post {
   input: ClassifierInput;
   text: string;
   tokens: readonly Token[];
   hits: Map<number, Span[]>;
+  epoch: number;
+  found: Uint32Array;
+  phrases: Uint32Array;
+  /** The span lists of the phrases found, in the order their {@link SLOT} entries index. */
+  spans: Span[][];
   lang: string | null;
   /** Whether `lang` was detected (the post had no tag); set when a rule first asks. */
   langDetected: boolean;
@@ -130,9 +210,66 @@ function usable(post: Post, span: Span, withNegated: boolean): boolean {
  * have detected it).
  */
 function spansOf(post: Post, p: CompiledPhrase): readonly Span[] {
-  const spans = post.hits.get(p.id);
-  if (spans === undefined) return NO_SPANS;
+  const spans = spansById(post, p.id);
   return p.langs === null || post.lang === null || p.langs.has(post.lang) ? spans : NO_SPANS;
+}
+
+/** Whether the phrase with this trie id occurs in the post. */
+function occurs(post: Post, id: number): boolean {
+  return ((post.found[id >>> 5] as number) & (1 << (id & 31))) !== 0;
+}
+
+/** The occurrences of a phrase by trie id (whatever the languages it is listed under). */
+function spansById(post: Post, id: number): readonly Span[] {
+  return occurs(post, id) ? (post.spans[post.phrases[3 * id + SLOT] as number] as Span[]) : NO_SPANS;
+}
+
+/** Whether a phrase, by trie id, has a usable occurrence; worked out once per post and phrase for negated ones. */
+function idUsable(post: Post, id: number, withNegated: boolean): boolean {
+  if (!occurs(post, id)) return false;
+  const at = 3 * id;
+  const phrases = post.phrases;
+  if (withNegated) return true;
+  if (phrases[at + CHECKED] !== post.epoch) {
+    phrases[at + CHECKED] = post.epoch;
+    if (anyUsable(post, post.spans[phrases[at + SLOT] as number] as Span[], false)) phrases[at + FREE] = post.epoch;
+  }
+  return phrases[at + FREE] === post.epoch;
+}
+
+/**
+ * {@link fires} and {@link termsOf} for a plain rule, in one pass over the phrase ids and terms of its record: its
+ * terms when it fires, else null. Its `none` phrases are checked first (a plain rule has no `when` to check
+ * before), then its `all` phrases, without building anything; its `any` phrases' terms are built as they are
+ * found, since a rule that gets that far nearly always fires.
+ */
+function plainFired(post: Post, compiled: CompiledRuleset, off: number, flags: number): MatchedTerm[] | null {
+  const { words, terms: written } = compiled.records;
+  const withNegated = (flags & RULE_KEEP) !== 0;
+  const anyCount = words[off + REC_ANY] as number;
+  const allFrom = off + REC_IDS + anyCount;
+  const noneFrom = allFrom + (words[off + REC_ALL] as number);
+  const end = noneFrom + (words[off + REC_NONE] as number);
+  for (let k = noneFrom; k < end; k++) if (occurs(post, words[k] as number)) return null;
+  for (let k = allFrom; k < noneFrom; k++) if (!idUsable(post, words[k] as number, withNegated)) return null;
+  const terms: MatchedTerm[] = [];
+  // any, then all (regex has none): the order termsOf pushes them in.
+  const firstTerm = (words[off + REC_TERMS] as number) - (off + REC_IDS);
+  for (let k = off + REC_IDS; k < allFrom; k++) {
+    const id = words[k] as number;
+    if (occurs(post, id)) pushTerms(post, written[firstTerm + k] as string, spansById(post, id), withNegated, terms);
+  }
+  if (anyCount > 0 && terms.length === 0) return null;
+  for (let k = allFrom; k < noneFrom; k++) {
+    const id = words[k] as number;
+    pushTerms(post, written[firstTerm + k] as string, spansById(post, id), withNegated, terms);
+  }
+  if ((flags & RULE_NEAR) !== 0) {
+    const nears = (compiled.rules[words[off + REC_INDEX] as number] as CompiledRule).near;
+    for (const near of nears) if (!nearMet(post, near, withNegated)) return null;
+    for (const near of nears) pushNearTerms(post, near, withNegated, terms);
+  }
+  return finishTerms(terms);
 }
 
 function anyUsable(post: Post, spans: readonly Span[], withNegated: boolean): boolean {
@@ -210,12 +347,19 @@ function termsOf(post: Post, rule: CompiledRule, regexHits: readonly RegexSpan[]
   for (const r of regexHits) if (usable(post, r, withNegated)) terms.push({ term: r.term, start: r.start, end: r.end });
   for (const p of rule.all) pushTerms(post, p.term, spansOf(post, p), withNegated, terms);
   for (const near of rule.near) pushNearTerms(post, near, withNegated, terms);
-  if (terms.length === 1) return terms;
+  return finishTerms(terms);
+}
+
+/** Terms in text order, each place once, the first {@link MAX_TERMS_PER_RULE}. */
+function finishTerms(terms: MatchedTerm[]): MatchedTerm[] {
+  if (terms.length <= 1) return terms;
   // A near pair can meet more than one partner, and a phrase can be in two lists: report each place once.
   const unique = terms.length <= LINEAR_DEDUP_MAX ? dedupByLooking(terms) : dedupBySet(terms);
   // The first places are the explanation; a hostile post repeating a phrase 100,000 times must not
   // make a decision of megabytes.
-  return unique.sort(byPosition).slice(0, MAX_TERMS_PER_RULE);
+  unique.sort(byPosition);
+  if (unique.length > MAX_TERMS_PER_RULE) unique.length = MAX_TERMS_PER_RULE;
+  return unique;
 }
 
 const samePlace = (a: MatchedTerm, b: MatchedTerm): boolean => a.start === b.start && a.end === b.end && a.term === b.term;
@@ -264,15 +408,53 @@ function regexOcc(post: Post, rule: CompiledRule): RegexSpan[] {
   return found;
 }
 
-/** The indexes of the rules that can fire on the post (one of their phrases is in it, or they are always tried), ascending. */
-function candidatesOf(compiled: CompiledRuleset, hits: Map<number, Span[]>): Int32Array {
-  const found: number[] = [...compiled.alwaysTry];
-  for (const id of hits.keys()) {
-    const rules = compiled.rulesByPhrase[id];
-    if (rules !== undefined) for (const index of rules) found.push(index);
+/**
+ * The indexes of the rules that can fire on the post (one of their phrases is in it, or they are always tried),
+ * each once, ascending (file order); also marks the phrases found as the post's.
+ */
+function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<number, Span[]>, spans: Span[][]): Int32Array {
+  const { found, foundIds, phrases, ruleBits, candidates } = scratch;
+  const { phraseRulesStart, phraseRules, alwaysTry } = compiled;
+  // Clear the previous post's bits (even if it threw half way: the ids were listed as each bit was set).
+  for (let i = 0; i < scratch.foundCount; i++) found[(foundIds[i] as number) >>> 5] = 0;
+  scratch.foundCount = 0;
+  // A rule's bit, set once however many of its phrases occur; the words between lo and hi are read back in order,
+  // which costs less than sorting the indexes (a typed array's sort costs microseconds on a few hundred).
+  let lo = ruleBits.length;
+  let hi = -1;
+  for (let i = 0; i < alwaysTry.length; i++) {
+    const index = alwaysTry[i] as number;
+    const w = index >>> 5;
+    ruleBits[w] = (ruleBits[w] as number) | (1 << (index & 31));
+    if (w < lo) lo = w;
+    if (w > hi) hi = w;
   }
-  // A typed array sorts numbers natively, without a comparator call per pair.
-  return Int32Array.from(found).sort();
+  for (const [id, list] of hits) {
+    found[id >>> 5] = (found[id >>> 5] as number) | (1 << (id & 31));
+    foundIds[scratch.foundCount++] = id;
+    phrases[3 * id + SLOT] = spans.length;
+    spans.push(list);
+    const end = phraseRulesStart[id + 1] as number;
+    for (let k = phraseRulesStart[id] as number; k < end; k++) {
+      const index = phraseRules[k] as number;
+      const w = index >>> 5;
+      ruleBits[w] = (ruleBits[w] as number) | (1 << (index & 31));
+      if (w < lo) lo = w;
+      if (w > hi) hi = w;
+    }
+  }
+  let count = 0;
+  for (let w = lo; w <= hi; w++) {
+    let bits = ruleBits[w] as number;
+    if (bits === 0) continue;
+    ruleBits[w] = 0;
+    while (bits !== 0) {
+      const lowest = bits & -bits;
+      candidates[count++] = (w << 5) | (31 - Math.clz32(lowest));
+      bits ^= lowest;
+    }
+  }
+  return candidates.subarray(0, count);
 }
 
 /**
@@ -303,11 +485,16 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   const compiled = compiledOf(ruleset);
   const { text, tokens } = normalizeText(input.text.length > MAX_CLASSIFIED_CHARS ? input.text.slice(0, MAX_CLASSIFIED_CHARS) : input.text);
   const hits = compiled.trie.scan(tokens);
+  const scratch = scratchOf(compiled);
   const post: Post = {
     input,
     text,
     tokens,
     hits,
+    epoch: scratch.epoch,
+    found: scratch.found,
+    phrases: scratch.phrases,
+    spans: [],
     lang: input.lang ? primaryLang(input.lang) : null,
     langDetected: false,
     langAsked: false,
@@ -324,39 +511,53 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   let priorityRule: string | null = null;
 
   // Only rules with one of their phrases in the post (or a regex) can fire: look at those, in file order.
-  const candidates = candidatesOf(compiled, hits);
+  const candidates = candidatesOf(compiled, scratch, hits, post.spans);
+  const records = compiled.records;
+  const words = records.words;
   for (let i = 0; i < candidates.length; i++) {
     const index = candidates[i] as number;
-    if (i > 0 && index === candidates[i - 1]) continue;
-    const rule = compiled.rules[index] as CompiledRule;
-    if (!conditionsHold(rule.when, post)) continue;
-    if (blocked(post, rule)) continue;
-    const regexHits = rule.regex.length > 0 ? regexOcc(post, rule) : NO_REGEX_SPANS;
-
-    let withNegated = rule.negation === 'keep';
+    const off = records.at[index] as number;
+    const flags = words[off + REC_FLAGS] as number;
     let flipped = false;
-    if (!fires(post, rule, regexHits, withNegated)) {
-      if (rule.negation !== 'flip' || !fires(post, rule, regexHits, true)) continue;
-      withNegated = true;
-      flipped = true;
+    let terms: MatchedTerm[];
+    let features: FiredRule['features'];
+    if ((flags & RULE_PLAIN) !== 0) {
+      const found = plainFired(post, compiled, off, flags);
+      if (found === null) continue;
+      terms = found;
+    } else {
+      const rule = compiled.rules[index] as CompiledRule;
+      let withNegated = (flags & RULE_KEEP) !== 0;
+      if (!conditionsHold(rule.when, post)) continue;
+      if (blocked(post, rule)) continue;
+      const regexHits = rule.regex.length > 0 ? regexOcc(post, rule) : NO_REGEX_SPANS;
+      if (!fires(post, rule, regexHits, withNegated)) {
+        if (rule.negation !== 'flip' || !fires(post, rule, regexHits, true)) continue;
+        withNegated = true;
+        flipped = true;
+      }
+      terms = termsOf(post, rule, regexHits, withNegated);
+      if (rule.when?.needsFeatures) features = featuresRead(rule.when, featuresOf(post));
     }
-    const terms = termsOf(post, rule, regexHits, withNegated);
 
-    const weight = flipped ? -rule.weight : rule.weight;
-    const setsPriority = rule.priority !== undefined && !flipped;
+    const id = records.ids[index] as string;
+    const label = (flags & RULE_CASE) !== 0 ? 'case' : 'lead';
+    const ruleWeight = records.floats[(off + REC_WEIGHT) / 2] as number;
+    const weight = flipped ? -ruleWeight : ruleWeight;
+    const rulePriority = flipped || (flags & RULE_PRIORITY) === 0 ? undefined : records.priorities[index];
     // Fields in this order, as the decision is stored and compared as JSON; absent rather than undefined.
-    const one: FiredRule = { id: rule.id, label: rule.label, weight, terms };
-    if (setsPriority) one.priority = rule.priority;
+    const one: FiredRule = { id, label, weight, terms };
+    if (rulePriority !== undefined) one.priority = rulePriority;
     if (flipped) one.negated = true;
-    if (rule.when?.needsFeatures) one.features = featuresRead(rule.when, featuresOf(post));
+    if (features !== undefined) one.features = features;
     fired.push(one);
-    if (rule.label === 'lead') {
+    if (label === 'lead') {
       leadScore += weight;
     } else {
       caseScore += weight;
-      if (setsPriority && (priority === null || rank(rule.priority as Priority) > rank(priority))) {
-        priority = rule.priority as Priority;
-        priorityRule = rule.id;
+      if (rulePriority !== undefined && (priority === null || rank(rulePriority) > rank(priority))) {
+        priority = rulePriority;
+        priorityRule = id;
       }
     }
   }

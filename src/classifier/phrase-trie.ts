@@ -30,6 +30,11 @@ export class PhraseTrie {
   readonly #root = newNode();
   readonly #ids = new Map<string, number>();
 
+  /** How many distinct phrases were added: their ids are 0 to size - 1. */
+  get size(): number {
+    return this.#ids.size;
+  }
+
   /** Add a phrase given as token values; the same sequence always gets the same id. */
   add(values: readonly string[]): number {
     // \u0000 cannot occur in a token, so the key is unambiguous.

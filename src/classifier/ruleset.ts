@@ -6,6 +6,7 @@ import { PLATFORMS, PRIORITIES, type Platform, type Priority } from '../types.js
 import { FEATURE_NAMES, type FeatureName } from './features.js';
 import { normalizeText } from './normalize.js';
 import { PhraseTrie } from './phrase-trie.js';
+import { packRules, type RuleRecords } from './rule-records.js';
 import { compileSafeRegex } from './safe-regex.js';
 
 /** A rules file that cannot be used. The message names the file, the rule and the field, one problem a line. */
@@ -206,13 +207,20 @@ export interface CompiledRule {
 export interface CompiledRuleset {
   trie: PhraseTrie;
   rules: CompiledRule[];
+  /** How many phrase ids the trie gave out (rule phrases and negation cues): ids are 0 to phraseCount - 1. */
+  phraseCount: number;
   /**
-   * By phrase id: the indexes of the rules that phrase can make fire (it is in their any, all or near),
-   * ascending. Rules with a regex are tried on every post: {@link CompiledRuleset.alwaysTry}.
+   * By phrase id, flattened: the indexes of the rules phrase `id` can make fire (it is in their any, all or near)
+   * are `phraseRules[phraseRulesStart[id]]` up to `phraseRules[phraseRulesStart[id + 1]]`, ascending. Typed
+   * arrays, as classify() reads them for every phrase found in every post. Rules with a regex are tried on every
+   * post: {@link CompiledRuleset.alwaysTry}.
    */
-  rulesByPhrase: number[][];
+  phraseRulesStart: Int32Array;
+  phraseRules: Int32Array;
   /** Rules to try on every post, whatever phrases it holds (those with regexes or of features alone), ascending. */
-  alwaysTry: number[];
+  alwaysTry: Int32Array;
+  /** The rules packed for classify()'s inner loop. */
+  records: RuleRecords;
   thresholds: { lead: number; case: number };
   /** Trie ids of the negation cues. */
   negationCues: ReadonlySet<number>;
@@ -458,6 +466,14 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
       if (list[list.length - 1] !== index) list.push(index);
     }
   });
+  const records = packRules(rules);
+  const phraseCount = trie.size;
+  const phraseRulesStart = new Int32Array(phraseCount + 1);
+  for (let id = 0; id < phraseCount; id++) phraseRulesStart[id + 1] = (phraseRulesStart[id] as number) + (rulesByPhrase[id]?.length ?? 0);
+  const phraseRules = new Int32Array(phraseRulesStart[phraseCount] as number);
+  rulesByPhrase.forEach((list, id) => {
+    phraseRules.set(list, phraseRulesStart[id]);
+  });
 
   const hash = createHash('sha256').update(yamlText).digest('hex').slice(0, 12);
   const ruleset: Ruleset = Object.freeze({
@@ -469,8 +485,11 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
   compiledRulesets.set(ruleset, {
     trie,
     rules,
-    rulesByPhrase,
-    alwaysTry,
+    phraseCount,
+    phraseRulesStart,
+    phraseRules,
+    alwaysTry: Int32Array.from(alwaysTry),
+    records,
     thresholds: { ...def.thresholds },
     negationCues,
     negationWindow: def.negation?.window ?? 3,

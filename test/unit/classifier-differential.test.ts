@@ -10,7 +10,10 @@ import { syntheticRules } from '../../bench/synthetic-rules.js';
 import { classify, loadRuleset, parseRuleset, type ClassifierInput, type Ruleset } from '../../src/classifier/index.js';
 import { referenceClassify } from '../support/reference-classify.js';
 
-const DEV_POSTS = fileURLToPath(new URL('../../../shared/eval/dev/posts.jsonl', import.meta.url));
+// EVAL_DIR as for `npm run eval:cv` (a worktree elsewhere than beside ../shared has the set at another path).
+const DEV_POSTS = process.env.EVAL_DIR
+  ? `${process.env.EVAL_DIR}/dev/posts.jsonl`
+  : fileURLToPath(new URL('../../../shared/eval/dev/posts.jsonl', import.meta.url));
 
 /** Posts of every shape the rules below look at: negations, elongations, digits for letters, emoji, languages. */
 function generatedTexts(): string[] {
@@ -37,6 +40,8 @@ const EDGE_TEXTS = [
   'weeks of waiting and my order was not charged',
   'Refund refund REFUND: order 1234567 not interested',
   'not interested in any plan, still no refund',
+  // A rule's `any` phrase free and its `all` phrase only negated: under cancel it must not fire.
+  'my order came but no refund yet',
 ];
 
 function loadPosts(): ClassifierInput[] {
