@@ -65,9 +65,12 @@ async function insertPosts(tx: Tx, sourceId: string, { json, posts }: { json: st
   const aId = tx.array(list.map((p) => p.author.id));
   const aHandle = tx.array(list.map((p) => p.author.handle ?? null) as string[]);
   const aName = tx.array(list.map((p) => p.author.name ?? null) as string[]);
+  // Only authors not yet known reach the insert: its unique check would otherwise wait on every
+  // known author's row that a capture transaction in flight is updating (linking it to a contact).
   await tx`
     insert into identities (platform, external_user_id, handle, name)
-    select * from unnest(${aPlatform}::platform[], ${aId}::text[], ${aHandle}::text[], ${aName}::text[])
+    select * from unnest(${aPlatform}::platform[], ${aId}::text[], ${aHandle}::text[], ${aName}::text[]) as u(platform, user_id, handle, name)
+    where not exists (select 1 from identities i where i.platform = u.platform and i.external_user_id = u.user_id)
     on conflict (platform, external_user_id) do nothing`;
   await tx`
     with changed as (
