@@ -16,6 +16,9 @@ function isConnectionLoss(err: unknown): boolean {
   return (e?.code !== undefined && CONNECTION_LOSS.has(e.code)) || /Connection terminated/i.test(e?.message ?? '');
 }
 
+/** A signal this soon after the first is the same stop request delivered twice, not a person insisting. */
+const REPEATED_SIGNAL_MS = 2000;
+
 /**
  * `capture start [--role all|poller|worker|api]`: run the service until SIGTERM/SIGINT, then drain
  * in-flight jobs and exit 0. Logs one line per lead and case created, and a summary every 30 s.
@@ -60,12 +63,20 @@ export async function startCommand(args: string[]): Promise<number> {
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
+    let firstSignalAt = 0;
     const stop = (signal: string) => {
       if (stopping) {
+        // One stop request often arrives twice: a supervisor (systemd's control-group kill, `timeout`)
+        // or a terminal's Ctrl-C signals the whole process group, and npm forwards the signal too.
+        if (Date.now() - firstSignalAt < REPEATED_SIGNAL_MS) {
+          log.info({ signal }, 'signal repeated while draining: still draining');
+          return;
+        }
         log.warn({ signal }, 'second signal: exiting without draining');
         process.exit(1);
       }
       stopping = true;
+      firstSignalAt = Date.now();
       log.info({ signal }, 'shutting down: draining in-flight jobs');
       clearInterval(summary);
       rules?.close();
@@ -86,7 +97,7 @@ export async function startCommand(args: string[]): Promise<number> {
     // jobs could finish; this process stops it itself once drained (its exit hook stays as a backstop).
     process.removeAllListeners('SIGTERM');
     process.removeAllListeners('SIGINT');
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
     // A pooled pg client of BullMQ's PostgreSQL backend that loses its connection while checked
     // out emits 'error' with no listener. That client is gone and the pool makes a new one, so a
     // lost connection is logged as one line; anything else ends the process, also in one line.
