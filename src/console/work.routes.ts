@@ -8,7 +8,7 @@ import { NotFoundError } from '../errors.js';
 import type { Platform } from '../types.js';
 import { POLL_JOB } from '../workers/queues.js';
 import type { ConsoleKit } from './kit.js';
-import { casePage, casesPage, queueOrder, type CaseFilters, type CaseRow } from './views/cases.js';
+import { casePage, casesPage, type CaseFilters, type CaseRow } from './views/cases.js';
 import { leadPage, leadsPage, type LeadFilters, type LeadRow } from './views/leads.js';
 import { sourcesPage } from './views/sources.js';
 
@@ -18,8 +18,7 @@ type Form = Record<string, string | undefined>;
 const form = (req: FastifyRequest) => (req.body ?? {}) as Form;
 const platformOf = (v: string | undefined): Platform | undefined => (v === 'twitter' || v === 'facebook' ? v : undefined);
 
-/** Rows a listing reads before its filters that the read model cannot apply; the page shows the first `SHOWN`. */
-const READ = 500;
+/** Rows a listing page shows; every filter is applied by the read model, over all the records. */
 const SHOWN = 100;
 
 /** Leads, cases, wrong-label feedback and sources: the pages people work from. */
@@ -49,17 +48,19 @@ export function workRoutes(app: FastifyInstance, kit: ConsoleKit): void {
         minScore: q.minScore ? Number(q.minScore) : undefined,
         rule: q.rule || undefined,
       };
-      const rows = (await listLeads(sql, { status: 'open', source: platformOf(q.platform), limit: READ })) as unknown as LeadRow[];
+      const shown = (await listLeads(sql, {
+        status: 'open',
+        source: platformOf(q.platform),
+        minScore: f.minScore,
+        rule: f.rule,
+        sourceId: f.source,
+        limit: SHOWN,
+      })) as unknown as LeadRow[];
       const posts = await openingPosts(
         sql,
         'lead',
-        rows.map((l) => l.id),
+        shown.map((l) => l.id),
       );
-      const shown = rows
-        .filter((l) => f.minScore === undefined || l.score >= f.minScore)
-        .filter((l) => f.source === undefined || posts.get(l.id)?.sourceId === f.source)
-        .filter((l) => f.rule === undefined || (Array.isArray(l.rules) && (l.rules as { id: string }[]).some((r) => r.id === f.rule)))
-        .slice(0, SHOWN);
       return kit.send(reply, leadsPage(kit.context(req, reply), shown, posts, f));
     },
   );
@@ -104,10 +105,13 @@ export function workRoutes(app: FastifyInstance, kit: ConsoleKit): void {
     async (req, reply) => {
       const f: CaseFilters = { status: req.query.status || undefined, priority: req.query.priority || undefined, platform: req.query.platform || undefined };
       const statuses = (f.status ? [f.status] : ['new', 'in_progress']) as CaseStatus[];
-      const lists = await Promise.all(
-        statuses.map((status) => listCases(sql, { status, origin: platformOf(f.platform), priority: f.priority as PriorityValue | undefined, limit: READ })),
-      );
-      const cases = (lists.flat() as unknown as CaseRow[]).sort(queueOrder).slice(0, SHOWN);
+      const cases = (await listCases(sql, {
+        statuses,
+        origin: platformOf(f.platform),
+        priority: f.priority as PriorityValue | undefined,
+        order: 'queue',
+        limit: SHOWN,
+      })) as unknown as CaseRow[];
       const posts = await openingPosts(
         sql,
         'case',

@@ -12,13 +12,6 @@ export interface CaseFilters {
   platform?: string | undefined;
 }
 
-const PRIORITY_RANK: Record<string, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
-
-/** The support queue's order: priority (urgent first), then the earliest resolve-by. */
-export function queueOrder(a: CaseRow, b: CaseRow): number {
-  return (PRIORITY_RANK[a.priority] ?? 9) - (PRIORITY_RANK[b.priority] ?? 9) || Date.parse(a.resolveBy) - Date.parse(b.resolveBy);
-}
-
 /** The buttons a case's status allows. */
 export function caseActions(ctx: PageContext, c: CaseRow): Html {
   const b = (action: string, label: string) => actionForm(ctx, `/cases/${c.id}/${action}`, label, html``, `${label} case ${c.id}`);

@@ -28,6 +28,10 @@ export interface CaseRow {
 
 export interface CaseFilter {
   status?: CaseStatusValue | undefined;
+  /** Any of these statuses (with `status`, both must hold). */
+  statuses?: readonly CaseStatusValue[] | undefined;
+  /** `newest` (the default): newest first; `queue`: the support queue's order, most urgent first, then the earliest resolve-by. */
+  order?: 'newest' | 'queue' | undefined;
   origin?: PlatformValue | undefined;
   priority?: PriorityValue | undefined;
   contactId?: number | undefined;
@@ -52,5 +56,6 @@ export async function listCases(sql: Sql, f: CaseFilter): Promise<CaseRow[]> {
     select ${caseColumns(sql)} from cases c
     where true ${f.status ? sql`and c.status = ${f.status}` : none(sql)} ${f.origin ? sql`and c.origin = ${f.origin}` : none(sql)}
       ${f.priority ? sql`and c.priority = ${f.priority}` : none(sql)} ${f.contactId !== undefined ? sql`and c.contact_id = ${f.contactId}` : none(sql)}
-    order by c.id desc limit ${f.limit}`;
+      ${f.statuses ? sql`and c.status = any(${sql.array([...f.statuses])}::case_status[])` : none(sql)}
+    order by ${f.order === 'queue' ? sql`c.priority desc, c.resolve_by, c.id` : sql`c.id desc`} limit ${f.limit}`;
 }

@@ -32,6 +32,12 @@ export interface LeadFilter {
   status?: LeadStatusValue | undefined;
   source?: PlatformValue | undefined;
   contactId?: number | undefined;
+  /** Only leads scored at least this. */
+  minScore?: number | undefined;
+  /** Only leads whose opening decision fired this rule. */
+  rule?: string | undefined;
+  /** Only leads whose first post came from this configured source. */
+  sourceId?: string | undefined;
   limit: number;
 }
 
@@ -52,5 +58,8 @@ export async function listLeads(sql: Sql, f: LeadFilter): Promise<LeadRow[]> {
     select ${leadColumns(sql)} from leads l
     where true ${f.status ? sql`and l.status = ${f.status}` : none(sql)} ${f.source ? sql`and l.source = ${f.source}` : none(sql)}
       ${f.contactId !== undefined ? sql`and l.contact_id = ${f.contactId}` : none(sql)}
+      ${f.minScore !== undefined ? sql`and l.score >= ${f.minScore}` : none(sql)}
+      ${f.rule !== undefined ? sql`and l.rules @> ${JSON.stringify([{ id: f.rule }])}::jsonb` : none(sql)}
+      ${f.sourceId !== undefined ? sql`and (select p.source_id from social_posts p where p.lead_id = l.id order by p.id limit 1) = ${f.sourceId}` : none(sql)}
     order by l.id desc limit ${f.limit}`;
 }
