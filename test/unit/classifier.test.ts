@@ -355,6 +355,14 @@ describe('rules/default.yaml', () => {
     ["We're hiring! Apply now to join our support team", 'none', null],
     ['GIVEAWAY: follow and tag a friend to enter', 'none', null],
     ['love the new ad 😂', 'none', null],
+    // fourth pass: a negated "got my refund" is not solved; a refund that landed is
+    ["still haven't got my refund, it's been 3 weeks", 'case', 'normal'],
+    ['refund landed this morning, thanks!', 'none', null],
+    // a price asked with the thing in between; trouble with one's current provider is a prospect's
+    ['what would a 2019 hatchback cost with you?', 'lead', null],
+    ['my current provider keeps dropping my calls, thinking of leaving', 'lead', null],
+    ['how do I pay in instalments?', 'lead', null],
+    ['the pizza arrived cold and tasted bad', 'case', 'normal'],
   ])('%s → %s', (text, label, priority) => {
     const decision = classify(post(text), ruleset);
     expect({ label: decision.label, priority: decision.priority }).toEqual({ label, priority });
