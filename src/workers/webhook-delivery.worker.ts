@@ -236,7 +236,8 @@ export interface DrainDeps {
 /**
  * Processor of the webhooks queue: claim a batch of the endpoint's due stream heads, send them
  * with the process's bound on requests in flight, record every result in one transaction, and
- * nudge the next drain (the other parity: this one is still active) while there was work.
+ * nudge the next drain (the other parity: this one is still active) while there was work: at
+ * once when the batch was full, else once the results are written.
  */
 export function createDrainProcessor(deps: DrainDeps) {
   const { sql, queue, log, settings, limiter, agents } = deps;
@@ -246,8 +247,16 @@ export function createDrainProcessor(deps: DrainDeps) {
     // a job from before drains (`{ deliveryId }`) names no endpoint: the relay nudges its endpoint anyway
     if (!Number.isSafeInteger(endpointId) || deps.stopping()) return 'skipped';
     const sendBy = Date.now() + lease - settings.timeoutMs - 1000;
-    const batch = await claimDeliveries(sql, endpointId, deps.batchSize ?? DRAIN_BATCH, lease);
+    const max = deps.batchSize ?? DRAIN_BATCH;
+    const batch = await claimDeliveries(sql, endpointId, max, lease);
     if (batch.length === 0) return 'empty';
+    // a nudge lost (Redis away) only waits for the relay's next pass
+    const successor = () =>
+      deps.stopping()
+        ? undefined
+        : nudge(queue, [endpointId], job.id?.endsWith('-0') ? 1 : 0).catch((err: unknown) => log.warn({ err, endpointId }, 'webhook drain nudge failed'));
+    // a full batch: more is due, and the successor can claim other records' heads while this one sends
+    const early = batch.length === max ? successor() : undefined;
     const url = new URL(batch[0]!.url);
     const results = await Promise.all(
       batch.map((d) => limiter.run(async () => (deps.stopping() || Date.now() > sendBy ? null : attempt(d, settings, agents, url)))),
@@ -259,7 +268,9 @@ export function createDrainProcessor(deps: DrainDeps) {
     log.debug(fields, 'webhook batch sent');
     if (done.failed > 0) log.warn({ endpointId, deliveryIds: done.failedIds }, 'webhook deliveries dead-lettered');
     if (done.endpointDisabled) log.error({ endpointId, err: tried.at(-1)?.result.error }, 'webhook endpoint disabled: failing too long');
-    if (!deps.stopping()) await nudge(queue, [endpointId], job.id?.endsWith('-0') ? 1 : 0);
+    // and again now: the records just sent may have their next event due (a successor still queued is not doubled)
+    await early;
+    await successor();
     return `${done.delivered}/${batch.length}`;
   };
 }
