@@ -166,6 +166,8 @@ function post(url: URL, body: string, headers: Record<string, string>, timeoutMs
     req.on('response', (res) => {
       res.on('error', (err) => settle(err));
       res.on('end', () => settle(null, res));
+      // after 'end' this is a no-op; before it, the receiver hung up mid-answer
+      res.on('close', () => settle(Object.assign(new Error('connection closed before the answer ended'), { code: 'ECONNRESET' })));
       res.resume();
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
