@@ -5,7 +5,9 @@
  *   npm run bench -- [--posts 50000] [--transport redis|postgres] [--concurrency 1024] [--batch-size 256] [--no-scale] [--no-processes] [--webhook] [--json]
  *
  * --webhook: every run's database has one webhook endpoint subscribed to every event, a local
- * receiver answering 204, so the figures include the outbox's delivery (compare with a run without).
+ * receiver answering 204, so the figures include the outbox's delivery (compare with a run without);
+ * each run then also waits for every event to arrive and reports the delivery lag (from the last
+ * post decided to the last event delivered) and the number of events delivered.
  *
  * The real path: inbox insert (storePage) → enqueue (jobId = post key) → capture worker →
  * Postgres. Latency is from the inbox insert (received_at, just before the enqueue) to the commit
@@ -72,18 +74,42 @@ const say = (msg: string) => {
   if (!values.json) process.stderr.write(`${msg}\n`);
 };
 
-/** With --webhook: a local receiver that accepts every delivery, and how many it got. */
+/** With --webhook: a local receiver that accepts every delivery, and what it got. */
 const receiver = values.webhook ? await localReceiver() : null;
 
-async function localReceiver(): Promise<{ url: string; received(): number }> {
-  let n = 0;
+/**
+ * Answers 204 and counts requests and distinct webhook-ids, with the time the last new id came in:
+ * nothing else, so the figures are the sender's.
+ */
+async function localReceiver() {
+  let requests = 0;
+  let ids = new Set<string>();
+  let lastNewAt = 0;
   const server = createServer((req, res) => {
     req.resume();
-    req.on('end', () => ((n += 1), res.writeHead(204).end()));
+    req.on('end', () => {
+      requests += 1;
+      const id = String(req.headers['webhook-id']);
+      if (!ids.has(id)) {
+        ids.add(id);
+        lastNewAt = Date.now();
+      }
+      res.writeHead(204).end();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   server.unref();
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, received: () => n };
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
+    received: () => requests,
+    /** Distinct webhook-ids since the last reset, and when the last new one arrived (ms since the epoch). */
+    delivered: () => ({ events: ids.size, lastAt: lastNewAt }),
+    /** Forget the ids of the run before (each run subscribes a new endpoint in a new database). */
+    reset: () => {
+      ids = new Set();
+      lastNewAt = 0;
+    },
+  };
 }
 
 /** Peak resident set size over the measured phase, sampled every 50 ms. */
@@ -205,6 +231,10 @@ interface PipelineResult {
   leads: number;
   cases: number;
   failed: number;
+  /** With --webhook: the run's events, how many reached the receiver, and how long after the last post was decided the last one did. */
+  webhook_events?: number;
+  webhook_events_delivered?: number;
+  webhook_delivery_lag_ms?: number;
 }
 
 /**
@@ -291,7 +321,10 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
   const transport = transportFor(db.url);
   const { page: pageAt, knownAuthors, dispose } = makeWorkload(n, run);
   await seedContacts(db.database, knownAuthors);
-  if (receiver) await addEndpoint(db.database.sql, { url: receiver.url, description: 'bench' });
+  if (receiver) {
+    receiver.reset();
+    await addEndpoint(db.database.sql, { url: receiver.url, description: 'bench' });
+  }
   const consumers = await startConsumers(db, transport, processes);
   const peakRss = rssSampler();
   // Start and end are read off the database's clock: the end is the commit that decided the last
@@ -336,6 +369,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
   const [fx] = await db.database.sql<{ leads: number; cases: number; failed: number }[]>`
     select (select count(*)::int from leads) as leads, (select count(*)::int from cases) as cases,
            (select count(*)::int from social_posts where status = 'failed') as failed`;
+  const webhook = receiver ? await awaitDelivery(db.database) : undefined;
   const processPeaks = await consumers.stop();
   await dropTransport(transport);
   await db.drop();
@@ -348,7 +382,25 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
     // in-process: this process; worker processes: the largest of them
     peak_rss_mb: processPeaks.length > 0 ? Math.max(...processPeaks) : rss,
     ...fx!,
+    ...(webhook ? { webhook_events: webhook.events, webhook_events_delivered: webhook.delivered, webhook_delivery_lag_ms: webhook.lagMs } : {}),
   };
+}
+
+/**
+ * With --webhook, once every post is decided: wait until the receiver holds every event of the run
+ * (distinct webhook-ids), and measure the delivery lag, from the commit that decided the last post
+ * to the arrival of the last event, so that delivery put off until after the run shows its cost.
+ */
+async function awaitDelivery(database: Database): Promise<{ events: number; delivered: number; lagMs: number }> {
+  const [row] = await database.sql<{ events: number; decidedAt: number }[]>`
+    select (select count(*)::int from events) as events, (select extract(epoch from max(processed_at)) * 1000 from social_posts)::float8 as "decidedAt"`;
+  const { events, decidedAt } = row!;
+  const deadline = Date.now() + 600_000;
+  while (receiver!.delivered().events < events && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const got = receiver!.delivered();
+  if (got.events < events) say(`  webhook: only ${got.events} of ${events} events delivered after 10 minutes`);
+  say(`  webhook: ${got.events}/${events} events delivered, the last ${Math.round(got.lastAt - decidedAt)} ms after the last post was decided`);
+  return { events, delivered: got.events, lagMs: Math.round(got.lastAt - decidedAt) };
 }
 
 /**
@@ -434,7 +486,14 @@ const result = {
   leads: main.leads,
   cases: main.cases,
   failed: main.failed,
-  ...(receiver ? { webhook_requests_received: receiver.received() } : {}),
+  ...(receiver
+    ? {
+        webhook_requests_received: receiver.received(),
+        webhook_events: main.webhook_events,
+        webhook_events_delivered: main.webhook_events_delivered,
+        webhook_delivery_lag_ms: main.webhook_delivery_lag_ms,
+      }
+    : {}),
   ...(scale ? { scale_5x: scale } : {}),
   ...(processes ? { worker_processes: processes } : {}),
 };

@@ -404,6 +404,8 @@ export const webhookDeliveries = pgTable(
     // the head of each (endpoint, aggregate) stream: the pending delivery with the lowest sequence
     index('webhook_deliveries_pending_idx').on(t.endpointId, t.aggregateType, t.aggregateId, t.sequence).where(sql`${t.status} = 'pending'`),
     index('webhook_deliveries_event_idx').on(t.eventId),
+    // a drain's claim walks one endpoint's pending deliveries oldest first and stops at its batch
+    index('webhook_deliveries_pending_order_idx').on(t.endpointId, t.id).where(sql`${t.status} = 'pending'`),
   ],
 );
 

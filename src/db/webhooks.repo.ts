@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError } from '../errors.js';
-import type { Sql } from './client.js';
-import { EVENT_MESSAGE, typePatterns, type EventMessage } from './outbox.repo.js';
+import type { Sql, Tx } from './client.js';
+import { typePatterns } from './outbox.repo.js';
 
 /**
  * Webhook endpoints (a subscriber's URL, event types and own secret) and the deliveries owed to
- * them. Postgres holds every delivery; a queue job only tells a worker which one to try.
+ * them. Postgres holds every delivery; a queue job only tells a worker which endpoint to drain.
  */
 
 const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
@@ -192,61 +192,72 @@ export async function enabledEndpointIds(sql: Sql): Promise<number[]> {
   return rows.map((r) => r.id);
 }
 
-/** A delivery a worker may try now: pending, due, not leased, and first in its (endpoint, record) stream. */
-export interface DueDelivery {
-  id: number;
-  attempts: number;
+/**
+ * The head of a delivery's stream: no delivery of the same endpoint and record with a lower
+ * sequence is still pending (delivered and dead-lettered ones no longer hold the stream back).
+ * A scalar subquery on the pending index, so it holds for every drain and process at once.
+ */
+const IS_STREAM_HEAD = (sql: Sql) => sql`
+  d.sequence = (select min(p.sequence) from webhook_deliveries p where p.endpoint_id = d.endpoint_id
+                and p.aggregate_type = d.aggregate_type and p.aggregate_id = d.aggregate_id and p.status = 'pending')`;
+
+/** Claimable now: pending, due, and not leased by a drain that is sending it. */
+const IS_CLAIMABLE = (sql: Sql) => sql`
+  d.status = 'pending' and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())`;
+
+/** Enabled endpoints with a delivery a drain could claim now: the relay nudges a drain for each. */
+export async function dueEndpoints(sql: Sql): Promise<number[]> {
+  const rows = await sql<{ id: number }[]>`
+    select w.id from webhook_endpoints w
+    where w.status = 'enabled'
+      and exists (select 1 from webhook_deliveries d where d.endpoint_id = w.id and ${IS_CLAIMABLE(sql)} and ${IS_STREAM_HEAD(sql)})
+    order by w.id`;
+  return rows.map((r) => r.id);
 }
 
-/** The first pending delivery of each (endpoint, record) stream, where it is due and not being sent. */
-export async function dueDeliveries(sql: Sql, max = 1000): Promise<DueDelivery[]> {
-  return sql<DueDelivery[]>`
-    select h.id, h.attempts from (
-      select distinct on (d.endpoint_id, d.aggregate_type, d.aggregate_id) d.id, d.attempts, d.next_attempt_at, d.lease_until
-      from webhook_deliveries d join webhook_endpoints w on w.id = d.endpoint_id and w.status = 'enabled'
-      where d.status = 'pending'
-      order by d.endpoint_id, d.aggregate_type, d.aggregate_id, d.sequence) h
-    where h.next_attempt_at <= now() and (h.lease_until is null or h.lease_until < now())
-    limit ${max}`;
-}
-
-/** A claimed delivery: what to send, where, signed with which secret. */
+/**
+ * A delivery claimed for one attempt: where to send it, with which secret, and the body as
+ * Postgres wrote it (the event as JSON text, never parsed and re-serialized in Node).
+ */
 export interface ClaimedDelivery {
   id: number;
   endpointId: number;
   url: string;
   secret: string;
+  /** This attempt's number, 1 for the first. */
   attempts: number;
-  event: EventMessage;
+  /** The event id: the `webhook-id` header, the same on every retry. */
+  eventId: string;
+  eventType: string;
+  /** `{ id, type, timestamp, aggregate, data, change }`: what the pull feed serves, without its cursor. */
+  body: string;
 }
 
+/** The webhook body, built as text by Postgres (docs/webhooks.md shows its shape). */
+const EVENT_BODY = (sql: Sql) => sql`
+  json_build_object('id', e.id, 'type', e.type, 'timestamp', to_char(e.occurred_at at time zone 'UTC', ${ISO}),
+    'aggregate', json_build_object('type', e.aggregate_type, 'id', e.aggregate_id, 'sequence', e.sequence),
+    'data', e.data, 'change', e.change)::text`;
+
 /**
- * Claim a delivery for one attempt: only if it is pending, due, not leased by another worker, its
- * endpoint enabled, and no earlier event of its record is still pending for that endpoint (order
- * per record). The lease outlives the request timeout; a worker that dies mid-send leaves it to
- * expire and the relay hands the delivery out again. Null: nothing to do for this job.
+ * Claim up to `max` due deliveries of one endpoint, in one statement, each the head of its
+ * (endpoint, record) stream and not leased by another drain, oldest first; lease them for `leaseMs`
+ * and count the attempt. Rows another drain is claiming this instant are skipped, not waited for.
+ * A drain that dies mid-send leaves its lease to expire; the relay then hands the deliveries out
+ * again, so at least once and in order per record hold across drains and processes.
  */
-export async function claimDelivery(sql: Sql, id: number, leaseMs: number): Promise<ClaimedDelivery | null> {
-  const [row] = await sql<(Omit<ClaimedDelivery, 'event'> & EventMessage)[]>`
+export async function claimDeliveries(sql: Sql, endpointId: number, max: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  return sql<ClaimedDelivery[]>`
+    with c as (
+      select d.id from webhook_deliveries d
+      where d.endpoint_id = ${endpointId} and ${IS_CLAIMABLE(sql)} and ${IS_STREAM_HEAD(sql)}
+      order by d.id limit ${max}
+      for update skip locked)
     update webhook_deliveries d set lease_until = now() + ${leaseMs} * interval '1 millisecond', attempts = d.attempts + 1,
-      first_attempt_at = coalesce(d.first_attempt_at, now()), last_attempt_at = now()
-    from webhook_endpoints w, events e
-    where d.id = ${id} and d.status = 'pending' and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
-      and w.id = d.endpoint_id and w.status = 'enabled' and e.id = d.event_id
-      and not exists (select 1 from webhook_deliveries p where p.endpoint_id = d.endpoint_id and p.aggregate_type = d.aggregate_type
-                      and p.aggregate_id = d.aggregate_id and p.status = 'pending' and p.sequence < d.sequence)
-    returning d.id as "deliveryId", w.id as "endpointId", w.url, w.secret, d.attempts, ${EVENT_MESSAGE(sql)}`;
-  if (!row) return null;
-  const r = row as unknown as Record<string, unknown>;
-  const { deliveryId, endpointId, url, secret, attempts, ...event } = r;
-  return {
-    id: deliveryId as number,
-    endpointId: endpointId as number,
-    url: url as string,
-    secret: secret as string,
-    attempts: attempts as number,
-    event: event as unknown as EventMessage,
-  };
+      first_attempt_at = coalesce(d.first_attempt_at, now())
+    from c, webhook_endpoints w, events e
+    where d.id = c.id and w.id = d.endpoint_id and w.status = 'enabled' and e.id = d.event_id
+    returning d.id, w.id as "endpointId", w.url, w.secret, d.attempts, e.id as "eventId", e.type as "eventType", ${EVENT_BODY(sql)} as body`;
 }
 
 /** One attempt's result. */
@@ -266,44 +277,96 @@ export interface FinishOptions {
   disableAfterMs: number;
 }
 
+/** What one drain's batch came to, as recorded. */
+export interface FinishedBatch {
+  delivered: number;
+  /** Pending again, to be retried after their back-off. */
+  retrying: number;
+  /** Dead-lettered now. */
+  failed: number;
+  /** Ids of the dead-lettered ones, for the log. */
+  failedIds: number[];
+  /** The endpoint was disabled by this batch (failing for `disableAfterMs`). */
+  endpointDisabled: boolean;
+}
+
 /**
- * Record an attempt and its consequence in one transaction: delivered, retried later or
- * dead-lettered; the endpoint's failing streak started, cleared, or long enough to disable it.
- * Returns the next delivery of the same stream to nudge (when this one left the way) and whether
- * the endpoint was disabled now.
+ * Record a drain's batch of one endpoint in one transaction: each attempt, each delivery delivered,
+ * retried later or dead-lettered; the deliveries claimed but never tried (a shutdown, a lease too
+ * short to send them in) released untouched; and the endpoint's failing streak cleared by a success
+ * in the batch, or started, or long enough to disable the endpoint.
  */
-export async function finishAttempt(sql: Sql, d: ClaimedDelivery, r: AttemptResult, o: FinishOptions) {
+export async function finishDeliveries(
+  sql: Sql,
+  endpointId: number,
+  tried: readonly { id: number; result: AttemptResult }[],
+  untried: readonly number[],
+  o: FinishOptions,
+): Promise<FinishedBatch> {
   return sql.begin(async (tx) => {
-    await tx`insert into webhook_attempts (delivery_id, status_code, latency_ms, error) values (${d.id}, ${r.statusCode}, ${Math.round(r.latencyMs)}, ${r.error})`;
-    const [u] = await tx<{ status: string }[]>`
-      update webhook_deliveries set lease_until = null, last_status_code = ${r.statusCode}, last_error = ${r.error},
-        status = (case when ${r.outcome} = 'delivered' then 'delivered'
-                       when ${r.outcome} = 'failed' or first_attempt_at <= now() - ${o.retryForMs} * interval '1 millisecond' then 'failed'
-                       else 'pending' end)::webhook_delivery_status,
-        delivered_at = case when ${r.outcome} = 'delivered' then now() end,
-        next_attempt_at = now() + ${r.retryInMs ?? 0} * interval '1 millisecond'
-      where id = ${d.id} returning status`;
-    const [w] =
-      r.outcome === 'delivered'
-        ? await tx<{ status: string; disabledNow: boolean }[]>`
-            update webhook_endpoints set failing_since = null where id = ${d.endpointId} and failing_since is not null
-            returning status, false as "disabledNow"`
-        : await tx<{ status: string; disabledNow: boolean }[]>`
-            update webhook_endpoints w set failing_since = coalesce(w.failing_since, now()),
-              status = case when w.failing_since <= now() - ${o.disableAfterMs} * interval '1 millisecond' then 'disabled' else w.status end,
-              disabled_at = case when w.status = 'enabled' and w.failing_since <= now() - ${o.disableAfterMs} * interval '1 millisecond' then now() else w.disabled_at end,
-              disabled_reason = case when w.status = 'enabled' and w.failing_since <= now() - ${o.disableAfterMs} * interval '1 millisecond'
-                                     then 'failing since ' || to_char(w.failing_since at time zone 'UTC', ${ISO}) else w.disabled_reason end
-            from webhook_endpoints old where w.id = ${d.endpointId} and old.id = w.id
-            returning w.status, (old.status = 'enabled' and w.status = 'disabled') as "disabledNow"`;
-    const status = u?.status ?? 'pending';
-    const [next] =
-      status === 'pending'
-        ? []
-        : await tx<DueDelivery[]>`
-            select n.id, n.attempts from webhook_deliveries n join webhook_deliveries d on d.id = ${d.id}
-            where n.endpoint_id = d.endpoint_id and n.aggregate_type = d.aggregate_type and n.aggregate_id = d.aggregate_id and n.status = 'pending'
-            order by n.sequence limit 1`;
-    return { status, next: next ?? null, endpointDisabled: w?.disabledNow ?? false };
-  }) as Promise<{ status: string; next: DueDelivery | null; endpointDisabled: boolean }>;
+    const statuses = tried.length > 0 ? await recordAttempts(tx, tried, o) : [];
+    if (untried.length > 0) await releaseDeliveries(tx, untried);
+    let endpointDisabled = false;
+    // a success anywhere in the batch means the endpoint answers: its failing streak ends
+    if (tried.some((t) => t.result.outcome === 'delivered')) {
+      await tx`update webhook_endpoints set failing_since = null where id = ${endpointId} and failing_since is not null`;
+    } else if (tried.length > 0) {
+      endpointDisabled = await extendFailingStreak(tx, endpointId, o.disableAfterMs);
+    }
+    const failedIds = statuses.filter((s) => s.status === 'failed').map((s) => s.id);
+    return {
+      delivered: statuses.filter((s) => s.status === 'delivered').length,
+      retrying: statuses.filter((s) => s.status === 'pending').length,
+      failed: failedIds.length,
+      failedIds,
+      endpointDisabled,
+    };
+  }) as Promise<FinishedBatch>;
+}
+
+/** Insert the batch's attempts and move each delivery on, as one statement over a JSON document. */
+async function recordAttempts(tx: Tx, tried: readonly { id: number; result: AttemptResult }[], o: FinishOptions) {
+  const doc = JSON.stringify(
+    tried.map(({ id, result: r }) => ({
+      id,
+      code: r.statusCode,
+      error: r.error,
+      outcome: r.outcome,
+      retry_ms: Math.round(r.retryInMs ?? 0),
+      latency_ms: Math.round(r.latencyMs),
+    })),
+  );
+  return tx<{ id: number; status: 'pending' | 'delivered' | 'failed' }[]>`
+    with r as (select * from json_to_recordset(${doc}::json)
+               as r(id bigint, code int, error text, outcome text, retry_ms int, latency_ms int)),
+    a as (insert into webhook_attempts (delivery_id, status_code, latency_ms, error) select id, code, latency_ms, error from r)
+    update webhook_deliveries d set lease_until = null, last_status_code = r.code, last_error = r.error, last_attempt_at = now(),
+      status = (case when r.outcome = 'delivered' then 'delivered'
+                     when r.outcome = 'failed' or d.first_attempt_at <= now() - ${o.retryForMs} * interval '1 millisecond' then 'failed'
+                     else 'pending' end)::webhook_delivery_status,
+      delivered_at = case when r.outcome = 'delivered' then now() end,
+      next_attempt_at = now() + r.retry_ms * interval '1 millisecond'
+    from r where d.id = r.id
+    returning d.id, d.status`;
+}
+
+/** Give back claimed deliveries that were never sent: the claim's attempt is not counted. */
+async function releaseDeliveries(tx: Tx, ids: readonly number[]): Promise<void> {
+  await tx`
+    update webhook_deliveries set lease_until = null, attempts = attempts - 1,
+      first_attempt_at = case when attempts = 1 then null else first_attempt_at end
+    where id = any(${tx.array(ids as number[])}::bigint[]) and status = 'pending' and lease_until is not null`;
+}
+
+/** A batch without a success: start the endpoint's failing streak, or disable it once the streak is long enough. */
+async function extendFailingStreak(tx: Tx, endpointId: number, disableAfterMs: number): Promise<boolean> {
+  const [w] = await tx<{ disabledNow: boolean }[]>`
+    update webhook_endpoints w set failing_since = coalesce(w.failing_since, now()),
+      status = case when w.failing_since <= now() - ${disableAfterMs} * interval '1 millisecond' then 'disabled' else w.status end,
+      disabled_at = case when w.status = 'enabled' and w.failing_since <= now() - ${disableAfterMs} * interval '1 millisecond' then now() else w.disabled_at end,
+      disabled_reason = case when w.status = 'enabled' and w.failing_since <= now() - ${disableAfterMs} * interval '1 millisecond'
+                             then 'failing since ' || to_char(w.failing_since at time zone 'UTC', ${ISO}) else w.disabled_reason end
+    from webhook_endpoints old where w.id = ${endpointId} and old.id = w.id
+    returning (old.status = 'enabled' and w.status = 'disabled') as "disabledNow"`;
+  return w?.disabledNow ?? false;
 }

@@ -5,7 +5,7 @@ import { forgetPerson, mergeContacts, qualifyLead, transitionCase, undoMerge, wi
 import { storePage } from '../../src/db/inbox.repo.js';
 import { GoneError } from '../../src/errors.js';
 import { appendEvents, pruneEvents, readFeed, type EventMessage } from '../../src/db/outbox.repo.js';
-import { addEndpoint, claimDelivery, fanOut, removeEndpoint } from '../../src/db/webhooks.repo.js';
+import { addEndpoint, claimDeliveries, fanOut, removeEndpoint } from '../../src/db/webhooks.repo.js';
 import type { SocialPost } from '../../src/types.js';
 import { makePost } from '../support/posts.js';
 import { createTestDatabase, TEST_RULES } from '../support/services.js';
@@ -168,7 +168,9 @@ describe('the outbox', () => {
     expect(owed.map((d) => d.type)).toEqual(['case.created']);
     const pending = owed[0];
     await forgetPerson(sql, 'twitter', '741', 'anonymize');
-    const claimed = await claimDelivery(sql, pending!.id, 60_000);
+    const [sent] = await claimDeliveries(sql, ep.id, 128, 60_000);
+    expect(sent!.id).toBe(pending!.id);
+    const claimed = { event: JSON.parse(sent!.body) as EventMessage };
     expect(claimed!.event.type).toBe('case.created');
     expect(claimed!.event.data).toEqual({ id: claimed!.event.aggregate.id, erased: true });
     expect(JSON.stringify(claimed!.event)).not.toMatch(/gus_private|nothing is working/);

@@ -1,15 +1,36 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendEvents, type EventType } from '../../src/db/outbox.repo.js';
-import { addEndpoint, listDeliveries, listEndpoints, removeEndpoint, replayEvents, rotateSecret } from '../../src/db/webhooks.repo.js';
+import {
+  addEndpoint,
+  claimDeliveries,
+  fanOut,
+  finishDeliveries,
+  getEndpoint,
+  listDeliveries,
+  listEndpoints,
+  removeEndpoint,
+  replayEvents,
+  rotateSecret,
+  type ClaimedDelivery,
+} from '../../src/db/webhooks.repo.js';
 import { silentLogger } from '../../src/logger.js';
 import { freePort } from '../../src/util/free-port.js';
 import { openQueue, type Transport } from '../../src/workers/queues.js';
-import { signedRequest, startWebhookDelivery, WEBHOOKS_QUEUE, type WebhookDelivery, type WebhookSettings } from '../../src/workers/webhook-delivery.worker.js';
+import {
+  attempt,
+  createAgents,
+  signedHeaders,
+  startWebhookDelivery,
+  WEBHOOKS_QUEUE,
+  type WebhookDelivery,
+  type WebhookSettings,
+} from '../../src/workers/webhook-delivery.worker.js';
 import {
   closeTransport,
   createTestDatabase,
@@ -182,15 +203,8 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     expect(rec.accepted()[0]!.body.aggregate.id).toBe(agg);
 
     // the signature covers the body and the id: a tampered body or the old secret fails
-    const claimed = {
-      id: 1,
-      endpointId: ep.id,
-      url: rec.url,
-      secret: rotated.secret,
-      attempts: 1,
-      event: { id: 'evt', type: 'case.created', timestamp: '', aggregate: { type: 'case', id: 1, sequence: 1 }, data: {}, change: null, cursor: '1' },
-    } as const;
-    const { body, headers } = signedRequest(claimed as never, new Date());
+    const body = JSON.stringify({ id: 'evt', type: 'case.created', timestamp: '', aggregate: { type: 'case', id: 1, sequence: 1 }, data: {}, change: null });
+    const headers = signedHeaders({ eventId: 'evt', secret: rotated.secret, body }, new Date());
     expect(() => new Webhook(rotated.secret).verify(body, headers)).not.toThrow();
     expect(() => new Webhook(ep.secret).verify(body, headers)).toThrow(WebhookVerificationError);
     expect(() => new Webhook(rotated.secret).verify(body.replace('case.created', 'case.nope'), headers)).toThrow(WebhookVerificationError);
@@ -216,6 +230,160 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     });
     expect(disabled!.disabledReason).toMatch(/^failing since/);
     expect(disabled!.pending).toBe(1); // kept, not sent, until someone enables it again
+  });
+
+  /** The (record, sequence) of each claimed delivery, from the body Postgres built. */
+  const streamOf = (c: ClaimedDelivery) => {
+    const e = JSON.parse(c.body) as { aggregate: { id: number; sequence: number } };
+    return `${e.aggregate.id}#${e.aggregate.sequence}`;
+  };
+  const delivered = (id: number) => ({ id, result: { statusCode: 204, latencyMs: 1, error: null, outcome: 'delivered' as const } });
+  const unavailable = (id: number) => ({ id, result: { statusCode: 503, latencyMs: 1, error: 'HTTP 503', outcome: 'retry' as const, retryInMs: 0 } });
+  const POLICY = { retryForMs: 3_600_000, disableAfterMs: 3_600_000 };
+
+  it('two drains claiming at once take each record’s first pending delivery once; the next waits for it and for its lease', async () => {
+    const sql = db.database.sql;
+    const ep = await addEndpoint(sql, { url: 'http://127.0.0.1:9/unreachable' });
+    const aggregates = await appendCaseEvents(5, 3);
+    await fanOut(sql, ep.id);
+    const [a, b] = await Promise.all([claimDeliveries(sql, ep.id, 128, 60_000), claimDeliveries(sql, ep.id, 128, 60_000)]);
+    const first = [...a, ...b];
+    expect(first.map(streamOf).sort()).toEqual(aggregates.map((id) => `${id}#1`).sort());
+    // the heads are leased and every other delivery waits behind one: a third drain gets nothing
+    expect(await claimDeliveries(sql, ep.id, 128, 60_000)).toEqual([]);
+
+    await finishDeliveries(
+      sql,
+      ep.id,
+      first.map((c) => delivered(c.id)),
+      [],
+      POLICY,
+    );
+    const second = await claimDeliveries(sql, ep.id, 128, 60_000);
+    expect(second.map(streamOf).sort()).toEqual(aggregates.map((id) => `${id}#2`).sort());
+    expect(second.every((c) => c.attempts === 1 && c.url === ep.url)).toBe(true);
+    // a drain that died mid-send: once its lease runs out, the same deliveries are handed out again
+    await sql`update webhook_deliveries set lease_until = now() - interval '1 second' where id = any(${sql.array(second.map((c) => c.id))}::bigint[])`;
+    const again = await claimDeliveries(sql, ep.id, 128, 60_000);
+    expect(again.map((c) => c.id).sort()).toEqual(second.map((c) => c.id).sort());
+    expect(again.every((c) => c.attempts === 2)).toBe(true);
+  });
+
+  it('a batch with one success ends the failing streak; a batch of failures once the streak is old enough disables the endpoint', async () => {
+    const sql = db.database.sql;
+    const ep = await addEndpoint(sql, { url: 'http://127.0.0.1:9/unreachable' });
+    await appendCaseEvents(3, 1);
+    await fanOut(sql, ep.id);
+    const streak = () => sql`update webhook_endpoints set failing_since = now() - interval '2 hours' where id = ${ep.id}`;
+    await streak();
+    const [c0, c1, c2] = await claimDeliveries(sql, ep.id, 128, 60_000);
+    const mixed = await finishDeliveries(sql, ep.id, [unavailable(c0!.id), delivered(c1!.id), unavailable(c2!.id)], [], POLICY);
+    expect(mixed).toMatchObject({ delivered: 1, retrying: 2, failed: 0, endpointDisabled: false });
+    expect(await getEndpoint(sql, ep.id)).toMatchObject({ status: 'enabled', failingSince: null });
+
+    await streak();
+    const retried = await claimDeliveries(sql, ep.id, 128, 60_000);
+    expect(retried.map((c) => c.id).sort()).toEqual([c0!.id, c2!.id].sort());
+    const failing = await finishDeliveries(
+      sql,
+      ep.id,
+      retried.map((c) => unavailable(c.id)),
+      [],
+      POLICY,
+    );
+    expect(failing).toMatchObject({ delivered: 0, retrying: 2, endpointDisabled: true });
+    const disabled = await getEndpoint(sql, ep.id);
+    expect(disabled).toMatchObject({ status: 'disabled', pending: 2 });
+    expect(disabled.disabledReason).toMatch(/^failing since/);
+    const attempts = await sql<{ deliveryId: number; statusCode: number }[]>`
+      select delivery_id as "deliveryId", status_code as "statusCode" from webhook_attempts
+      where delivery_id = any(${sql.array([c0!.id, c1!.id, c2!.id])}::bigint[]) order by id`;
+    expect(attempts).toEqual([
+      ...[c0!.id, c1!.id, c2!.id].map((id) => ({ deliveryId: id, statusCode: id === c1!.id ? 204 : 503 })),
+      ...retried.map((c) => ({ deliveryId: c.id, statusCode: 503 })),
+    ]);
+  });
+
+  it('two delivery processes draining one endpoint at once deliver every event, in order per record', async () => {
+    const port = await freePort();
+    // uneven answers, so the two processes' requests overtake each other
+    const rec = (receiver = webhookReceiver(port, (n) => ({ status: 204, delayMs: 10 + ((n * 7) % 30) })));
+    await rec.listen();
+    const ep = await addEndpoint(db.database.sql, { url: rec.url });
+    rec.setSecret(ep.secret);
+    const aggregates = await appendCaseEvents(12, 5);
+    // a second process: its own queue, its own relay and drains, the same database
+    const transport2 = createTestTransport(kind, db.url, 'webhooks_b');
+    // batches smaller than the 12 records' heads, so each process's drains find heads the other has not claimed
+    const second = startWebhookDelivery({ sql: db.database.sql, transport: transport2, log: silentLogger, settings: FAST, batchSize: 4 });
+    delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: FAST, batchSize: 4 });
+    const sentBy = [0, 0];
+    const count = (i: number) => (_job: unknown, result: string) => (sentBy[i]! += Number(result.split('/')[0]) || 0);
+    delivery.worker.on('completed', count(0));
+    second.worker.on('completed', count(1));
+    try {
+      await waitFor(() => allDelivered(ep.id, 60), { what: 'every event delivered', timeoutMs: 45_000 });
+    } finally {
+      await second.close();
+      await closeTransport(transport2);
+    }
+    expect(sentBy[0]! + sentBy[1]!).toBe(60);
+    expect(sentBy.every((n) => n > 0)).toBe(true);
+    const accepted = rec.accepted();
+    expect(accepted.map((r) => r.webhookId).sort()).toEqual(await eventIdsOf(aggregates));
+    expectInOrderPerRecord(accepted, aggregates, 5);
+  });
+
+  it('a shutdown lets the requests in flight finish and releases the claimed deliveries not yet sent', async () => {
+    const sql = db.database.sql;
+    const port = await freePort();
+    const rec = (receiver = webhookReceiver(port, () => ({ status: 204, delayMs: 400 })));
+    await rec.listen();
+    const ep = await addEndpoint(sql, { url: rec.url });
+    rec.setSecret(ep.secret);
+    const aggregates = await appendCaseEvents(6, 1);
+    const oneAtATime = { ...FAST, timeoutMs: 5000, concurrency: 1 };
+    delivery = startWebhookDelivery({ sql, transport, log: silentLogger, settings: oneAtATime });
+    await waitFor(() => rec.received.length >= 1, { what: 'a request in flight' });
+    await delivery.close();
+    delivery = undefined;
+    const rows = await sql<{ status: string; attempts: number; leased: boolean; firstAttempt: boolean; tried: number }[]>`
+      select d.status, d.attempts, d.lease_until is not null as leased, d.first_attempt_at is not null as "firstAttempt",
+             (select count(*)::int from webhook_attempts a where a.delivery_id = d.id) as tried
+      from webhook_deliveries d where d.endpoint_id = ${ep.id}`;
+    expect(rows.length).toBe(6);
+    const sent = rows.filter((r) => r.tried > 0);
+    expect(sent.length).toBe(rec.received.length);
+    expect(sent.every((r) => r.status === 'delivered' && r.attempts === 1 && !r.leased)).toBe(true);
+    const untried = rows.filter((r) => r.tried === 0);
+    expect(untried.length).toBeGreaterThan(0);
+    expect(untried).toEqual(untried.map(() => ({ status: 'pending', attempts: 0, leased: false, firstAttempt: false, tried: 0 })));
+
+    delivery = startWebhookDelivery({ sql, transport, log: silentLogger, settings: oneAtATime });
+    await waitFor(() => allDelivered(ep.id, 6), { what: 'the released deliveries sent after the restart', timeoutMs: 30_000 });
+    expect(rec.received.map((r) => r.webhookId).sort()).toEqual(await eventIdsOf(aggregates));
+  });
+
+  it('a drain sends nothing it could not finish within its lease, so another process never sends the same delivery alongside', async () => {
+    const port = await freePort();
+    // one request at a time, each answered after 300 ms: a batch of 14 takes longer than the 3 s lease
+    const rec = (receiver = webhookReceiver(port, () => ({ status: 204, delayMs: 300 })));
+    await rec.listen();
+    const ep = await addEndpoint(db.database.sql, { url: rec.url });
+    rec.setSecret(ep.secret);
+    const aggregates = await appendCaseEvents(14, 1);
+    const slow = { ...FAST, timeoutMs: 1000, concurrency: 1 };
+    const transport2 = createTestTransport(kind, db.url, 'webhooks_c');
+    const second = startWebhookDelivery({ sql: db.database.sql, transport: transport2, log: silentLogger, settings: slow });
+    delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: slow });
+    try {
+      await waitFor(() => allDelivered(ep.id, 14), { what: 'every event delivered', timeoutMs: 45_000 });
+    } finally {
+      await second.close();
+      await closeTransport(transport2);
+    }
+    const ids = rec.received.map((r) => r.webhookId);
+    expect(ids.sort()).toEqual(await eventIdsOf(aggregates)); // each exactly once
   });
 });
 
@@ -262,3 +430,43 @@ rules: ${join(import.meta.dirname, '../../rules/default.yaml')}
     },
   };
 }
+
+describe('the webhook HTTP client', () => {
+  it('sends again on a fresh connection when the receiver closed a kept-alive one as the request went out', async () => {
+    // the second request on any connection finds it closed, as when a receiver's keep-alive timeout
+    // fires just as a request is sent
+    const requestsOn = new Map<unknown, number>();
+    let answered = 0;
+    const server = createServer((req, res) => {
+      const n = (requestsOn.get(req.socket) ?? 0) + 1;
+      requestsOn.set(req.socket, n);
+      if (n > 1) return void req.socket.destroy();
+      req.resume();
+      req.on('end', () => ((answered += 1), res.writeHead(204).end()));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const agents = createAgents(1);
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+      const d = {
+        id: 1,
+        endpointId: 1,
+        url,
+        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        attempts: 1,
+        eventId: 'evt',
+        eventType: 'case.created',
+        body: '{}',
+      };
+      const first = await attempt(d, FAST, agents);
+      const second = await attempt(d, FAST, agents);
+      expect([first.statusCode, second.statusCode]).toEqual([204, 204]);
+      expect(answered).toBe(2);
+      expect(requestsOn.size).toBe(2); // the kept-alive connection was reused, then a fresh one made
+    } finally {
+      agents.destroy();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

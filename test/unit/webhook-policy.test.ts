@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { describe, expect, it, vi } from 'vitest';
 import { captureEvents, typePatterns } from '../../src/db/outbox.repo.js';
-import { outcomeOf, parseRetryAfter, retryDelay } from '../../src/workers/webhook-delivery.worker.js';
+import { outcomeOf, parseRetryAfter, retryDelay, signedHeaders } from '../../src/workers/webhook-delivery.worker.js';
 
 const S = { backoffBaseMs: 1000, backoffMaxMs: 60_000 };
 
@@ -86,5 +87,38 @@ describe('capture events', () => {
   it('names an unknown type', () => {
     expect(() => typePatterns('case.*,leads.created')).toThrow(/leads\.created/);
     expect(() => typePatterns('nope.*')).toThrow(/nope/);
+  });
+});
+
+describe('webhook signatures', () => {
+  // the example secret of the Standard Webhooks spec
+  const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const body = '{"id" : "evt_1", "type" : "case.created", "data" : {"id": 7, "text": "ça ne marche pas 🙁"}}';
+  const now = new Date('2026-12-03T10:00:00Z');
+
+  it('the node:crypto signature is the one the standardwebhooks package makes, and it verifies with the package', () => {
+    const headers = signedHeaders({ eventId: 'evt_1', secret: SECRET, body }, now);
+    expect(headers['webhook-signature']).toBe(new Webhook(SECRET).sign('evt_1', now, body));
+    expect(headers['webhook-id']).toBe('evt_1');
+    expect(headers['content-length']).toBe(String(Buffer.byteLength(body)));
+    vi.useFakeTimers({ now });
+    try {
+      expect(new Webhook(SECRET).verify(body, headers)).toEqual(JSON.parse(body));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a wrong secret, another id or a changed body fails verification with the package', () => {
+    const headers = signedHeaders({ eventId: 'evt_1', secret: SECRET, body }, now);
+    vi.useFakeTimers({ now });
+    try {
+      const other = `whsec_${Buffer.from('another key of thirty-two bytes!').toString('base64')}`;
+      expect(() => new Webhook(other).verify(body, headers)).toThrow(WebhookVerificationError);
+      expect(() => new Webhook(SECRET).verify(body, { ...headers, 'webhook-id': 'evt_2' })).toThrow(WebhookVerificationError);
+      expect(() => new Webhook(SECRET).verify(body.replace('case.created', 'case.nope'), headers)).toThrow(WebhookVerificationError);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
