@@ -5,7 +5,7 @@
  *   npm run bench -- [--posts 50000] [--transport redis|postgres] [--concurrency 1024] [--batch-size 256] [--no-scale] [--no-processes] [--webhook] [--json]
  *
  * --webhook: every run's database has one webhook endpoint subscribed to every event, a local
- * receiver answering 204, so the figures include the outbox's delivery (compare with a run without);
+ * receiver answering 204 (in a process of its own, bench/receiver.ts), so the figures include the outbox's delivery (compare with a run without);
  * each run then also waits for every event to arrive and reports the delivery lag (from the last
  * post decided to the last event delivered) and the number of events delivered.
  *
@@ -14,12 +14,12 @@
  * that decided the post (processed_at). A benchmark, never a timed test: figures vary with the
  * machine's load, so it reports the ratio to a floor measured in the same run.
  */
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
+import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
 import postgres from 'postgres';
@@ -78,37 +78,30 @@ const say = (msg: string) => {
 const receiver = values.webhook ? await localReceiver() : null;
 
 /**
- * Answers 204 and counts requests and distinct webhook-ids, with the time the last new id came in:
- * nothing else, so the figures are the sender's.
+ * The receiver (bench/receiver.ts) runs in a process of its own, as a real one does: its work is not the
+ * service's, and in this process it would take the capture's own event loop. Answers 204, counts ids.
  */
 async function localReceiver() {
-  let requests = 0;
-  let ids = new Set<string>();
-  let lastNewAt = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      requests += 1;
-      const id = String(req.headers['webhook-id']);
-      if (!ids.has(id)) {
-        ids.add(id);
-        lastNewAt = Date.now();
-      }
-      res.writeHead(204).end();
-    });
+  const child = fork(fileURLToPath(new URL('./receiver.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  server.unref();
+  const ask = <T>(message: string | null): Promise<T> =>
+    new Promise((resolve) => {
+      child.once('message', (m) => resolve(m as T));
+      if (message !== null) child.send(message);
+    });
+  const { port } = await ask<{ port: number }>(null);
+  child.unref();
+  child.channel?.unref();
+  let last = { requests: 0, events: 0, lastAt: 0 };
   return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
-    received: () => requests,
-    /** Distinct webhook-ids since the last reset, and when the last new one arrived (ms since the epoch). */
-    delivered: () => ({ events: ids.size, lastAt: lastNewAt }),
+    url: `http://127.0.0.1:${port}/hook`,
+    /** Requests, distinct webhook-ids since the last reset, and when the last new id arrived (ms since the epoch). */
+    stats: async () => (last = await ask<typeof last>('stats')),
+    received: () => last.requests,
     /** Forget the ids of the run before (each run subscribes a new endpoint in a new database). */
-    reset: () => {
-      ids = new Set();
-      lastNewAt = 0;
-    },
+    reset: () => ask<unknown>('reset'),
   };
 }
 
@@ -322,7 +315,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
   const { page: pageAt, knownAuthors, dispose } = makeWorkload(n, run);
   await seedContacts(db.database, knownAuthors);
   if (receiver) {
-    receiver.reset();
+    await receiver.reset();
     await addEndpoint(db.database.sql, { url: receiver.url, description: 'bench' });
   }
   const consumers = await startConsumers(db, transport, processes);
@@ -396,8 +389,11 @@ async function awaitDelivery(database: Database): Promise<{ events: number; deli
     select (select count(*)::int from events) as events, (select extract(epoch from max(processed_at)) * 1000 from social_posts)::float8 as "decidedAt"`;
   const { events, decidedAt } = row!;
   const deadline = Date.now() + 600_000;
-  while (receiver!.delivered().events < events && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const got = receiver!.delivered();
+  let got = await receiver!.stats();
+  while (got.events < events && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    got = await receiver!.stats();
+  }
   if (got.events < events) say(`  webhook: only ${got.events} of ${events} events delivered after 10 minutes`);
   say(`  webhook: ${got.events}/${events} events delivered, the last ${Math.round(got.lastAt - decidedAt)} ms after the last post was decided`);
   return { events, delivered: got.events, lagMs: Math.round(got.lastAt - decidedAt) };
