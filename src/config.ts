@@ -149,6 +149,7 @@ const fileSchema = z.strictObject({
       retry_for: duration.default(86_400_000),
       disable_after: duration.default(86_400_000),
       concurrency: z.number().int().positive().max(256).default(8),
+      yield_to_capture: duration.default(30_000),
     })
     .optional(),
   /** The outbox's events (docs/webhooks.md#retention). */
@@ -354,6 +355,7 @@ function webhookSettings(w: NonNullable<z.infer<typeof fileSchema>['webhooks']>)
     retryForMs: w.retry_for,
     disableAfterMs: w.disable_after,
     concurrency: w.concurrency,
+    yieldForMs: w.yield_to_capture,
   };
 }
 

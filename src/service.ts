@@ -172,7 +172,14 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     });
     worker.on('error', (err) => log.error({ err }, 'capture worker error'));
     workers.push(worker as Worker);
-    webhooks = startWebhookDelivery({ sql: database.sql, transport, log: log.child({ component: 'webhooks' }), settings: config.webhooks });
+    webhooks = startWebhookDelivery({
+      sql: database.sql,
+      transport,
+      log: log.child({ component: 'webhooks' }),
+      settings: config.webhooks,
+      // a batch's worth of posts not yet decided: a burst, which goes first
+      captureBusy: () => processor.backlog() >= config.capture.batchSize,
+    });
     pruner = startEventPruner({ sql: database.sql, log: log.child({ component: 'events' }), retention: config.events ?? DEFAULT_EVENT_RETENTION });
   }
 

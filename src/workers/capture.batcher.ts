@@ -55,8 +55,10 @@ export function createCaptureBatcher(sql: Sql, decide: (input: ClassifierInput) 
     }
   };
 
+  let running = 0;
   async function run(lane: Lane, items: Waiting[]): Promise<void> {
     lane.busy = true;
+    running += items.length;
     try {
       settle(
         items,
@@ -78,6 +80,7 @@ export function createCaptureBatcher(sql: Sql, decide: (input: ClassifierInput) 
         }
       }
     } finally {
+      running -= items.length;
       lane.busy = false;
       pump(lane);
     }
@@ -110,6 +113,10 @@ export function createCaptureBatcher(sql: Sql, decide: (input: ClassifierInput) 
     /** Posts waiting for a batch (for tests and metrics). */
     get waiting() {
       return lanes.reduce((n, l) => n + l.waiting.length, 0);
+    },
+    /** Posts submitted and not yet decided: waiting, or in a batch being applied. */
+    get backlog() {
+      return running + lanes.reduce((n, l) => n + l.waiting.length, 0);
     },
   };
 }

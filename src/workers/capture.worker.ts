@@ -27,7 +27,12 @@ export interface CaptureProcessorDeps {
  */
 export function createCaptureProcessor(deps: CaptureProcessorDeps) {
   const batcher = createCaptureBatcher(deps.sql, (input) => deps.decide(input), deps.options, deps.batching);
-  return async function processCapture(job: Job<CaptureJobData>): Promise<CaptureOutcome['action']> {
+  return Object.assign(processCapture, {
+    /** Posts this process has taken and not yet decided (what webhook delivery gives way to). */
+    backlog: () => batcher.backlog,
+  });
+
+  async function processCapture(job: Job<CaptureJobData>): Promise<CaptureOutcome['action']> {
     const ref = job.data;
     if (!ref || typeof ref.externalId !== 'string' || (ref.platform !== 'twitter' && ref.platform !== 'facebook')) {
       throw new UnrecoverableError(`bad capture job payload: ${JSON.stringify(ref)}`);
@@ -69,5 +74,5 @@ export function createCaptureProcessor(deps: CaptureProcessorDeps) {
       deps.log.debug({ postKey: key, reason, attempt: job.attemptsMade + 1 }, 'capture attempt failed; will retry');
       throw err;
     }
-  };
+  }
 }

@@ -37,6 +37,12 @@ export interface WebhookSettings {
   disableAfterMs: number;
   /** Requests in flight per process, over every endpoint's drains. @defaultValue 8 */
   concurrency: number;
+  /**
+   * While the capture worker in this process has a backlog (a burst of posts), drains wait up to this long
+   * before sending, so the posts are decided first and the events follow; after that long they send even
+   * if the backlog holds, until it clears. 0: never wait. @defaultValue 30000
+   */
+  yieldForMs: number;
 }
 
 export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
@@ -47,7 +53,45 @@ export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
   retryForMs: 86_400_000,
   disableAfterMs: 86_400_000,
   concurrency: 8,
+  yieldForMs: 30_000,
 };
+
+/** How often a drain that gives way to capture looks again. */
+const YIELD_STEP_MS = 50;
+
+/**
+ * Webhook delivery giving way to capture in the same process: {@link CaptureYield.wait} returns at once
+ * when capture has no backlog, else once it has none, or once drains have waited `maxMs` since the
+ * backlog began; from then on they do not wait again until the backlog has cleared once, so a
+ * lasting overload delays events by `maxMs` at most and never starves them.
+ */
+export interface CaptureYield {
+  wait(stopping: () => boolean): Promise<void>;
+}
+
+export function createCaptureYield(busy: (() => boolean) | undefined, maxMs: number): CaptureYield {
+  let since: number | null = null;
+  let spent = false;
+  return {
+    async wait(stopping) {
+      if (!busy || maxMs <= 0) return;
+      for (;;) {
+        if (!busy()) {
+          since = null;
+          spent = false;
+          return;
+        }
+        if (spent || stopping()) return;
+        since ??= Date.now();
+        if (Date.now() - since >= maxMs) {
+          spent = true;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, YIELD_STEP_MS));
+      }
+    },
+  };
+}
 
 /** `Retry-After` as seconds or an HTTP date → milliseconds from `now`; null when absent or unreadable. */
 export function parseRetryAfter(header: string | null, now: number): number | null {
@@ -231,6 +275,8 @@ export interface DrainDeps {
   agents: Agents;
   /** True once the process is shutting down: claimed deliveries not yet sent are released. */
   stopping(): boolean;
+  /** Waits while capture in this process has a backlog (settings.yieldForMs). */
+  captureYield?: CaptureYield | undefined;
   /** @defaultValue DRAIN_BATCH */
   batchSize?: number | undefined;
 }
@@ -248,6 +294,9 @@ export function createDrainProcessor(deps: DrainDeps) {
     const endpointId = job.data.endpointId;
     // a job from before drains (`{ deliveryId }`) names no endpoint: the relay nudges its endpoint anyway
     if (!Number.isSafeInteger(endpointId) || deps.stopping()) return 'skipped';
+    // before the claim, so the lease is not spent waiting
+    await deps.captureYield?.wait(deps.stopping);
+    if (deps.stopping()) return 'skipped';
     const sendBy = Date.now() + lease - settings.timeoutMs - 1000;
     const max = deps.batchSize ?? DRAIN_BATCH;
     const batch = await claimDeliveries(sql, endpointId, max, lease);
@@ -313,6 +362,8 @@ export interface WebhookDeliveryOptions {
   settings?: WebhookSettings | undefined;
   /** Deliveries a drain claims at once. @defaultValue DRAIN_BATCH */
   batchSize?: number | undefined;
+  /** True while capture in this process has a backlog: drains give way to it (settings.yieldForMs). */
+  captureBusy?: (() => boolean) | undefined;
 }
 
 export function startWebhookDelivery(opts: WebhookDeliveryOptions): WebhookDelivery {
@@ -331,6 +382,7 @@ export function startWebhookDelivery(opts: WebhookDeliveryOptions): WebhookDeliv
     agents,
     stopping: () => stopping,
     batchSize: opts.batchSize ?? DRAIN_BATCH,
+    captureYield: createCaptureYield(opts.captureBusy, settings.yieldForMs),
   });
   // a drain mostly waits on its requests; the limiter, not the number of drains, bounds the load
   const worker = openWorker<DrainJobData, string>(opts.transport, WEBHOOKS_QUEUE, processor, { concurrency: settings.concurrency });

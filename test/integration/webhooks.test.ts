@@ -51,6 +51,7 @@ const FAST: WebhookSettings = {
   retryForMs: 3_600_000,
   disableAfterMs: 3_600_000,
   concurrency: 4,
+  yieldForMs: 0,
 };
 const BIN = join(import.meta.dirname, '../../bin/capture.js');
 
@@ -176,6 +177,43 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     const accepted = rec.accepted();
     expect(accepted.map((r) => r.webhookId).sort()).toEqual(await eventIdsOf(aggregates));
     expectInOrderPerRecord(accepted, aggregates, 7);
+  });
+
+  it('gives way to capture: nothing is sent while capture in the process has a backlog, everything once it clears', async () => {
+    const port = await freePort();
+    const rec = (receiver = webhookReceiver(port));
+    await rec.listen();
+    const ep = await addEndpoint(db.database.sql, { url: rec.url });
+    rec.setSecret(ep.secret);
+    const aggregates = await appendCaseEvents(3, 2);
+    let busy = true;
+    delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: { ...FAST, yieldForMs: 60_000 }, captureBusy: () => busy });
+    // fanned out and due (the relay runs every 50 ms), then several relay passes more: still nothing sent
+    await waitFor(
+      async () => {
+        const [r] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from webhook_deliveries where endpoint_id = ${ep.id}`;
+        return r!.n === 6;
+      },
+      { what: 'deliveries fanned out' },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(rec.received).toHaveLength(0);
+    const [tried] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from webhook_attempts`;
+    expect(tried!.n).toBe(0);
+    busy = false;
+    await waitFor(() => allDelivered(ep.id, 6), { what: 'every event delivered once capture has no backlog' });
+    expectInOrderPerRecord(rec.accepted(), aggregates, 2);
+  });
+
+  it('gives way to a lasting capture backlog only so long: after yieldForMs the events go anyway', async () => {
+    const port = await freePort();
+    const rec = (receiver = webhookReceiver(port));
+    await rec.listen();
+    const ep = await addEndpoint(db.database.sql, { url: rec.url });
+    rec.setSecret(ep.secret);
+    await appendCaseEvents(3, 2);
+    delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: { ...FAST, yieldForMs: 300 }, captureBusy: () => true });
+    await waitFor(() => allDelivered(ep.id, 6), { what: 'every event delivered despite the backlog' });
   });
 
   it("signs with the endpoint's own secret: a wrong secret fails verification, and a rotated one takes over", async () => {
@@ -323,6 +361,8 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     second.worker.on('completed', count(1));
     try {
       await waitFor(() => allDelivered(ep.id, 60), { what: 'every event delivered', timeoutMs: 45_000 });
+      // a drain's job completes (and is counted) just after its results are written
+      await waitFor(() => sentBy[0]! + sentBy[1]! >= 60, { what: 'the last drains completed' });
     } finally {
       await second.close();
       await closeTransport(transport2);
