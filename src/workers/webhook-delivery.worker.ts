@@ -3,7 +3,16 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Job, Queue, Worker } from 'bullmq';
 import type { Sql } from '../db/client.js';
-import { claimDeliveries, dueEndpoints, enabledEndpointIds, fanOut, finishDeliveries, type AttemptResult, type ClaimedDelivery } from '../db/webhooks.repo.js';
+import {
+  analyzeDeliveries,
+  claimDeliveries,
+  dueEndpoints,
+  enabledEndpointIds,
+  fanOut,
+  finishDeliveries,
+  type AttemptResult,
+  type ClaimedDelivery,
+} from '../db/webhooks.repo.js';
 import type { Logger } from '../logger.js';
 import { openQueue, openWorker, type Transport } from './queues.js';
 
@@ -56,39 +65,34 @@ export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
   yieldForMs: 30_000,
 };
 
-/** How often a drain that gives way to capture looks again. */
-const YIELD_STEP_MS = 50;
-
 /**
- * Webhook delivery giving way to capture in the same process: {@link CaptureYield.wait} returns at once
- * when capture has no backlog, else once it has none, or once drains have waited `maxMs` since the
- * backlog began; from then on they do not wait again until the backlog has cleared once, so a
- * lasting overload delays events by `maxMs` at most and never starves them.
+ * Webhook delivery giving way to capture in the same process: {@link CaptureYield.defer} says whether a
+ * drain should step aside (return at once, unsent; the relay nudges it again within `relay_every`). It
+ * does while capture has a backlog, for at most `maxMs` from when the backlog began; from then on not
+ * again until the backlog has cleared once, so a lasting overload delays events by `maxMs` at most and
+ * never starves them. A drain steps aside rather than waiting inside its job, so it holds no worker slot
+ * and no job lock while capture works.
  */
 export interface CaptureYield {
-  wait(stopping: () => boolean): Promise<void>;
+  defer(): boolean;
 }
 
 export function createCaptureYield(busy: (() => boolean) | undefined, maxMs: number): CaptureYield {
   let since: number | null = null;
   let spent = false;
   return {
-    async wait(stopping) {
-      if (!busy || maxMs <= 0) return;
-      for (;;) {
-        if (!busy()) {
-          since = null;
-          spent = false;
-          return;
-        }
-        if (spent || stopping()) return;
-        since ??= Date.now();
-        if (Date.now() - since >= maxMs) {
-          spent = true;
-          return;
-        }
-        await new Promise((r) => setTimeout(r, YIELD_STEP_MS));
+    defer() {
+      if (!busy || maxMs <= 0) return false;
+      if (!busy()) {
+        since = null;
+        spent = false;
+        return false;
       }
+      if (spent) return false;
+      since ??= Date.now();
+      if (Date.now() - since < maxMs) return true;
+      spent = true;
+      return false;
     },
   };
 }
@@ -275,7 +279,7 @@ export interface DrainDeps {
   agents: Agents;
   /** True once the process is shutting down: claimed deliveries not yet sent are released. */
   stopping(): boolean;
-  /** Waits while capture in this process has a backlog (settings.yieldForMs). */
+  /** Says when to step aside for capture in this process (settings.yieldForMs). */
   captureYield?: CaptureYield | undefined;
   /** @defaultValue DRAIN_BATCH */
   batchSize?: number | undefined;
@@ -294,9 +298,8 @@ export function createDrainProcessor(deps: DrainDeps) {
     const endpointId = job.data.endpointId;
     // a job from before drains (`{ deliveryId }`) names no endpoint: the relay nudges its endpoint anyway
     if (!Number.isSafeInteger(endpointId) || deps.stopping()) return 'skipped';
-    // before the claim, so the lease is not spent waiting
-    await deps.captureYield?.wait(deps.stopping);
-    if (deps.stopping()) return 'skipped';
+    // capture in this process has a burst to decide first: the relay's next pass nudges this drain again
+    if (deps.captureYield?.defer()) return 'deferred';
     const sendBy = Date.now() + lease - settings.timeoutMs - 1000;
     const max = deps.batchSize ?? DRAIN_BATCH;
     const batch = await claimDeliveries(sql, endpointId, max, lease);
@@ -364,7 +367,12 @@ export interface WebhookDeliveryOptions {
   batchSize?: number | undefined;
   /** True while capture in this process has a backlog: drains give way to it (settings.yieldForMs). */
   captureBusy?: (() => boolean) | undefined;
+  /** Deliveries this process's relay fans out before it refreshes the table's statistics. @defaultValue ANALYZE_AFTER */
+  analyzeAfter?: number | undefined;
 }
+
+/** Fanned-out deliveries after which the relay has Postgres analyze the deliveries again (see analyzeDeliveries). */
+export const ANALYZE_AFTER = 5000;
 
 export function startWebhookDelivery(opts: WebhookDeliveryOptions): WebhookDelivery {
   const settings = opts.settings ?? DEFAULT_WEBHOOK_SETTINGS;
@@ -388,9 +396,20 @@ export function startWebhookDelivery(opts: WebhookDeliveryOptions): WebhookDeliv
   const worker = openWorker<DrainJobData, string>(opts.transport, WEBHOOKS_QUEUE, processor, { concurrency: settings.concurrency });
   worker.on('error', (err) => log.error({ err }, 'webhook delivery worker error'));
   let running: Promise<unknown> | null = null;
+  let sinceAnalyze = 0;
+  const analyzeAfter = opts.analyzeAfter ?? ANALYZE_AFTER;
+  const pass = async () => {
+    const { fannedOut } = await relayOnce(opts.sql, queue);
+    sinceAnalyze += fannedOut;
+    if (sinceAnalyze >= analyzeAfter) {
+      sinceAnalyze = 0;
+      await analyzeDeliveries(opts.sql);
+      log.debug({ analyzeAfter }, 'webhook deliveries analyzed after a burst');
+    }
+  };
   const timer = setInterval(() => {
     // one pass at a time: a slow pass is not stacked on
-    running ??= relayOnce(opts.sql, queue)
+    running ??= pass()
       .catch((err: unknown) => log.warn({ err }, 'webhook relay pass failed'))
       .finally(() => (running = null));
   }, settings.relayEveryMs);

@@ -216,6 +216,24 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     await waitFor(() => allDelivered(ep.id, 6), { what: 'every event delivered despite the backlog' });
   });
 
+  it('has Postgres analyze the deliveries after a burst, so the claim is planned for the table as it is', async () => {
+    const port = await freePort();
+    const rec = (receiver = webhookReceiver(port));
+    await rec.listen();
+    const ep = await addEndpoint(db.database.sql, { url: rec.url });
+    rec.setSecret(ep.secret);
+    const analyzed = async () => {
+      const [r] = await db.database.sql<{ n: number }[]>`
+        select coalesce(analyze_count, 0)::int as n from pg_stat_user_tables where relname = 'webhook_deliveries'`;
+      return r?.n ?? 0;
+    };
+    const before = await analyzed();
+    await appendCaseEvents(3, 2);
+    delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: FAST, analyzeAfter: 5 });
+    await waitFor(() => allDelivered(ep.id, 6), { what: 'every event delivered' });
+    await waitFor(async () => (await analyzed()) > before, { what: 'webhook_deliveries analyzed by the relay' });
+  });
+
   it("signs with the endpoint's own secret: a wrong secret fails verification, and a rotated one takes over", async () => {
     const port = await freePort();
     const rec = (receiver = webhookReceiver(port));
