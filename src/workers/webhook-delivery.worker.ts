@@ -47,9 +47,9 @@ export interface WebhookSettings {
   /** Requests in flight per process, over every endpoint's drains. @defaultValue 8 */
   concurrency: number;
   /**
-   * While the capture worker in this process has a backlog (a burst of posts), drains wait up to this long
-   * before sending, so the posts are decided first and the events follow; after that long they send even
-   * if the backlog holds, until it clears. 0: never wait. @defaultValue 30000
+   * While the capture worker in this process has a backlog (a burst of posts), drains step aside for up to
+   * this long, so the posts are decided first and the events follow; after that long they send even if the
+   * backlog holds, until it clears. 0: never step aside. @defaultValue 30000
    */
   yieldForMs: number;
 }
