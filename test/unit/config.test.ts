@@ -45,6 +45,13 @@ describe('parseConfigFile', () => {
     expect(parseConfigFile('events: { retention: "off" }\n', 'c.yaml').events.retention).toBe('off');
   });
 
+  it('reads how long webhook delivery gives way to a capture burst: 30 s by default, 0 for never', () => {
+    expect(parseConfigFile('webhooks: {}\n', 'c.yaml').webhooks?.yield_to_capture).toBe(30_000);
+    expect(parseConfigFile('webhooks: { yield_to_capture: 0 }\n', 'c.yaml').webhooks?.yield_to_capture).toBe(0);
+    expect(parseConfigFile('webhooks: { yield_to_capture: 2m }\n', 'c.yaml').webhooks?.yield_to_capture).toBe(120_000);
+    expect(() => parseConfigFile('webhooks: { yield_to_capture: always }\n', 'c.yaml')).toThrow(/c\.yaml: webhooks\.yield_to_capture/);
+  });
+
   it('reads the CRM settings: reopen window, erasure mode, a source that captures retweets', () => {
     const c = parseConfigFile(
       `sources:\n  - { id: rt, platform: twitter, kind: search, query: q, retweets: capture }\ncapture: { reopen_window: 12h }\nerasure: { mode: delete }\n`,
