@@ -102,6 +102,15 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     return row!.total === n && row!.delivered === n;
   }
 
+  /** A receiver that answers 204, listening, and an endpoint subscribed to it with the receiver holding its secret. */
+  async function subscribedReceiver() {
+    const rec = (receiver = webhookReceiver(await freePort()));
+    await rec.listen();
+    const ep = await addEndpoint(db.database.sql, { url: rec.url });
+    rec.setSecret(ep.secret);
+    return { rec, ep };
+  }
+
   /** Each record's events arrived (first receipt per webhook-id) in sequence 1, 2, 3… */
   function expectInOrderPerRecord(accepted: Received[], aggregates: number[], perRecord: number) {
     for (const id of aggregates) {
@@ -180,11 +189,7 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
   });
 
   it('gives way to capture: nothing is sent while capture in the process has a backlog, everything once it clears', async () => {
-    const port = await freePort();
-    const rec = (receiver = webhookReceiver(port));
-    await rec.listen();
-    const ep = await addEndpoint(db.database.sql, { url: rec.url });
-    rec.setSecret(ep.secret);
+    const { rec, ep } = await subscribedReceiver();
     const aggregates = await appendCaseEvents(3, 2);
     let busy = true;
     delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: { ...FAST, yieldForMs: 60_000 }, captureBusy: () => busy });
@@ -206,22 +211,14 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
   });
 
   it('gives way to a lasting capture backlog only so long: after yieldForMs the events go anyway', async () => {
-    const port = await freePort();
-    const rec = (receiver = webhookReceiver(port));
-    await rec.listen();
-    const ep = await addEndpoint(db.database.sql, { url: rec.url });
-    rec.setSecret(ep.secret);
+    const { rec, ep } = await subscribedReceiver();
     await appendCaseEvents(3, 2);
     delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: { ...FAST, yieldForMs: 300 }, captureBusy: () => true });
     await waitFor(() => allDelivered(ep.id, 6), { what: 'every event delivered despite the backlog' });
   });
 
   it('has Postgres analyze the deliveries after a burst, so the claim is planned for the table as it is', async () => {
-    const port = await freePort();
-    const rec = (receiver = webhookReceiver(port));
-    await rec.listen();
-    const ep = await addEndpoint(db.database.sql, { url: rec.url });
-    rec.setSecret(ep.secret);
+    const { rec, ep } = await subscribedReceiver();
     const analyzed = async () => {
       const [r] = await db.database.sql<{ n: number }[]>`
         select coalesce(analyze_count, 0)::int as n from pg_stat_user_tables where relname = 'webhook_deliveries'`;
