@@ -14,12 +14,11 @@
  * that decided the post (processed_at). A benchmark, never a timed test: figures vary with the
  * machine's load, so it reports the ratio to a floor measured in the same run.
  */
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
 import postgres from 'postgres';
@@ -33,6 +32,7 @@ import { silentLogger } from '../src/logger.js';
 import type { SocialPost } from '../src/types.js';
 import { startService } from '../src/service.js';
 import { enqueuePosts } from '../src/workers/ingest.js';
+import { forkReceiver } from './receiver.js';
 import {
   closeTransport,
   createTransport,
@@ -75,35 +75,7 @@ const say = (msg: string) => {
 };
 
 /** With --webhook: a local receiver that accepts every delivery, and what it got. */
-const receiver = values.webhook ? await localReceiver() : null;
-
-/**
- * The receiver (bench/receiver.ts) runs in a process of its own, as a real one does: its work is not the
- * service's, and in this process it would take the capture's own event loop. Answers 204, counts ids.
- */
-async function localReceiver() {
-  const child = fork(fileURLToPath(new URL('./receiver.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const ask = <T>(message: string | null): Promise<T> =>
-    new Promise((resolve) => {
-      child.once('message', (m) => resolve(m as T));
-      if (message !== null) child.send(message);
-    });
-  const { port } = await ask<{ port: number }>(null);
-  child.unref();
-  child.channel?.unref();
-  let last = { requests: 0, events: 0, lastAt: 0 };
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    /** Requests, distinct webhook-ids since the last reset, and when the last new id arrived (ms since the epoch). */
-    stats: async () => (last = await ask<typeof last>('stats')),
-    received: () => last.requests,
-    /** Forget the ids of the run before (each run subscribes a new endpoint in a new database). */
-    reset: () => ask<unknown>('reset'),
-  };
-}
+const receiver = values.webhook ? await forkReceiver() : null;
 
 /** Peak resident set size over the measured phase, sampled every 50 ms. */
 function rssSampler() {
@@ -227,6 +199,7 @@ interface PipelineResult {
   /** With --webhook: the run's events, how many reached the receiver, and how long after the last post was decided the last one did. */
   webhook_events?: number;
   webhook_events_delivered?: number;
+  webhook_requests?: number;
   webhook_delivery_lag_ms?: number;
 }
 
@@ -375,7 +348,14 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
     // in-process: this process; worker processes: the largest of them
     peak_rss_mb: processPeaks.length > 0 ? Math.max(...processPeaks) : rss,
     ...fx!,
-    ...(webhook ? { webhook_events: webhook.events, webhook_events_delivered: webhook.delivered, webhook_delivery_lag_ms: webhook.lagMs } : {}),
+    ...(webhook
+      ? {
+          webhook_events: webhook.events,
+          webhook_events_delivered: webhook.delivered,
+          webhook_requests: webhook.requests,
+          webhook_delivery_lag_ms: webhook.lagMs,
+        }
+      : {}),
   };
 }
 
@@ -384,19 +364,16 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
  * (distinct webhook-ids), and measure the delivery lag, from the commit that decided the last post
  * to the arrival of the last event, so that delivery put off until after the run shows its cost.
  */
-async function awaitDelivery(database: Database): Promise<{ events: number; delivered: number; lagMs: number }> {
+async function awaitDelivery(database: Database): Promise<{ events: number; delivered: number; requests: number; lagMs: number }> {
   const [row] = await database.sql<{ events: number; decidedAt: number }[]>`
     select (select count(*)::int from events) as events, (select extract(epoch from max(processed_at)) * 1000 from social_posts)::float8 as "decidedAt"`;
   const { events, decidedAt } = row!;
-  const deadline = Date.now() + 600_000;
-  let got = await receiver!.stats();
-  while (got.events < events && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    got = await receiver!.stats();
-  }
+  let timer: NodeJS.Timeout | undefined;
+  const tooLong = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 600_000)));
+  const got = (await Promise.race([receiver!.until(events), tooLong]).finally(() => clearTimeout(timer))) ?? (await receiver!.stats());
   if (got.events < events) say(`  webhook: only ${got.events} of ${events} events delivered after 10 minutes`);
   say(`  webhook: ${got.events}/${events} events delivered, the last ${Math.round(got.lastAt - decidedAt)} ms after the last post was decided`);
-  return { events, delivered: got.events, lagMs: Math.round(got.lastAt - decidedAt) };
+  return { events, delivered: got.events, requests: got.requests, lagMs: Math.round(got.lastAt - decidedAt) };
 }
 
 /**
@@ -484,7 +461,7 @@ const result = {
   failed: main.failed,
   ...(receiver
     ? {
-        webhook_requests_received: receiver.received(),
+        webhook_requests_received: main.webhook_requests,
         webhook_events: main.webhook_events,
         webhook_events_delivered: main.webhook_events_delivered,
         webhook_delivery_lag_ms: main.webhook_delivery_lag_ms,

@@ -14,7 +14,6 @@
  * of the redis-server process that the Redis transport uses (shared: other clients' work counts too).
  * A benchmark, never a timed test: compare figures within one run only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { forkReceiver } from './receiver.js';
 
 const { values } = parseArgs({
   options: {
@@ -79,31 +79,6 @@ async function loadCode(root: string) {
   };
 }
 
-/**
- * A receiver in a child process, so its CPU is not counted as the sender's: answers 204, counts
- * distinct webhook-ids and prints `done` once it has `n` of them.
- */
-function startReceiver(n: number): Promise<{ url: string; done: Promise<void>; child: ChildProcess }> {
-  const code = `
-    const ids = new Set(); const n = Number(process.argv[1]);
-    const server = require('node:http').createServer((req, res) => {
-      req.resume();
-      req.on('end', () => { ids.add(req.headers['webhook-id']); res.writeHead(204).end(); if (ids.size === n) process.stdout.write('done\\n'); });
-    });
-    server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'));`;
-  const child = spawn(process.execPath, ['-e', code, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolveStart) => {
-    let resolveDone: () => void;
-    const done = new Promise<void>((r) => (resolveDone = r));
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) {
-        if (line.startsWith('port ')) resolveStart({ url: `http://127.0.0.1:${line.slice(5)}/hook`, done, child });
-        if (line === 'done') resolveDone();
-      }
-    });
-  });
-}
-
 /** utime + stime of a process in µs; 0 once it is gone. */
 function cpuOf(pid: number): number {
   try {
@@ -142,7 +117,7 @@ async function runOnce(code: Awaited<ReturnType<typeof loadCode>>, redisPid: num
     KIND === 'redis'
       ? code.createTransport({ redisUrl: REDIS_URL, databaseUrl: url.toString(), prefix })
       : code.createTransport({ databaseUrl: url.toString() });
-  const receiver = await startReceiver(N);
+  const receiver = await forkReceiver();
   try {
     await code.runMigrations(database);
     await code.addEndpoint(database.sql, { url: receiver.url });
@@ -178,7 +153,7 @@ async function runOnce(code: Awaited<ReturnType<typeof loadCode>>, redisPid: num
     const delivery = code.startWebhookDelivery({ sql: database.sql, transport, log: code.silentLogger, settings });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      receiver.done,
+      receiver.until(N),
       new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('not every event delivered within 10 minutes')), 600_000))),
     ]).finally(() => clearTimeout(timer));
     const seconds = (performance.now() - started) / 1000;
@@ -197,7 +172,7 @@ async function runOnce(code: Awaited<ReturnType<typeof loadCode>>, redisPid: num
       redis_us_per_event: per(redisUs),
     };
   } finally {
-    receiver.child.kill();
+    receiver.stop();
     if (transport.kind === 'redis' && transport.connection) await code.deleteQueueKeys(transport.connection, prefix);
     await code.closeTransport(transport);
     await database.close();
