@@ -258,11 +258,21 @@ export interface EventMessage {
 
 const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 
+const EVENT_TIMESTAMP = (sql: Sql | Tx) => sql`to_char(e.occurred_at at time zone 'UTC', ${ISO})`;
+const EVENT_AGGREGATE = (sql: Sql | Tx) => sql`json_build_object('type', e.aggregate_type, 'id', e.aggregate_id, 'sequence', e.sequence)`;
+
 /** The columns of an {@link EventMessage}, selected from `events e`. */
 export const EVENT_MESSAGE = (sql: Sql | Tx) => sql`
-  e.id, e.type, to_char(e.occurred_at at time zone 'UTC', ${ISO}) as timestamp,
-  json_build_object('type', e.aggregate_type, 'id', e.aggregate_id, 'sequence', e.sequence) as aggregate,
+  e.id, e.type, ${EVENT_TIMESTAMP(sql)} as timestamp, ${EVENT_AGGREGATE(sql)} as aggregate,
   e.data, e.change, e.feed_position::text as cursor`;
+
+/**
+ * An {@link EventMessage} without its cursor, as JSON text built by Postgres from `events e`: the webhook
+ * body, never parsed and re-serialized in Node (Postgres spaces it its own way: `"id" : …`).
+ */
+export const EVENT_BODY = (sql: Sql | Tx) => sql`
+  json_build_object('id', e.id, 'type', e.type, 'timestamp', ${EVENT_TIMESTAMP(sql)}, 'aggregate', ${EVENT_AGGREGATE(sql)},
+                    'data', e.data, 'change', e.change)::text`;
 
 /** `case.*,lead.created` → SQL LIKE patterns; `*` or nothing: every type. Throws naming the bad one. */
 export function typePatterns(types: string | readonly string[] | undefined): string[] {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError } from '../errors.js';
 import type { Sql, Tx } from './client.js';
-import { typePatterns } from './outbox.repo.js';
+import { EVENT_BODY, typePatterns } from './outbox.repo.js';
 
 /**
  * Webhook endpoints (a subscriber's URL, event types and own secret) and the deliveries owed to
@@ -243,12 +243,6 @@ export interface ClaimedDelivery {
   /** `{ id, type, timestamp, aggregate, data, change }`: what the pull feed serves, without its cursor. */
   body: string;
 }
-
-/** The webhook body, built as text by Postgres (docs/webhooks.md shows its shape). */
-const EVENT_BODY = (sql: Sql) => sql`
-  json_build_object('id', e.id, 'type', e.type, 'timestamp', to_char(e.occurred_at at time zone 'UTC', ${ISO}),
-    'aggregate', json_build_object('type', e.aggregate_type, 'id', e.aggregate_id, 'sequence', e.sequence),
-    'data', e.data, 'change', e.change)::text`;
 
 /**
  * Claim up to `max` due deliveries of one endpoint, in one statement, each the head of its

@@ -32,7 +32,7 @@ export const DRAIN_BATCH = 128;
 
 /** How webhooks are delivered; `webhooks:` in the config file. */
 export interface WebhookSettings {
-  /** How often the relay numbers new events, fans them out and re-sends lost nudges. @defaultValue 1000 */
+  /** How often the relay fans new events out to the endpoints and nudges the drains of those with deliveries due. @defaultValue 1000 */
   relayEveryMs: number;
   /** A request with no answer by then counts as a timeout (retried). @defaultValue 10000 */
   timeoutMs: number;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { appendEvents, type EventType } from '../../src/db/outbox.repo.js';
+import { appendEvents, readFeed, type EventType } from '../../src/db/outbox.repo.js';
 import {
   addEndpoint,
   claimDeliveries,
@@ -186,6 +186,17 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     const accepted = rec.accepted();
     expect(accepted.map((r) => r.webhookId).sort()).toEqual(await eventIdsOf(aggregates));
     expectInOrderPerRecord(accepted, aggregates, 7);
+  });
+
+  it('sends each event as the pull feed serves it, without the cursor: the same id, type, time, record, data and change', async () => {
+    const { rec, ep } = await subscribedReceiver();
+    const aggregates = await appendCaseEvents(2, 2);
+    delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: FAST });
+    await waitFor(() => allDelivered(ep.id, 4), { what: 'every event delivered' });
+    const feed = (await readFeed(db.database.sql, { limit: 1000 })).events.filter((e) => aggregates.includes(e.aggregate.id));
+    expect(feed).toHaveLength(4);
+    const sent = new Map(rec.accepted().map((r) => [r.webhookId, r.body]));
+    for (const { cursor: _cursor, ...message } of feed) expect(sent.get(message.id)).toEqual(message);
   });
 
   it('gives way to capture: nothing is sent while capture in the process has a backlog, everything once it clears', async () => {
