@@ -79,6 +79,8 @@ function serve(): void {
   server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as { port: number }).port }));
   process.on('message', (m: Request) => {
     if (m === 'reset') {
+      // a run that gave up waiting leaves no waiter behind to answer into the next run's questions
+      waitingFor = null;
       requests = 0;
       ids = new Set();
       lastAt = 0;
