@@ -13,14 +13,20 @@ import {
   type Ruleset,
 } from './ruleset.js';
 import {
+  CANONICAL_TERM,
+  META_ALL,
+  META_FLAGS,
   REC_ALL,
   REC_ANY,
-  REC_FLAGS,
   REC_IDS,
   REC_INDEX,
   REC_NONE,
   REC_TERMS,
-  REC_WEIGHT,
+  ROLE_ALL,
+  ROLE_ANY_ONLY,
+  ROLE_BITS,
+  ROLE_NONE,
+  RULE_ANY_ONLY,
   RULE_CASE,
   RULE_KEEP,
   RULE_NEAR,
@@ -127,11 +133,29 @@ interface Scratch {
   ruleBits: Uint32Array;
   /** The current post's candidate rule indexes, in its first entries. */
   candidates: Int32Array;
+  /**
+   * By rule index, four entries from `4 * index`, set while the found phrases' index entries are walked and valid
+   * when {@link NOTED_AT} is the post's epoch (as an int32):
+   * - {@link NOTED_AT}: the epoch in which one of the rule's `any` phrases (of a {@link RULE_ANY_ONLY} rule) or of
+   *   its `all` phrases (of a plain rule) was found,
+   * - {@link ANY_PHRASE}: for an any-only rule, that phrase's id, or {@link MANY} when a second one was found too;
+   *   {@link ALL_FOUND}, the same entry, for a plain rule with `all`: how many of those were found,
+   * - {@link ANY_TERM}: the entry's term (an index in the written terms, or {@link CANONICAL_TERM}),
+   * - {@link BLOCKED_AT}: the epoch in which one of its `none` phrases (of a plain rule) was found.
+   */
+  rules: Int32Array;
 }
 
 const SLOT = 0;
 const CHECKED = 1;
 const FREE = 2;
+
+const NOTED_AT = 0;
+const ANY_PHRASE = 1;
+const ALL_FOUND = 1;
+const ANY_TERM = 2;
+const BLOCKED_AT = 3;
+const MANY = -1;
 
 const scratches = new WeakMap<CompiledRuleset, Scratch>();
 
@@ -146,12 +170,14 @@ function scratchOf(compiled: CompiledRuleset): Scratch {
       phrases: new Uint32Array(3 * compiled.phraseCount),
       ruleBits: new Uint32Array(Math.ceil(compiled.rules.length / 32)),
       candidates: new Int32Array(compiled.rules.length),
+      rules: new Int32Array(4 * compiled.rules.length),
     };
     scratches.set(compiled, scratch);
   }
   if (scratch.epoch === 0xffffffff) {
     // After four billion posts the stamps would repeat: start again from clean arrays.
     scratch.phrases.fill(0);
+    scratch.rules.fill(0);
     scratch.epoch = 0;
   }
   scratch.epoch += 1;
@@ -169,6 +195,11 @@ interface Post {
   phrases: Uint32Array;
   /** The span lists of the phrases found, in the order their {@link SLOT} entries index. */
   spans: Span[][];
+  /**
+   * By the same slot as `spans`: the phrase's usable occurrences as terms under its canonical wording (negated ones
+   * left out), once an any-only rule asked; every rule that fires on the phrase alone shares the list.
+   */
+  canonical: (MatchedTerm[] | null | undefined)[];
   lang: string | null;
   /** Whether `lang` was detected (the post had no tag); set when a rule first asks. */
   langDetected: boolean;
@@ -410,11 +441,13 @@ function regexOcc(post: Post, rule: CompiledRule): RegexSpan[] {
 
 /**
  * The indexes of the rules that can fire on the post (one of their phrases is in it, or they are always tried),
- * each once, ascending (file order); also marks the phrases found as the post's.
+ * each once, ascending (file order); also marks the phrases found as the post's, and notes in the scratch's
+ * `rules` which plain rules a `none` phrase blocks and which `any` phrase of an any-only rule occurred.
  */
 function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<number, Span[]>, spans: Span[][]): Int32Array {
-  const { found, foundIds, phrases, ruleBits, candidates } = scratch;
-  const { phraseRulesStart, phraseRules, alwaysTry } = compiled;
+  const { found, foundIds, phrases, ruleBits, candidates, rules } = scratch;
+  const { start, entries, terms, alwaysTry } = compiled.phrases;
+  const stamp = scratch.epoch | 0;
   // Clear the previous post's bits (even if it threw half way: the ids were listed as each bit was set).
   for (let i = 0; i < scratch.foundCount; i++) found[(foundIds[i] as number) >>> 5] = 0;
   scratch.foundCount = 0;
@@ -434,9 +467,33 @@ function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<num
     foundIds[scratch.foundCount++] = id;
     phrases[3 * id + SLOT] = spans.length;
     spans.push(list);
-    const end = phraseRulesStart[id + 1] as number;
-    for (let k = phraseRulesStart[id] as number; k < end; k++) {
-      const index = phraseRules[k] as number;
+    const end = start[id + 1] as number;
+    for (let k = start[id] as number; k < end; k++) {
+      const entry = entries[k] as number;
+      const index = entry >>> ROLE_BITS;
+      const role = entry & ((1 << ROLE_BITS) - 1);
+      if (role === ROLE_NONE) {
+        rules[4 * index + BLOCKED_AT] = stamp;
+        continue;
+      }
+      if (role === ROLE_ANY_ONLY) {
+        const at = 4 * index;
+        if (rules[at + NOTED_AT] !== stamp) {
+          rules[at + NOTED_AT] = stamp;
+          rules[at + ANY_PHRASE] = id;
+          rules[at + ANY_TERM] = terms[k] as number;
+        } else {
+          rules[at + ANY_PHRASE] = MANY;
+        }
+      } else if (role === ROLE_ALL) {
+        const at = 4 * index;
+        if (rules[at + NOTED_AT] !== stamp) {
+          rules[at + NOTED_AT] = stamp;
+          rules[at + ALL_FOUND] = 1;
+        } else {
+          rules[at + ALL_FOUND] = (rules[at + ALL_FOUND] as number) + 1;
+        }
+      }
       const w = index >>> 5;
       ruleBits[w] = (ruleBits[w] as number) | (1 << (index & 31));
       if (w < lo) lo = w;
@@ -455,6 +512,35 @@ function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<num
     }
   }
   return candidates.subarray(0, count);
+}
+
+/**
+ * The terms of an any-only rule one of whose phrases occurs, and no other: that phrase's usable occurrences (the
+ * trie lists them in text order, each place once), or null when none is usable. Reads nothing of the rule's own
+ * but the term it wrote, and that only when it wrote the phrase otherwise than the first rule holding it.
+ */
+function anyOnlyFired(post: Post, compiled: CompiledRuleset, id: number, term: number, withNegated: boolean): MatchedTerm[] | null {
+  if (term === CANONICAL_TERM && !withNegated) {
+    const slot = post.phrases[3 * id + SLOT] as number;
+    let terms = post.canonical[slot];
+    if (terms === undefined) {
+      terms = usableTerms(post, compiled.phrases.canonicalTerms[id] as string, spansById(post, id), false);
+      post.canonical[slot] = terms;
+    }
+    return terms;
+  }
+  const written = term === CANONICAL_TERM ? (compiled.phrases.canonicalTerms[id] as string) : (compiled.records.terms[term] as string);
+  return usableTerms(post, written, spansById(post, id), withNegated);
+}
+
+/** A phrase's usable occurrences as terms (the first {@link MAX_TERMS_PER_RULE}), or null when none is. */
+function usableTerms(post: Post, written: string, spans: readonly Span[], withNegated: boolean): MatchedTerm[] | null {
+  const terms: MatchedTerm[] = [];
+  for (let i = 0; i < spans.length && terms.length < MAX_TERMS_PER_RULE; i++) {
+    const s = spans[i] as Span;
+    if (usable(post, s, withNegated)) terms.push({ term: written, start: s.start, end: s.end });
+  }
+  return terms.length > 0 ? terms : null;
 }
 
 /**
@@ -495,6 +581,7 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
     found: scratch.found,
     phrases: scratch.phrases,
     spans: [],
+    canonical: [],
     lang: input.lang ? primaryLang(input.lang) : null,
     langDetected: false,
     langAsked: false,
@@ -513,16 +600,25 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   // Only rules with one of their phrases in the post (or a regex) can fire: look at those, in file order.
   const candidates = candidatesOf(compiled, scratch, hits, post.spans);
   const records = compiled.records;
-  const words = records.words;
+  const ruleNotes = scratch.rules;
+  const stamp = post.epoch | 0;
   for (let i = 0; i < candidates.length; i++) {
     const index = candidates[i] as number;
-    const off = records.at[index] as number;
-    const flags = words[off + REC_FLAGS] as number;
+    const flags = records.meta[4 * index + META_FLAGS] as number;
     let flipped = false;
     let terms: MatchedTerm[];
     let features: FiredRule['features'];
     if ((flags & RULE_PLAIN) !== 0) {
-      const found = plainFired(post, compiled, off, flags);
+      const at = 4 * index;
+      if (ruleNotes[at + BLOCKED_AT] === stamp) continue;
+      const allCount = records.meta[4 * index + META_ALL] as number;
+      // Not all of its `all` phrases occur: it cannot fire, and its record need not be read.
+      if (allCount > 0 && (ruleNotes[at + NOTED_AT] !== stamp || (ruleNotes[at + ALL_FOUND] as number) < allCount)) continue;
+      const phrase = ruleNotes[at + ANY_PHRASE] as number;
+      const found =
+        (flags & RULE_ANY_ONLY) !== 0 && phrase !== MANY
+          ? anyOnlyFired(post, compiled, phrase, ruleNotes[at + ANY_TERM] as number, (flags & RULE_KEEP) !== 0)
+          : plainFired(post, compiled, records.at[index] as number, flags);
       if (found === null) continue;
       terms = found;
     } else {
@@ -542,7 +638,7 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
 
     const id = records.ids[index] as string;
     const label = (flags & RULE_CASE) !== 0 ? 'case' : 'lead';
-    const ruleWeight = records.floats[(off + REC_WEIGHT) / 2] as number;
+    const ruleWeight = records.metaWeights[2 * index + 1] as number;
     const weight = flipped ? -ruleWeight : ruleWeight;
     const rulePriority = flipped || (flags & RULE_PRIORITY) === 0 ? undefined : records.priorities[index];
     // Fields in this order, as the decision is stored and compared as JSON; absent rather than undefined.

@@ -6,7 +6,7 @@ import { PLATFORMS, PRIORITIES, type Platform, type Priority } from '../types.js
 import { FEATURE_NAMES, type FeatureName } from './features.js';
 import { normalizeText } from './normalize.js';
 import { PhraseTrie } from './phrase-trie.js';
-import { packRules, type RuleRecords } from './rule-records.js';
+import { indexPhrases, packRules, type PhraseIndex, type RuleRecords } from './rule-records.js';
 import { compileSafeRegex } from './safe-regex.js';
 
 /** A rules file that cannot be used. The message names the file, the rule and the field, one problem a line. */
@@ -209,16 +209,8 @@ export interface CompiledRuleset {
   rules: CompiledRule[];
   /** How many phrase ids the trie gave out (rule phrases and negation cues): ids are 0 to phraseCount - 1. */
   phraseCount: number;
-  /**
-   * By phrase id, flattened: the indexes of the rules phrase `id` can make fire (it is in their any, all or near)
-   * are `phraseRules[phraseRulesStart[id]]` up to `phraseRules[phraseRulesStart[id + 1]]`, ascending. Typed
-   * arrays, as classify() reads them for every phrase found in every post. Rules with a regex are tried on every
-   * post: {@link CompiledRuleset.alwaysTry}.
-   */
-  phraseRulesStart: Int32Array;
-  phraseRules: Int32Array;
-  /** Rules to try on every post, whatever phrases it holds (those with regexes or of features alone), ascending. */
-  alwaysTry: Int32Array;
+  /** Which rules each phrase concerns, and how. */
+  phrases: PhraseIndex;
   /** The rules packed for classify()'s inner loop. */
   records: RuleRecords;
   thresholds: { lead: number; case: number };
@@ -455,25 +447,8 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
   if (problems.length > 0) throw new RulesetError(origin, problems);
 
   // Only rules with a phrase in the post can fire, so classify() looks at those and not at every rule.
-  const rulesByPhrase: number[][] = [];
-  const alwaysTry: number[] = [];
-  rules.forEach((rule, index) => {
-    // A rule of features alone has no phrase to be found by: it is tried on every post.
-    const phraseless = rule.any.length + rule.all.length + rule.near.length === 0;
-    if (rule.regex.length > 0 || phraseless) alwaysTry.push(index);
-    for (const { id } of [...rule.any, ...rule.all, ...rule.near.flatMap((n) => [...n.a, ...n.b])]) {
-      const list = (rulesByPhrase[id] ??= []);
-      if (list[list.length - 1] !== index) list.push(index);
-    }
-  });
   const records = packRules(rules);
   const phraseCount = trie.size;
-  const phraseRulesStart = new Int32Array(phraseCount + 1);
-  for (let id = 0; id < phraseCount; id++) phraseRulesStart[id + 1] = (phraseRulesStart[id] as number) + (rulesByPhrase[id]?.length ?? 0);
-  const phraseRules = new Int32Array(phraseRulesStart[phraseCount] as number);
-  rulesByPhrase.forEach((list, id) => {
-    phraseRules.set(list, phraseRulesStart[id]);
-  });
 
   const hash = createHash('sha256').update(yamlText).digest('hex').slice(0, 12);
   const ruleset: Ruleset = Object.freeze({
@@ -486,9 +461,7 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
     trie,
     rules,
     phraseCount,
-    phraseRulesStart,
-    phraseRules,
-    alwaysTry: Int32Array.from(alwaysTry),
+    phrases: indexPhrases(rules, phraseCount, records),
     records,
     thresholds: { ...def.thresholds },
     negationCues,

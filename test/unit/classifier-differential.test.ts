@@ -82,6 +82,9 @@ rules:
   - { id: feature, label: case, weight: 0.4, when: { features: [addressed], sentiment: { max: -0.2 } } }
   - { id: not-feature, label: lead, weight: 0.3, any: ["how much", "cost"], when: { not_features: [angry_emoji], is_reply: false } }
   - { id: blocked, label: case, weight: 0.9, any: ["annoyed", "outage"], none: ["love"], when: { platform: twitter, followers: { max: 5000 } } }
+  # Rules of phrases alone, decided from the phrase index: one writes a phrase as another rule did, one otherwise.
+  - { id: worded-same, label: lead, weight: 0.2, any: ["annoyed", "no signal"], none: ["refund"] }
+  - { id: worded-other, label: lead, weight: 0.2, any: ["ANNOYED", "Quote"] }
 `;
 
 describe('classify() against the reference', () => {
