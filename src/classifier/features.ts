@@ -429,8 +429,11 @@ const QUESTION_START = new Set([
 
 const UNITS = String.raw`(?:min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|nights?|weeks?|wks?|months?|días?|dias?|horas?|semanas?|meses|tage?n?|stunden?|wochen?|monate?n?|jours?|heures?|semaines?|mois|giorni|ore|settimane|mesi|dagen|uur|weken|maanden)`;
 const COUNT = String.raw`(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|several|few|couple of|many|dos|tres|zwei|drei|deux|trois|due|tre|twee|drie)`;
-// "Since" and what follows it in the sandbox's languages: a weekday, yesterday, this morning, last (week).
-const SINCE = '(?:since|seit|depuis|desde|dal|da|sinds|od|sedan)';
+// "Since" and what follows it in the sandbox's languages: a weekday, yesterday, this morning, last (week). Italian
+// "da" is also Portuguese "of the" and German "there, as" ("da segunda", "da 2ª via", "da hier"): it counts only
+// before the Italian words (SINCE_WHEN_IT).
+const SINCE = '(?:since|seit|depuis|desde|dal|sinds|od|sedan)';
+const SINCE_WHEN_IT = String.raw`(?:ieri|stamattina|la settimana scorsa|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica)`;
 const SINCE_WHEN = String.raw`(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last|this morning|early|the \d|\d|gestern|heute morgen|letzte[nmrs]?|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|hier|ce matin|la semaine dernière|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|ayer|esta mañana|la semana pasada|el lunes|el martes|el miércoles|el jueves|el viernes|el sábado|el domingo|ontem|hoje de manhã|a semana passada|segunda|terça|quarta|quinta|sexta|sábado|domingo|ieri|stamattina|la settimana scorsa|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|gisteren|vanochtend|vorige|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|wczoraj|igår)`;
 // A wait with no number: "for weeks", "seit Tagen", "depuis des jours", "desde hace días", "há dias", "da giorni".
 const UNCOUNTED = String.raw`\b(?:for (?:hours|days|weeks|months)(?! out)|seit (?:stunden|tagen|wochen|monaten)|depuis des (?:heures|jours|semaines|mois)|desde hace (?:horas|días|dias|semanas|meses)|há (?:horas|dias|semanas|meses)|da (?:ore|giorni|settimane|mesi)|al (?:uren|dagen|weken|maanden))\b`;
@@ -438,6 +441,7 @@ const DURATION = new RegExp(
   [
     String.raw`\b${COUNT}\s*(?:\+\s*)?${UNITS}\b`,
     String.raw`\b${SINCE}\s+${SINCE_WHEN}`,
+    String.raw`\bda\s+${SINCE_WHEN_IT}`,
     UNCOUNTED,
     String.raw`\b(?:day|dia|día|tag|jour|giorno|dag)\s+\d+\b`,
     String.raw`\b(?:all day|all week|all morning|all night|forever|ages)\b`,

@@ -38,6 +38,11 @@ describe('post features', () => {
     ['duration', 'pas de réseau depuis hier', true],
     ['duration', 'sin luz desde el lunes', true],
     ['duration', 'senza acqua calda da ieri sera', true],
+    ['duration', 'internet giù da lunedì', true],
+    // Italian "da" only: Portuguese "of the" and German "there, as" are not a wait
+    ['duration', 'preciso da 2ª via da fatura', false],
+    ['duration', 'o boleto da segunda parcela', false],
+    ['duration', 'da hier niemand antwortet', false],
     ['duration', 'mijn auto laadt sinds vorige week niet', true],
     ['duration', 'no refund since the 3rd', true],
     ['duration', 'waiting for weeks for a reply', true],
