@@ -1,13 +1,12 @@
 import type { Label, Platform } from '../types.js';
 import type { Sql } from './client.js';
+import { ISO } from './read-models/common.js';
 
 /**
  * What the web console shows that the CRM read models (crm.repo.ts) do not give: the author and text of the post
  * that opened a lead or case, a contact's other posts, contact search, merge history, source health, and the
  * decisions over time. Reads only.
  */
-
-const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 
 /** The first post of a lead or case, with its author. */
 export interface OpeningPost {

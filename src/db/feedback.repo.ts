@@ -2,14 +2,12 @@ import { NotFoundError } from '../errors.js';
 import type { Label } from '../types.js';
 import type { Sql, Tx } from './client.js';
 import { appendEvents, feedbackRecorded } from './outbox.repo.js';
+import { ISO } from './read-models/common.js';
 
 /**
  * Label feedback: people's corrections of the classifier's labels, stored per post with who and when, and the
  * reads that turn them into labeled data (eval, tune) and into the per-rule report.
  */
-
-/** Timestamps as ISO 8601 text in UTC, the form JSON clients parse. */
-const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 
 /** A stored correction, as the API returns it. */
 export interface FeedbackRow {

@@ -4,6 +4,7 @@ import type { Sql, Tx } from './client.js';
 import { caseColumns } from './read-models/cases.read.js';
 import { contactColumns } from './read-models/contacts.read.js';
 import { leadColumns } from './read-models/leads.read.js';
+import { ISO } from './read-models/common.js';
 
 /**
  * The transactional outbox: every change writes its event in the transaction that makes it
@@ -255,8 +256,6 @@ export interface EventMessage {
   /** The feed position: pass it as `after` to read on from this event. */
   cursor: string;
 }
-
-const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 
 const EVENT_TIMESTAMP = (sql: Sql | Tx) => sql`to_char(e.occurred_at at time zone 'UTC', ${ISO})`;
 const EVENT_AGGREGATE = (sql: Sql | Tx) => sql`json_build_object('type', e.aggregate_type, 'id', e.aggregate_id, 'sequence', e.sequence)`;

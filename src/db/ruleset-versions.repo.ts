@@ -1,9 +1,7 @@
 import type { Platform } from '../types.js';
 import type { Sql } from './client.js';
 import { parsePostKey, postKey } from './post-key.js';
-
-/** Timestamps as ISO 8601 text in UTC, as the other read models give them. */
-const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
+import { ISO } from './read-models/common.js';
 
 /** One publication of a ruleset (a publish or a roll back). */
 export interface RulesetVersionRow {

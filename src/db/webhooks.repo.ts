@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { NotFoundError } from '../errors.js';
 import type { Sql, Tx } from './client.js';
 import { EVENT_BODY, typePatterns } from './outbox.repo.js';
+import { ISO } from './read-models/common.js';
 
 /**
  * Webhook endpoints (a subscriber's URL, event types and own secret) and the deliveries owed to
  * them. Postgres holds every delivery; a queue job only tells a worker which endpoint to drain.
  */
-
-const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 
 /** A new signing secret in the Standard Webhooks form: `whsec_` + base64 of 32 random bytes. */
 export function newSecret(): string {
