@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { storePage } from '../../src/db/inbox.repo.js';
 import { appendEvents, readFeed, type EventType } from '../../src/db/outbox.repo.js';
+import { queueEpoch } from '../../src/db/settings.repo.js';
 import {
   addEndpoint,
   claimDeliveries,
@@ -20,7 +22,9 @@ import {
   type ClaimedDelivery,
 } from '../../src/db/webhooks.repo.js';
 import { silentLogger } from '../../src/logger.js';
+import { startService, type Service } from '../../src/service.js';
 import { freePort } from '../../src/util/free-port.js';
+import { enqueuePosts } from '../../src/workers/ingest.js';
 import { openQueue, type Transport } from '../../src/workers/queues.js';
 import {
   attempt,
@@ -37,10 +41,13 @@ import {
   createTestTransport,
   deleteRedisKeys,
   REDIS_URL,
+  TEST_RULES,
+  testConfig,
   TRANSPORTS,
   usesRedisPrefix,
   waitFor,
 } from '../support/services.js';
+import { makePost } from '../support/posts.js';
 import { webhookReceiver, type Received } from '../support/webhook-receiver.js';
 
 const FAST: WebhookSettings = {
@@ -219,6 +226,51 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     busy = false;
     await waitFor(() => allDelivered(ep.id, 6), { what: 'every event delivered once capture has no backlog' });
     expectInOrderPerRecord(rec.accepted(), aggregates, 2);
+  });
+
+  it('gives way to the capture worker of the same service: held while its posts wait on a lock, sent once they are decided', async () => {
+    // The wiring in startService: capture's backlog (posts submitted, not yet decided) of a batch or more holds the
+    // drains. The posts' rows are locked here, so capture's batch waits and its backlog stays.
+    const { rec, ep } = await subscribedReceiver();
+    const stored = await storePage(
+      db.database.sql,
+      'yield-test',
+      Array.from({ length: 4 }, (_, i) => makePost({ text: `my order ${i} never arrived`, authorId: `yield-${kind}-${i}` })),
+      null,
+    );
+    const locker = await db.database.sql.reserve();
+    let service: Service | undefined;
+    try {
+      await locker`begin`;
+      await locker`lock table social_posts in exclusive mode`;
+      const config = { ...testConfig({ batchSize: 2, concurrency: 8 }), webhooks: { ...FAST, yieldForMs: 60_000 } };
+      service = await startService({ config, database: db.database, transport, ruleset: TEST_RULES, log: silentLogger, role: 'worker' });
+      await enqueuePosts(service.postsQueue, stored.inserted, 3, await queueEpoch(db.database.sql));
+      await appendCaseEvents(2, 1);
+      await waitFor(
+        async () => {
+          const [r] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from webhook_deliveries where endpoint_id = ${ep.id}`;
+          return r!.n === 2;
+        },
+        { what: 'deliveries fanned out' },
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      expect(rec.received).toHaveLength(0);
+    } finally {
+      await locker`rollback`;
+      locker.release();
+    }
+    try {
+      await waitFor(
+        async () => (await db.database.sql<{ n: number }[]>`select count(*)::int as n from social_posts where processed_at is not null`)[0]!.n === 4,
+        {
+          what: 'the posts decided once the lock is gone',
+        },
+      );
+      await waitFor(() => allDelivered(ep.id, 2), { what: 'every event delivered once capture has no backlog' });
+    } finally {
+      await service?.close();
+    }
   });
 
   it('gives way to a lasting capture backlog only so long: after yieldForMs the events go anyway', async () => {
