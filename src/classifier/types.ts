@@ -35,9 +35,10 @@ export interface FiredRule {
   weight: number;
   /**
    * The occurrences that made the rule fire (`any`, `all`, `near` phrases and `regex` matches; the term of a
-   * regex is its pattern between slashes), in text order.
+   * regex is its pattern between slashes), in text order. Read only: rules that fired on the same phrase alone,
+   * written the same way, share one list within a decision.
    */
-  terms: MatchedTerm[];
+  readonly terms: readonly MatchedTerm[];
   /** Present only when the rule sets one (a flipped rule never does). */
   priority?: Priority;
   /** Present when the rule fired on negated phrases under `negation: flip`: its weight is the rule's, negated. */
