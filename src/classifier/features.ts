@@ -468,6 +468,9 @@ export function leadingMentions(raw: string): string[] {
   return [...m[1]!.matchAll(/[@＠]([\p{L}\p{N}_]+)/gu)].map((x) => x[1]!.toLowerCase());
 }
 
+/** Words before "again" that make it a return visit or purchase ("we'd book again"), not trouble again. */
+const COMING_BACK = new Set(['book', 'buy', 'stay', 'fly', 'shop', 'visit', 'back']);
+
 function firstPersonBadOutcome(tokens: readonly Token[]): boolean {
   let lastPerson = -Infinity;
   let lastBad = -Infinity;
@@ -477,7 +480,8 @@ function firstPersonBadOutcome(tokens: readonly Token[]): boolean {
       if (i - lastBad <= OUTCOME_REACH) return true;
       lastPerson = i;
     }
-    if (BAD_OUTCOME.has(v)) {
+    // "book again", "come back again": a customer coming back, not trouble again.
+    if (BAD_OUTCOME.has(v) && !(v === 'again' && i > 0 && COMING_BACK.has(tokens[i - 1]!.value))) {
       if (i - lastPerson <= OUTCOME_REACH) return true;
       lastBad = i;
     }

@@ -363,6 +363,9 @@ describe('rules/default.yaml', () => {
     ['my current provider keeps dropping my calls, thinking of leaving', 'lead', null],
     ['how do I pay in instalments?', 'lead', null],
     ['the pizza arrived cold and tasted bad', 'case', 'normal'],
+    // praise from a customer coming back is neither trouble again nor a prospect; trouble again still is
+    ['we would 100% book again, amazing stay', 'none', null],
+    ['never buying again, third time my order came broken', 'case', 'normal'],
   ])('%s → %s', (text, label, priority) => {
     const decision = classify(post(text), ruleset);
     expect({ label: decision.label, priority: decision.priority }).toEqual({ label, priority });

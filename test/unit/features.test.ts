@@ -28,6 +28,8 @@ describe('post features', () => {
     ['first_person_bad_outcome', 'my parcel never arrived', true],
     ['first_person_bad_outcome', 'mein Paket ist immer noch nicht da', true],
     ['first_person_bad_outcome', 'the new ad is charged with energy, love it', false],
+    ['first_person_bad_outcome', 'we would book again, lovely stay', false],
+    ['first_person_bad_outcome', 'we had to call again', true],
     ['duration', 'no internet for 3 days now', true],
     ['duration', 'waiting since Monday', true],
     ['duration', 'day 6 of no hot water', true],
