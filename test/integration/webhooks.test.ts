@@ -109,6 +109,12 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     return row!.total === n && row!.delivered === n;
   }
 
+  /** Whether the relay has fanned out `n` deliveries to the endpoint. */
+  async function fannedOut(endpointId: number, n: number) {
+    const [row] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from webhook_deliveries where endpoint_id = ${endpointId}`;
+    return row!.n === n;
+  }
+
   /** A receiver that answers 204, listening, and an endpoint subscribed to it with the receiver holding its secret. */
   async function subscribedReceiver() {
     const rec = (receiver = webhookReceiver(await freePort()));
@@ -212,13 +218,7 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     let busy = true;
     delivery = startWebhookDelivery({ sql: db.database.sql, transport, log: silentLogger, settings: { ...FAST, yieldForMs: 60_000 }, captureBusy: () => busy });
     // fanned out and due (the relay runs every 50 ms), then several relay passes more: still nothing sent
-    await waitFor(
-      async () => {
-        const [r] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from webhook_deliveries where endpoint_id = ${ep.id}`;
-        return r!.n === 6;
-      },
-      { what: 'deliveries fanned out' },
-    );
+    await waitFor(() => fannedOut(ep.id, 6), { what: 'deliveries fanned out' });
     await new Promise((r) => setTimeout(r, 500));
     expect(rec.received).toHaveLength(0);
     const [tried] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from webhook_attempts`;
@@ -247,13 +247,7 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
       service = await startService({ config, database: db.database, transport, ruleset: TEST_RULES, log: silentLogger, role: 'worker' });
       await enqueuePosts(service.postsQueue, stored.inserted, 3, await queueEpoch(db.database.sql));
       await appendCaseEvents(2, 1);
-      await waitFor(
-        async () => {
-          const [r] = await db.database.sql<{ n: number }[]>`select count(*)::int as n from webhook_deliveries where endpoint_id = ${ep.id}`;
-          return r!.n === 2;
-        },
-        { what: 'deliveries fanned out' },
-      );
+      await waitFor(() => fannedOut(ep.id, 2), { what: 'deliveries fanned out' });
       await new Promise((r) => setTimeout(r, 500));
       expect(rec.received).toHaveLength(0);
     } finally {
