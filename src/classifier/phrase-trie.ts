@@ -128,6 +128,14 @@ export class PhraseTrie {
     return id;
   }
 
+  /**
+   * Build the packed form now (a ruleset's compile does, once all its phrases are in), so that the first post
+   * scanned does not pay for it. A scan after an add packs again by itself.
+   */
+  pack(): void {
+    this.#packed ??= pack(this.#root);
+  }
+
   /** Every occurrence of every phrase among the tokens, by phrase id (one span per place, however it was read). */
   scan(tokens: readonly Token[]): Map<number, Span[]> {
     const packed = (this.#packed ??= pack(this.#root));

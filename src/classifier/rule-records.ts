@@ -99,7 +99,7 @@ export interface PhraseIndex {
 
 /** Whether a rule is {@link RULE_PLAIN}: whether it fires depends on which phrases occur and where, nothing else. */
 function isPlain(rule: CompiledRule): boolean {
-  const phrases = [...rule.any, ...rule.all, ...rule.none, ...rule.near.flatMap((n) => [...n.a, ...n.b])];
+  const phrases = [...rule.any, ...rule.all, ...rule.none, ...nearPhrases(rule)];
   return rule.when === null && rule.regex.length === 0 && rule.negation !== 'flip' && phrases.every((p) => p.langs === null);
 }
 
@@ -107,12 +107,14 @@ function isAnyOnly(rule: CompiledRule): boolean {
   return isPlain(rule) && rule.any.length > 0 && rule.all.length === 0 && rule.near.length === 0 && new Set(rule.any.map((p) => p.id)).size === rule.any.length;
 }
 
-/** Index the rules by phrase (see {@link PhraseIndex}). */
+/** The phrases of a rule's `near` conditions, both sides. */
+const nearPhrases = (rule: CompiledRule) => rule.near.flatMap((n) => [...n.a, ...n.b]);
+
+/** Index the rules by phrase (see {@link PhraseIndex}); each rule's flags are read from its packed {@link RuleRecords.meta}. */
 export function indexPhrases(rules: readonly CompiledRule[], phraseCount: number, records: RuleRecords): PhraseIndex {
   const byPhrase: number[][] = Array.from({ length: phraseCount }, () => []);
   const termsByPhrase: number[][] = Array.from({ length: phraseCount }, () => []);
-  const canonicalTerms: string[] = new Array<string>(phraseCount).fill('');
-  const named = new Uint8Array(phraseCount);
+  const canonicalTerms: (string | undefined)[] = new Array(phraseCount);
   const alwaysTry: number[] = [];
   const add = (id: number, entry: number, term: number): void => {
     const list = byPhrase[id] as number[];
@@ -125,21 +127,18 @@ export function indexPhrases(rules: readonly CompiledRule[], phraseCount: number
   rules.forEach((rule, index) => {
     // A rule of features alone has no phrase to be found by: it is tried on every post.
     if (rule.regex.length > 0 || rule.any.length + rule.all.length + rule.near.length === 0) alwaysTry.push(index);
-    const anyOnly = isAnyOnly(rule);
+    const flags = records.meta[4 * index + META_FLAGS] as number;
+    const plain = (flags & RULE_PLAIN) !== 0;
+    const anyOnly = (flags & RULE_ANY_ONLY) !== 0;
+    const near = nearPhrases(rule);
+    for (const p of [...rule.any, ...rule.all, ...rule.none, ...near]) canonicalTerms[p.id] ??= p.term;
     const firstTerm = records.words[(records.at[index] as number) + REC_TERMS] as number;
-    for (const p of [...rule.any, ...rule.all, ...rule.none, ...rule.near.flatMap((n) => [...n.a, ...n.b])]) {
-      if (named[p.id] === 0) {
-        named[p.id] = 1;
-        canonicalTerms[p.id] = p.term;
-      }
-    }
     rule.any.forEach((p, k) => {
       const term = p.term === canonicalTerms[p.id] ? CANONICAL_TERM : firstTerm + k;
       add(p.id, (index << ROLE_BITS) | (anyOnly ? ROLE_ANY_ONLY : ROLE_FIND), anyOnly ? term : CANONICAL_TERM);
     });
-    const plain = isPlain(rule);
     for (const p of rule.all) add(p.id, (index << ROLE_BITS) | (plain ? ROLE_ALL : ROLE_FIND), CANONICAL_TERM);
-    for (const p of rule.near.flatMap((n) => [...n.a, ...n.b])) add(p.id, (index << ROLE_BITS) | ROLE_FIND, CANONICAL_TERM);
+    for (const p of near) add(p.id, (index << ROLE_BITS) | ROLE_FIND, CANONICAL_TERM);
     if (plain) for (const p of rule.none) add(p.id, (index << ROLE_BITS) | ROLE_NONE, CANONICAL_TERM);
   });
   const start = new Int32Array(phraseCount + 1);
@@ -150,7 +149,8 @@ export function indexPhrases(rules: readonly CompiledRule[], phraseCount: number
     entries.set(list, start[id]);
     terms.set(termsByPhrase[id] as number[], start[id]);
   });
-  return { start, entries, terms, canonicalTerms, alwaysTry: Int32Array.from(alwaysTry) };
+  // Negation cues are phrases no rule holds: they have no wording of their own here.
+  return { start, entries, terms, canonicalTerms: Array.from(canonicalTerms, (t) => t ?? ''), alwaysTry: Int32Array.from(alwaysTry) };
 }
 
 /** Pack compiled rules into records. */

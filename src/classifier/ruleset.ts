@@ -449,6 +449,7 @@ export function parseRuleset(yamlText: string, origin = 'ruleset'): Ruleset {
   // Only rules with a phrase in the post can fire, so classify() looks at those and not at every rule.
   const records = packRules(rules);
   const phraseCount = trie.size;
+  trie.pack();
 
   const hash = createHash('sha256').update(yamlText).digest('hex').slice(0, 12);
   const ruleset: Ruleset = Object.freeze({
