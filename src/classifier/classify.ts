@@ -22,10 +22,14 @@ import {
   REC_INDEX,
   REC_NONE,
   REC_TERMS,
+  NEAR_MASK_SHIFT,
   ROLE_ALL,
   ROLE_ANY_ONLY,
   ROLE_BITS,
+  ROLE_FIND,
+  ROLE_MASK,
   ROLE_NONE,
+  ROLE_QUIET,
   RULE_ANY_ONLY,
   RULE_CASE,
   RULE_KEEP,
@@ -137,10 +141,11 @@ interface Scratch {
    * By rule index, four entries from `4 * index`, set while the found phrases' index entries are walked and valid
    * when {@link NOTED_AT} is the post's epoch (as an int32):
    * - {@link NOTED_AT}: the epoch in which one of the rule's `any` phrases (of a {@link RULE_ANY_ONLY} rule) or of
-   *   its `all` phrases (of a plain rule) was found,
+   *   its `all` or `near` phrases (of a plain rule) was found,
    * - {@link ANY_PHRASE}: for an any-only rule, that phrase's id, or {@link MANY} when a second one was found too;
    *   {@link ALL_FOUND}, the same entry, for a plain rule with `all`: how many of those were found,
-   * - {@link ANY_TERM}: the entry's term (an index in the written terms, or {@link CANONICAL_TERM}),
+   * - {@link ANY_TERM}: the entry's term (an index in the written terms, or {@link CANONICAL_TERM});
+   *   {@link NEAR_FOUND}, the same entry, for a plain rule with `near`: the bits of the near sides found,
    * - {@link BLOCKED_AT}: the epoch in which one of its `none` phrases (of a plain rule) was found.
    */
   rules: Int32Array;
@@ -154,6 +159,7 @@ const NOTED_AT = 0;
 const ANY_PHRASE = 1;
 const ALL_FOUND = 1;
 const ANY_TERM = 2;
+const NEAR_FOUND = 2;
 const BLOCKED_AT = 3;
 const MANY = -1;
 
@@ -471,7 +477,7 @@ function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<num
     for (let k = start[id] as number; k < end; k++) {
       const entry = entries[k] as number;
       const index = entry >>> ROLE_BITS;
-      const role = entry & ((1 << ROLE_BITS) - 1);
+      const role = entry & ROLE_MASK;
       if (role === ROLE_NONE) {
         rules[4 * index + BLOCKED_AT] = stamp;
         continue;
@@ -485,14 +491,17 @@ function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<num
         } else {
           rules[at + ANY_PHRASE] = MANY;
         }
-      } else if (role === ROLE_ALL) {
+      } else if (role !== ROLE_FIND) {
+        // ROLE_ALL or ROLE_NEAR: a plain rule's `all` phrases found are counted, its near sides found noted.
         const at = 4 * index;
         if (rules[at + NOTED_AT] !== stamp) {
           rules[at + NOTED_AT] = stamp;
-          rules[at + ALL_FOUND] = 1;
-        } else {
-          rules[at + ALL_FOUND] = (rules[at + ALL_FOUND] as number) + 1;
+          rules[at + ALL_FOUND] = 0;
+          rules[at + NEAR_FOUND] = 0;
         }
+        if (role === ROLE_ALL) rules[at + ALL_FOUND] = (rules[at + ALL_FOUND] as number) + 1;
+        else rules[at + NEAR_FOUND] = (rules[at + NEAR_FOUND] as number) | (1 << (terms[k] as number));
+        if ((entry & ROLE_QUIET) !== 0) continue;
       }
       const w = index >>> 5;
       ruleBits[w] = (ruleBits[w] as number) | (1 << (index & 31));
@@ -614,6 +623,9 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
       const allCount = records.meta[4 * index + META_ALL] as number;
       // Not all of its `all` phrases occur: it cannot fire, and its record need not be read.
       if (allCount > 0 && (ruleNotes[at + NOTED_AT] !== stamp || (ruleNotes[at + ALL_FOUND] as number) < allCount)) continue;
+      // A near condition one side of which does not occur: the same.
+      const nearSides = flags >>> NEAR_MASK_SHIFT;
+      if (nearSides !== 0 && (ruleNotes[at + NOTED_AT] !== stamp || ((ruleNotes[at + NEAR_FOUND] as number) & nearSides) !== nearSides)) continue;
       const phrase = ruleNotes[at + ANY_PHRASE] as number;
       const found =
         (flags & RULE_ANY_ONLY) !== 0 && phrase !== MANY

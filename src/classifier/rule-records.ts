@@ -43,18 +43,33 @@ export const RULE_PRIORITY = 16;
 export const RULE_ANY_ONLY = 32;
 
 /**
- * A phrase index entry's role (its low {@link ROLE_BITS} bits). This one: the phrase can make the rule fire (in its
- * `any` or `near`, or in the `all` of a rule not plain), so the rule is a candidate when it occurs.
+ * A phrase index entry's role (its low bits, under {@link ROLE_MASK}). This one: the phrase can make the rule fire,
+ * so the rule is a candidate when it occurs. A rule is made a candidate only by phrases it cannot fire without: its
+ * `any` phrases when it has some (a rule with `any` fires only on one of them), else its `all`, else its `near` ones.
  */
 export const ROLE_FIND = 0;
 /** The phrase is in the `any` of a {@link RULE_ANY_ONLY} rule: the entry's term is the one the rule wrote. */
 export const ROLE_ANY_ONLY = 1;
 /** The phrase is in the `none` of a plain rule: when it occurs, the rule cannot fire. */
 export const ROLE_NONE = 2;
-/** The phrase is in the `all` of a plain rule: the rule can fire only when all of those occur. */
+/** The phrase is in the `all` of a plain rule: counted, as the rule can fire only when all of those occur. */
 export const ROLE_ALL = 3;
+/**
+ * The phrase is in a `near` condition of a plain rule, on the side the entry's term gives as a bit number
+ * (`2 * condition`, `+ 1` for its second list): noted, as the rule can fire only when each side occurs.
+ */
+export const ROLE_NEAR = 4;
+export const ROLE_MASK = 7;
+/** Set on a {@link ROLE_ALL} or {@link ROLE_NEAR} entry that only notes: another list of the rule makes it a candidate. */
+export const ROLE_QUIET = 8;
 /** An entry's rule index is the entry shifted right by this. */
-export const ROLE_BITS = 2;
+export const ROLE_BITS = 4;
+/**
+ * A plain rule's first {@link NEAR_NOTED_MAX} `near` conditions are noted by the phrase index; their sides' bits,
+ * all set, are its flags shifted right by {@link NEAR_MASK_SHIFT}.
+ */
+export const NEAR_NOTED_MAX = 8;
+export const NEAR_MASK_SHIFT = 16;
 /** A {@link ROLE_ANY_ONLY} entry whose rule wrote the phrase as {@link PhraseIndex.canonicalTerms} has it. */
 export const CANONICAL_TERM = -1;
 
@@ -89,7 +104,10 @@ export interface RuleRecords {
 export interface PhraseIndex {
   start: Int32Array;
   entries: Int32Array;
-  /** Parallel to `entries`: for a {@link ROLE_ANY_ONLY} entry, where its term is in {@link RuleRecords.terms}, or {@link CANONICAL_TERM}. */
+  /**
+   * Parallel to `entries`: for a {@link ROLE_ANY_ONLY} entry, where its term is in {@link RuleRecords.terms}, or
+   * {@link CANONICAL_TERM}; for a {@link ROLE_NEAR} entry, its side's bit number.
+   */
   terms: Int32Array;
   /** By phrase id: the phrase as the first rule holding it wrote it. Most rules write a phrase the same way. */
   canonicalTerms: string[];
@@ -107,6 +125,9 @@ function isAnyOnly(rule: CompiledRule): boolean {
   return isPlain(rule) && rule.any.length > 0 && rule.all.length === 0 && rule.near.length === 0 && new Set(rule.any.map((p) => p.id)).size === rule.any.length;
 }
 
+/** The bits of a plain rule's noted `near` sides, all set (two per condition, see {@link ROLE_NEAR}). */
+const nearMask = (rule: CompiledRule): number => (1 << (2 * Math.min(rule.near.length, NEAR_NOTED_MAX))) - 1;
+
 /** The phrases of a rule's `near` conditions, both sides. */
 const nearPhrases = (rule: CompiledRule) => rule.near.flatMap((n) => [...n.a, ...n.b]);
 
@@ -118,11 +139,14 @@ export function indexPhrases(rules: readonly CompiledRule[], phraseCount: number
   const alwaysTry: number[] = [];
   const add = (id: number, entry: number, term: number): void => {
     const list = byPhrase[id] as number[];
-    // A phrase in two of a rule's lists (or twice in one) makes one entry per role. The rule's entries are the
-    // list's last ones, as rules are indexed in order.
-    for (let k = list.length - 1; k >= 0 && (list[k] as number) >>> ROLE_BITS === entry >>> ROLE_BITS; k--) if (list[k] === entry) return;
+    const listTerms = termsByPhrase[id] as number[];
+    // A phrase in two of a rule's lists (or twice in one) makes one entry per role (and near side). The rule's
+    // entries are the list's last ones, as rules are indexed in order.
+    for (let k = list.length - 1; k >= 0 && (list[k] as number) >>> ROLE_BITS === entry >>> ROLE_BITS; k--) {
+      if (list[k] === entry && listTerms[k] === term) return;
+    }
     list.push(entry);
-    (termsByPhrase[id] as number[]).push(term);
+    listTerms.push(term);
   };
   rules.forEach((rule, index) => {
     // A rule of features alone has no phrase to be found by: it is tried on every post.
@@ -137,8 +161,21 @@ export function indexPhrases(rules: readonly CompiledRule[], phraseCount: number
       const term = p.term === canonicalTerms[p.id] ? CANONICAL_TERM : firstTerm + k;
       add(p.id, (index << ROLE_BITS) | (anyOnly ? ROLE_ANY_ONLY : ROLE_FIND), anyOnly ? term : CANONICAL_TERM);
     });
-    for (const p of rule.all) add(p.id, (index << ROLE_BITS) | (plain ? ROLE_ALL : ROLE_FIND), CANONICAL_TERM);
-    for (const p of near) add(p.id, (index << ROLE_BITS) | ROLE_FIND, CANONICAL_TERM);
+    // Only the phrases the rule cannot fire without make it a candidate (see ROLE_FIND); a plain rule's `all` and
+    // `near` phrases are noted whichever do.
+    const entry = (index << ROLE_BITS) | ROLE_FIND;
+    const hasAny = rule.any.length > 0;
+    const allFind = !hasAny;
+    const nearFind = !hasAny && rule.all.length === 0;
+    if (plain) for (const p of rule.all) add(p.id, (index << ROLE_BITS) | ROLE_ALL | (allFind ? 0 : ROLE_QUIET), CANONICAL_TERM);
+    else if (allFind) for (const p of rule.all) add(p.id, entry, CANONICAL_TERM);
+    rule.near.forEach((n, c) => {
+      const noted = plain && c < NEAR_NOTED_MAX;
+      if (!noted && !nearFind) return;
+      const role = noted ? ROLE_NEAR | (nearFind ? 0 : ROLE_QUIET) : ROLE_FIND;
+      for (const p of n.a) add(p.id, (index << ROLE_BITS) | role, noted ? 2 * c : CANONICAL_TERM);
+      for (const p of n.b) add(p.id, (index << ROLE_BITS) | role, noted ? 2 * c + 1 : CANONICAL_TERM);
+    });
     if (plain) for (const p of rule.none) add(p.id, (index << ROLE_BITS) | ROLE_NONE, CANONICAL_TERM);
   });
   const start = new Int32Array(phraseCount + 1);
@@ -175,7 +212,8 @@ export function packRules(rules: readonly CompiledRule[]): RuleRecords {
       (rule.negation === 'keep' ? RULE_KEEP : 0) |
       (rule.near.length > 0 ? RULE_NEAR : 0) |
       (rule.label === 'case' ? RULE_CASE : 0) |
-      (rule.priority !== undefined ? RULE_PRIORITY : 0);
+      (rule.priority !== undefined ? RULE_PRIORITY : 0) |
+      (isPlain(rule) ? nearMask(rule) << NEAR_MASK_SHIFT : 0);
     meta[4 * index + META_FLAGS] = flags;
     meta[4 * index + META_ALL] = new Set(rule.all.map((p) => p.id)).size;
     metaWeights[2 * index + 1] = rule.weight;

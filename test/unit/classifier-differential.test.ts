@@ -42,6 +42,11 @@ const EDGE_TEXTS = [
   'not interested in any plan, still no refund',
   // A rule's `any` phrase free and its `all` phrase only negated: under cancel it must not fire.
   'my order came but no refund yet',
+  // Near conditions: all met, all but the last, one side of one missing.
+  'charged twice for my order and no refund',
+  'my order was charged once',
+  'charged twice, still waiting',
+  'refund refund please, my order is 3 weeks late',
 ];
 
 function loadPosts(): ClassifierInput[] {
@@ -85,6 +90,25 @@ rules:
   # Rules of phrases alone, decided from the phrase index: one writes a phrase as another rule did, one otherwise.
   - { id: worded-same, label: lead, weight: 0.2, any: ["annoyed", "no signal"], none: ["refund"] }
   - { id: worded-other, label: lead, weight: 0.2, any: ["ANNOYED", "Quote"] }
+  # Near conditions the phrase index notes: beside any (it makes the rule a candidate), beside all, two of them
+  # (one with the same phrase on both sides), and past the eight it notes, where the ninth is looked at only here.
+  - { id: near-any, label: lead, weight: 0.3, any: ["order", "refund"], near: [{ terms: [["charged"], ["twice", "once"]], within: 3 }] }
+  - { id: near-all, label: lead, weight: 0.3, all: ["still"], near: [{ terms: [["charged"], ["twice"]], within: 3 }] }
+  - { id: near-two, label: case, weight: 0.3, near: [{ terms: [["order"], ["weeks"]], within: 6 }, { terms: [["refund"], ["refund"]], within: 1 }] }
+  - id: near-nine
+    label: case
+    weight: 0.3
+    any: ["order"]
+    near:
+      - { terms: [["order"], ["my"]], within: 10 }
+      - { terms: [["order"], ["my", "for"]], within: 10 }
+      - { terms: [["order"], ["my", "was"]], within: 10 }
+      - { terms: [["my"], ["order"]], within: 10 }
+      - { terms: [["my"], ["order", "for"]], within: 10 }
+      - { terms: [["order"], ["my", "no"]], within: 10 }
+      - { terms: [["order"], ["my", "and"]], within: 10 }
+      - { terms: [["my"], ["order", "and"]], within: 10 }
+      - { terms: [["charged"], ["twice"]], within: 2 }
 `;
 
 describe('classify() against the reference', () => {
