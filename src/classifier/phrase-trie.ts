@@ -27,8 +27,8 @@ const newNode = (): TrieNode => ({ children: new Map(), phrases: [] });
  * memory cost more than the rest of the scan; here a token costs one lookup of its word, then array reads.
  */
 interface Packed {
-  /** Every word a phrase holds → its word id. */
-  words: Map<string, number>;
+  /** Every word a phrase holds → its word id: see {@link wordId}. */
+  words: WordTable;
   /** By word id: the node a phrase starting with the word reaches, or 0 (the root is node 0, no one's child). */
   rootNext: Int32Array;
   /** The other edges, open addressing: slot → (node, word id) → child; a key node of 0 marks an empty slot. */
@@ -41,6 +41,51 @@ interface Packed {
   ends: Int32Array;
   /** By node: whether it has children. */
   inner: Uint8Array;
+}
+
+/**
+ * Every word a phrase holds, by word id, and a hash table to find a word's id: two int32 words per slot, the word's
+ * hash and its id + 1 (0: an empty slot). A Map of strings did the same, but with 10,000 rules it holds ~40,000
+ * words spread over the heap (its buckets, its entries, the keys' strings), and its lookups became the profile's
+ * largest line at that size. Here the slots are one array; a word's string is read only when the hashes match.
+ */
+interface WordTable {
+  words: string[];
+  slots: Int32Array;
+  mask: number;
+}
+
+/** FNV-1a over the UTF-16 code units. */
+function hashWord(word: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
+function wordTable(words: readonly string[]): WordTable {
+  let size = 2;
+  while (size < 2 * words.length) size *= 2;
+  const mask = size - 1;
+  const slots = new Int32Array(2 * size);
+  words.forEach((word, id) => {
+    const h = hashWord(word);
+    let slot = h & mask;
+    while (slots[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
+    slots[2 * slot] = h;
+    slots[2 * slot + 1] = id + 1;
+  });
+  return { words: [...words], slots, mask };
+}
+
+/** The id of a word, or -1 when no phrase holds it. */
+function wordId(table: WordTable, word: string): number {
+  const h = hashWord(word);
+  const { slots, mask } = table;
+  for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+    const id = (slots[2 * slot + 1] as number) - 1;
+    if (id < 0) return -1;
+    if (slots[2 * slot] === h && table.words[id] === word) return id;
+  }
 }
 
 const edgeSlot = (node: number, word: number, mask: number): number => (Math.imul(node, 0x9e3779b1) ^ Math.imul(word + 1, 0x85ebca77)) & mask;
@@ -88,7 +133,7 @@ function pack(root: TrieNode): Packed {
     ends.set(node.phrases, endsStart[n]);
   });
   const inner = Uint8Array.from(nodes, (node) => (node.children.size > 0 ? 1 : 0));
-  return { words, rootNext, mask, edgeNode, edgeWord, edgeChild, endsStart, ends, inner };
+  return { words: wordTable([...words.keys()]), rootNext, mask, edgeNode, edgeWord, edgeChild, endsStart, ends, inner };
 }
 
 /**
@@ -144,8 +189,8 @@ export class PhraseTrie {
     const readings: (number | number[])[] = new Array(tokens.length);
     for (let j = 0; j < tokens.length; j++) {
       const token = tokens[j] as Token;
-      const word = packed.words.get(token.value) ?? -1;
-      readings[j] = token.alts === undefined ? word : [word, ...token.alts.map((alt) => packed.words.get(alt) ?? -1)];
+      const word = wordId(packed.words, token.value);
+      readings[j] = token.alts === undefined ? word : [word, ...token.alts.map((alt) => wordId(packed.words, alt))];
     }
     for (let i = 0; i < tokens.length; i++) {
       const r = readings[i] as number | number[];

@@ -98,6 +98,19 @@ describe('PhraseTrie.scan', () => {
     expect(found.every((f) => /:(\d+)-\1$/.test(f))).toBe(true);
   });
 
+  it('tells apart two words of the same hash', () => {
+    // "gjevylcj" and "yrgpgzmb" have the same FNV-1a hash: a lookup that compared only the hashes would take one
+    // for the other.
+    const twins = new PhraseTrie();
+    const id = twins.add(['gjevylcj']);
+    expect([...twins.scan(normalizeText('yrgpgzmb').tokens).keys()]).toEqual([]);
+    const other = twins.add(['yrgpgzmb']);
+    expect([...twins.scan(normalizeText('yrgpgzmb gjevylcj').tokens)].map(([k, spans]) => [k, spans[0]?.first])).toEqual([
+      [other, 0],
+      [id, 1],
+    ]);
+  });
+
   it('still finds phrases added after a scan', () => {
     const late = new PhraseTrie();
     late.add(['no', 'signal']);
