@@ -468,8 +468,23 @@ export function leadingMentions(raw: string): string[] {
   return [...m[1]!.matchAll(/[@＠]([\p{L}\p{N}_]+)/gu)].map((x) => x[1]!.toLowerCase());
 }
 
-/** Words before "again" that make it a return visit or purchase ("we'd book again"), not trouble again. */
+/** Verbs that, a few words before "again", make it a return visit or purchase ("we'd book again"), not trouble again. */
 const COMING_BACK = new Set(['book', 'buy', 'stay', 'fly', 'shop', 'visit', 'back']);
+/** How many words before "again" such a verb may stand ("will fly with you again"). */
+const COMING_BACK_REACH = 4;
+
+/**
+ * Whether the "again" at `i` is a customer coming back ("we would book again", "will fly with you again"), not
+ * trouble again. Not when the verb is negated: "never fly with you again" is a complaint.
+ */
+function comingBack(tokens: readonly Token[], i: number): boolean {
+  for (let j = i - 1; j >= 0 && j >= i - COMING_BACK_REACH; j--) {
+    if (!COMING_BACK.has(tokens[j]!.value)) continue;
+    for (let k = j - 1; k >= 0 && k >= j - 3; k--) if (NEGATORS.has(tokens[k]!.value)) return false;
+    return true;
+  }
+  return false;
+}
 
 function firstPersonBadOutcome(tokens: readonly Token[]): boolean {
   let lastPerson = -Infinity;
@@ -480,8 +495,8 @@ function firstPersonBadOutcome(tokens: readonly Token[]): boolean {
       if (i - lastBad <= OUTCOME_REACH) return true;
       lastPerson = i;
     }
-    // "book again", "come back again": a customer coming back, not trouble again.
-    if (BAD_OUTCOME.has(v) && !(v === 'again' && i > 0 && COMING_BACK.has(tokens[i - 1]!.value))) {
+    // "book again", "fly with you again": a customer coming back, not trouble again.
+    if (BAD_OUTCOME.has(v) && !(v === 'again' && comingBack(tokens, i))) {
       if (i - lastPerson <= OUTCOME_REACH) return true;
       lastBad = i;
     }

@@ -366,6 +366,11 @@ describe('rules/default.yaml', () => {
     // praise from a customer coming back is neither trouble again nor a prospect; trouble again still is
     ['we would 100% book again, amazing stay', 'none', null],
     ['never buying again, third time my order came broken', 'case', 'normal'],
+    ['we would book again, amazing stay', 'none', null],
+    ['we will definitely fly with you again', 'none', null],
+    ['I would buy again from this shop', 'none', null],
+    ['I will never fly with you again, lost my bag and no reply', 'case', 'normal'],
+    ['I would buy one if it came in blue', 'lead', null],
   ])('%s → %s', (text, label, priority) => {
     const decision = classify(post(text), ruleset);
     expect({ label: decision.label, priority: decision.priority }).toEqual({ label, priority });
