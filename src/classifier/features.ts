@@ -473,14 +473,19 @@ const COMING_BACK = new Set(['book', 'buy', 'stay', 'fly', 'shop', 'visit', 'bac
 /** How many words before "again" such a verb may stand ("will fly with you again"). */
 const COMING_BACK_REACH = 4;
 
+/** "had to book again", "need to order again": the same thing done twice because of trouble. */
+const FORCED = new Set(['had', 'have', 'has', 'having', 'need', 'needed', 'needs']);
+
 /**
  * Whether the "again" at `i` is a customer coming back ("we would book again", "will fly with you again"), not
- * trouble again. Not when the verb is negated: "never fly with you again" is a complaint.
+ * trouble again. Not when the verb is negated ("never fly with you again" is a complaint) or forced ("had to book
+ * again").
  */
 function comingBack(tokens: readonly Token[], i: number): boolean {
   for (let j = i - 1; j >= 0 && j >= i - COMING_BACK_REACH; j--) {
     if (!COMING_BACK.has(tokens[j]!.value)) continue;
     for (let k = j - 1; k >= 0 && k >= j - 3; k--) if (NEGATORS.has(tokens[k]!.value)) return false;
+    if (j >= 2 && tokens[j - 1]!.value === 'to' && FORCED.has(tokens[j - 2]!.value)) return false;
     return true;
   }
   return false;

@@ -371,6 +371,7 @@ describe('rules/default.yaml', () => {
     ['I would buy again from this shop', 'none', null],
     ['I will never fly with you again, lost my bag and no reply', 'case', 'normal'],
     ['I would buy one if it came in blue', 'lead', null],
+    ['I had to book again because my first booking vanished', 'case', 'normal'],
   ])('%s → %s', (text, label, priority) => {
     const decision = classify(post(text), ruleset);
     expect({ label: decision.label, priority: decision.priority }).toEqual({ label, priority });

@@ -32,6 +32,7 @@ describe('post features', () => {
     ['first_person_bad_outcome', 'we will definitely fly with you again', false],
     ['first_person_bad_outcome', 'I will never fly with you again', true],
     ['first_person_bad_outcome', "we won't fly with you again", true],
+    ['first_person_bad_outcome', 'I had to book again because my first booking vanished', true],
     ['first_person_bad_outcome', 'we had to call again', true],
     ['duration', 'no internet for 3 days now', true],
     ['duration', 'waiting since Monday', true],
