@@ -100,6 +100,12 @@ describe.each(TRANSPORTS)('live reload of the rules file on the %s transport', (
       posts.push(...batch);
       const stored = await storePage(database.sql, 'test', batch, null);
       await enqueuePosts(svc.postsQueue, stored.inserted, 3);
+      return batch.map((p) => p.id);
+    };
+    const decidedOf = async (ids: readonly string[]) => {
+      const [row] = await database.sql<{ n: number }[]>`
+        select count(*)::int as n from social_posts where external_id = any(${ids as string[]}) and status <> 'pending'`;
+      return row!.n;
     };
     const logged = (msg: string, n: number) => waitFor(() => lines.filter((l) => l.msg === msg).length >= n, { what: `${n}× "${msg}"` });
 
@@ -111,11 +117,14 @@ describe.each(TRANSPORTS)('live reload of the rules file on the %s transport', (
       [RULES_B, 'rules reloaded', 3],
       [RULES_INVALID, 'rules file refused', 2],
     ];
-    await ingest(60);
+    let batch = await ingest(60);
     for (const [text, msg, n] of steps) {
+      // The file changes while the last batch is still being decided, once capture has begun on it: so each
+      // version in force decides posts (a capture slow to start would otherwise decide them all under the last).
+      await waitFor(async () => (await decidedOf(batch)) > 0, { what: 'a post of the batch decided', timeoutMs: 30_000 });
       writeRules(text);
       await logged(msg, n);
-      await ingest(60);
+      batch = await ingest(60);
     }
     await waitFor(
       async () => {
