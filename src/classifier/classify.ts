@@ -352,9 +352,12 @@ function fires(post: Post, rule: CompiledRule, regexHits: readonly RegexSpan[], 
   return true;
 }
 
-/** Appends a phrase's usable occurrences as matched terms. */
-function pushTerms(post: Post, term: string, spans: readonly Span[], withNegated: boolean, into: MatchedTerm[]): void {
-  for (const s of spans) if (usable(post, s, withNegated)) into.push({ term, start: s.start, end: s.end });
+/** Appends a phrase's usable occurrences as matched terms, until `into` holds `max`. */
+function pushTerms(post: Post, term: string, spans: readonly Span[], withNegated: boolean, into: MatchedTerm[], max = Number.POSITIVE_INFINITY): void {
+  for (let i = 0; i < spans.length && into.length < max; i++) {
+    const s = spans[i] as Span;
+    if (usable(post, s, withNegated)) into.push({ term, start: s.start, end: s.end });
+  }
 }
 
 /** A near condition's pairs close enough, each as its two places, in the order of `a`'s occurrences, then `b`'s. */
@@ -545,10 +548,7 @@ function anyOnlyFired(post: Post, compiled: CompiledRuleset, id: number, term: n
 /** A phrase's usable occurrences as terms (the first {@link MAX_TERMS_PER_RULE}), or null when none is. */
 function usableTerms(post: Post, written: string, spans: readonly Span[], withNegated: boolean): MatchedTerm[] | null {
   const terms: MatchedTerm[] = [];
-  for (let i = 0; i < spans.length && terms.length < MAX_TERMS_PER_RULE; i++) {
-    const s = spans[i] as Span;
-    if (usable(post, s, withNegated)) terms.push({ term: written, start: s.start, end: s.end });
-  }
+  pushTerms(post, written, spans, withNegated, terms, MAX_TERMS_PER_RULE);
   return terms.length > 0 ? terms : null;
 }
 
@@ -620,12 +620,13 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
     if ((flags & RULE_PLAIN) !== 0) {
       const at = 4 * index;
       if (ruleNotes[at + BLOCKED_AT] === stamp) continue;
+      const noted = ruleNotes[at + NOTED_AT] === stamp;
       const allCount = records.meta[4 * index + META_ALL] as number;
       // Not all of its `all` phrases occur: it cannot fire, and its record need not be read.
-      if (allCount > 0 && (ruleNotes[at + NOTED_AT] !== stamp || (ruleNotes[at + ALL_FOUND] as number) < allCount)) continue;
+      if (allCount > 0 && (!noted || (ruleNotes[at + ALL_FOUND] as number) < allCount)) continue;
       // A near condition one side of which does not occur: the same.
       const nearSides = flags >>> NEAR_MASK_SHIFT;
-      if (nearSides !== 0 && (ruleNotes[at + NOTED_AT] !== stamp || ((ruleNotes[at + NEAR_FOUND] as number) & nearSides) !== nearSides)) continue;
+      if (nearSides !== 0 && (!noted || ((ruleNotes[at + NEAR_FOUND] as number) & nearSides) !== nearSides)) continue;
       const phrase = ruleNotes[at + ANY_PHRASE] as number;
       const found =
         (flags & RULE_ANY_ONLY) !== 0 && phrase !== MANY

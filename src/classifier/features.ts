@@ -196,14 +196,17 @@ const EMOJI_VALENCE: Record<string, number> = {
 };
 const ANGRY = new Set(['😡', '😠', '🤬', '😤', '💢', '👎', '😒', '🙄', '😩', '😫', '🤦']);
 
+/** What {@link negationAndIntensity} found in a post, worked out when first asked: a feature calls it or not. */
+type NegationScope = () => ReturnType<typeof negationAndIntensity>;
+
 /** VADER's compound score over the post's tokens, with negation and intensifiers from {@link negationAndIntensity}. */
-export function sentimentOf(text: string, tokens: readonly Token[]): number {
+export function sentimentOf(text: string, tokens: readonly Token[], scope: NegationScope = () => negationAndIntensity(text, tokens)): number {
   const lex = vaderLexicon();
   // Most words carry no sentiment: find the ones that do first, and work out negation only for a post that has some.
   let hits: number[] | null = null;
   for (let i = 0; i < tokens.length; i++) if (lex.has(tokens[i]!.value)) (hits ??= []).push(i);
   if (hits === null) return 0;
-  const { negated, boosted } = negationAndIntensity(text, tokens);
+  const { negated, boosted } = scope();
   let sum = 0;
   for (const i of hits) {
     let v = lex.get(tokens[i]!.value)!;
@@ -478,20 +481,19 @@ const FORCED = new Set(['had', 'have', 'has', 'having', 'need', 'needed', 'needs
 
 /**
  * Whether the "again" at `i` is a customer coming back ("we would book again", "will fly with you again"), not
- * trouble again. Not when the verb is negated ("never fly with you again" is a complaint) or forced ("had to book
- * again").
+ * trouble again. Not when a negation covers the verb ("never fly with you again" is a complaint) or it is forced
+ * ("had to book again").
  */
-function comingBack(tokens: readonly Token[], i: number): boolean {
+function comingBack(tokens: readonly Token[], i: number, scope: NegationScope): boolean {
   for (let j = i - 1; j >= 0 && j >= i - COMING_BACK_REACH; j--) {
     if (!COMING_BACK.has(tokens[j]!.value)) continue;
-    for (let k = j - 1; k >= 0 && k >= j - 3; k--) if (NEGATORS.has(tokens[k]!.value)) return false;
-    if (j >= 2 && tokens[j - 1]!.value === 'to' && FORCED.has(tokens[j - 2]!.value)) return false;
-    return true;
+    if (scope().negated[j]) return false;
+    return !(j >= 2 && tokens[j - 1]!.value === 'to' && FORCED.has(tokens[j - 2]!.value));
   }
   return false;
 }
 
-function firstPersonBadOutcome(tokens: readonly Token[]): boolean {
+function firstPersonBadOutcome(tokens: readonly Token[], scope: NegationScope): boolean {
   let lastPerson = -Infinity;
   let lastBad = -Infinity;
   for (let i = 0; i < tokens.length; i++) {
@@ -501,7 +503,7 @@ function firstPersonBadOutcome(tokens: readonly Token[]): boolean {
       lastPerson = i;
     }
     // "book again", "fly with you again": a customer coming back, not trouble again.
-    if (BAD_OUTCOME.has(v) && !(v === 'again' && comingBack(tokens, i))) {
+    if (BAD_OUTCOME.has(v) && !(v === 'again' && comingBack(tokens, i, scope))) {
       if (i - lastPerson <= OUTCOME_REACH) return true;
       lastBad = i;
     }
@@ -525,16 +527,19 @@ export function computeFeatures(input: ClassifierInput, text: string, tokens: re
   const toBrand = own === undefined || own.size === 0 ? mentions : mentions.filter((h) => own.has(h));
   let angry = false;
   for (const t of tokens) if (ANGRY.has(t.value)) angry = true;
+  // Negation is worked out once per post, and only if a feature asks.
+  let negation: ReturnType<typeof negationAndIntensity> | undefined;
+  const scope: NegationScope = () => (negation ??= negationAndIntensity(text, tokens));
   return {
     addressed: toBrand.length > 0 || input.isReply,
     addressed_to_support: toBrand.some((h) => SUPPORT_HANDLE.test(h)),
     question: isQuestion(input.text, tokens, mentions.length),
-    first_person_bad_outcome: firstPersonBadOutcome(tokens),
+    first_person_bad_outcome: firstPersonBadOutcome(tokens, scope),
     duration: DURATION.test(text),
     money_or_order: MONEY_OR_ORDER.test(text),
     repeated_punctuation: REPEATED_PUNCTUATION.test(input.text),
     angry_emoji: angry || /(?:^|\s)(?:>:\(|:-?\(|:'\(|ಠ_ಠ)/.test(input.text),
-    sentiment: sentimentOf(text, tokens),
+    sentiment: sentimentOf(text, tokens, scope),
   };
 }
 

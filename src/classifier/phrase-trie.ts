@@ -62,9 +62,15 @@ function hashWord(word: string): number {
   return h | 0;
 }
 
-function wordTable(words: readonly string[]): WordTable {
+/** Slots for an open-addressing table of `n` keys: a power of two, at most half full. */
+function slotsFor(n: number): number {
   let size = 2;
-  while (size < 2 * words.length) size *= 2;
+  while (size < 2 * n) size *= 2;
+  return size;
+}
+
+function wordTable(words: string[]): WordTable {
+  const size = slotsFor(words.length);
   const mask = size - 1;
   const slots = new Int32Array(2 * size);
   words.forEach((word, id) => {
@@ -74,7 +80,7 @@ function wordTable(words: readonly string[]): WordTable {
     slots[2 * slot] = h;
     slots[2 * slot + 1] = id + 1;
   });
-  return { words: [...words], slots, mask };
+  return { words, slots, mask };
 }
 
 /** The id of a word, or -1 when no phrase holds it. */
@@ -107,8 +113,7 @@ function pack(root: TrieNode): Packed {
     }
   }
   const rootNext = new Int32Array(words.size);
-  let size = 2;
-  while (size < 2 * edges.length) size *= 2;
+  const size = slotsFor(edges.length);
   const mask = size - 1;
   const edgeNode = new Int32Array(size);
   const edgeWord = new Int32Array(size);

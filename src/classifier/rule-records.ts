@@ -97,9 +97,9 @@ export interface RuleRecords {
 /**
  * Which rules each phrase concerns, flattened by phrase id: the entries of phrase `id` are `entries[start[id]]` up
  * to `entries[start[id + 1]]`, each `(rule index << ROLE_BITS) | role`, ascending by rule. A post's found phrases
- * walk their entries once: that marks the candidate rules, blocks the plain rules a `none` phrase occurs in, and
- * tells each {@link RULE_ANY_ONLY} rule which of its phrases occurred, so most rules are decided without reading
- * anything of their own but their flags and weight.
+ * walk their entries once: that marks the candidate rules, blocks the plain rules a `none` phrase occurs in, counts
+ * their `all` phrases and notes their `near` sides found, and tells each {@link RULE_ANY_ONLY} rule which of its
+ * phrases occurred, so most rules are decided without reading anything of their own but their flags and weight.
  */
 export interface PhraseIndex {
   start: Int32Array;
@@ -121,8 +121,9 @@ function isPlain(rule: CompiledRule): boolean {
   return rule.when === null && rule.regex.length === 0 && rule.negation !== 'flip' && phrases.every((p) => p.langs === null);
 }
 
+/** Whether a plain rule is {@link RULE_ANY_ONLY}. */
 function isAnyOnly(rule: CompiledRule): boolean {
-  return isPlain(rule) && rule.any.length > 0 && rule.all.length === 0 && rule.near.length === 0 && new Set(rule.any.map((p) => p.id)).size === rule.any.length;
+  return rule.any.length > 0 && rule.all.length === 0 && rule.near.length === 0 && new Set(rule.any.map((p) => p.id)).size === rule.any.length;
 }
 
 /** The bits of a plain rule's noted `near` sides, all set (two per condition, see {@link ROLE_NEAR}). */
@@ -157,26 +158,25 @@ export function indexPhrases(rules: readonly CompiledRule[], phraseCount: number
     const near = nearPhrases(rule);
     for (const p of [...rule.any, ...rule.all, ...rule.none, ...near]) canonicalTerms[p.id] ??= p.term;
     const firstTerm = records.words[(records.at[index] as number) + REC_TERMS] as number;
+    const entry = (role: number) => (index << ROLE_BITS) | role;
     rule.any.forEach((p, k) => {
       const term = p.term === canonicalTerms[p.id] ? CANONICAL_TERM : firstTerm + k;
-      add(p.id, (index << ROLE_BITS) | (anyOnly ? ROLE_ANY_ONLY : ROLE_FIND), anyOnly ? term : CANONICAL_TERM);
+      add(p.id, entry(anyOnly ? ROLE_ANY_ONLY : ROLE_FIND), anyOnly ? term : CANONICAL_TERM);
     });
     // Only the phrases the rule cannot fire without make it a candidate (see ROLE_FIND); a plain rule's `all` and
     // `near` phrases are noted whichever do.
-    const entry = (index << ROLE_BITS) | ROLE_FIND;
-    const hasAny = rule.any.length > 0;
-    const allFind = !hasAny;
-    const nearFind = !hasAny && rule.all.length === 0;
-    if (plain) for (const p of rule.all) add(p.id, (index << ROLE_BITS) | ROLE_ALL | (allFind ? 0 : ROLE_QUIET), CANONICAL_TERM);
-    else if (allFind) for (const p of rule.all) add(p.id, entry, CANONICAL_TERM);
+    const allFind = rule.any.length === 0;
+    const nearFind = allFind && rule.all.length === 0;
+    if (plain) for (const p of rule.all) add(p.id, entry(ROLE_ALL | (allFind ? 0 : ROLE_QUIET)), CANONICAL_TERM);
+    else if (allFind) for (const p of rule.all) add(p.id, entry(ROLE_FIND), CANONICAL_TERM);
     rule.near.forEach((n, c) => {
       const noted = plain && c < NEAR_NOTED_MAX;
       if (!noted && !nearFind) return;
       const role = noted ? ROLE_NEAR | (nearFind ? 0 : ROLE_QUIET) : ROLE_FIND;
-      for (const p of n.a) add(p.id, (index << ROLE_BITS) | role, noted ? 2 * c : CANONICAL_TERM);
-      for (const p of n.b) add(p.id, (index << ROLE_BITS) | role, noted ? 2 * c + 1 : CANONICAL_TERM);
+      for (const p of n.a) add(p.id, entry(role), noted ? 2 * c : CANONICAL_TERM);
+      for (const p of n.b) add(p.id, entry(role), noted ? 2 * c + 1 : CANONICAL_TERM);
     });
-    if (plain) for (const p of rule.none) add(p.id, (index << ROLE_BITS) | ROLE_NONE, CANONICAL_TERM);
+    if (plain) for (const p of rule.none) add(p.id, entry(ROLE_NONE), CANONICAL_TERM);
   });
   const start = new Int32Array(phraseCount + 1);
   for (let id = 0; id < phraseCount; id++) start[id + 1] = (start[id] as number) + (byPhrase[id] as number[]).length;
@@ -206,14 +206,14 @@ export function packRules(rules: readonly CompiledRule[]): RuleRecords {
   rules.forEach((rule, index) => {
     const off = at[index] as number;
     const phrases = [...rule.any, ...rule.all, ...rule.none];
+    const plain = isPlain(rule);
     const flags =
-      (isPlain(rule) ? RULE_PLAIN : 0) |
-      (isAnyOnly(rule) ? RULE_ANY_ONLY : 0) |
+      (plain ? RULE_PLAIN | (nearMask(rule) << NEAR_MASK_SHIFT) : 0) |
+      (plain && isAnyOnly(rule) ? RULE_ANY_ONLY : 0) |
       (rule.negation === 'keep' ? RULE_KEEP : 0) |
       (rule.near.length > 0 ? RULE_NEAR : 0) |
       (rule.label === 'case' ? RULE_CASE : 0) |
-      (rule.priority !== undefined ? RULE_PRIORITY : 0) |
-      (isPlain(rule) ? nearMask(rule) << NEAR_MASK_SHIFT : 0);
+      (rule.priority !== undefined ? RULE_PRIORITY : 0);
     meta[4 * index + META_FLAGS] = flags;
     meta[4 * index + META_ALL] = new Set(rule.all.map((p) => p.id)).size;
     metaWeights[2 * index + 1] = rule.weight;

@@ -126,14 +126,7 @@ describe.each(TRANSPORTS)('live reload of the rules file on the %s transport', (
       await logged(msg, n);
       batch = await ingest(60);
     }
-    await waitFor(
-      async () => {
-        const [row] = await database.sql<{ n: number }[]>`
-          select count(*)::int as n from social_posts where external_id = any(${posts.map((p) => p.id)}) and status <> 'pending'`;
-        return row!.n === posts.length;
-      },
-      { what: `${posts.length} posts decided`, timeoutMs: 60_000 },
-    );
+    await waitFor(async () => (await decidedOf(posts.map((p) => p.id))) === posts.length, { what: `${posts.length} posts decided`, timeoutMs: 60_000 });
 
     // The invalid file was refused with the rule and field named, and the version in force stayed B.
     const refused = lines.filter((l) => l.msg === 'rules file refused');

@@ -241,28 +241,31 @@ describe.each(TRANSPORTS)('webhook delivery on the %s transport', (kind) => {
     const locker = await db.database.sql.reserve();
     let service: Service | undefined;
     try {
-      await locker`begin`;
-      await locker`lock table social_posts in exclusive mode`;
-      const config = { ...testConfig({ batchSize: 2, concurrency: 8 }), webhooks: { ...FAST, yieldForMs: 60_000 } };
-      service = await startService({ config, database: db.database, transport, ruleset: TEST_RULES, log: silentLogger, role: 'worker' });
-      await enqueuePosts(service.postsQueue, stored.inserted, 3, await queueEpoch(db.database.sql));
-      await appendCaseEvents(2, 1);
-      await waitFor(() => fannedOut(ep.id, 2), { what: 'deliveries fanned out' });
-      await new Promise((r) => setTimeout(r, 500));
-      expect(rec.received).toHaveLength(0);
-    } finally {
-      await locker`rollback`;
-      locker.release();
-    }
-    try {
+      try {
+        await locker`begin`;
+        await locker`lock table social_posts in exclusive mode`;
+        const config = { ...testConfig({ batchSize: 2, concurrency: 8 }), webhooks: { ...FAST, yieldForMs: 60_000 } };
+        service = await startService({ config, database: db.database, transport, ruleset: TEST_RULES, log: silentLogger, role: 'worker' });
+        await enqueuePosts(service.postsQueue, stored.inserted, 3, await queueEpoch(db.database.sql));
+        // Capture has taken a batch's worth of the posts (its jobs are active, waiting on the lock) before the
+        // events exist: a drain that ran first would rightly find no backlog to give way to.
+        const queue = service.postsQueue;
+        await waitFor(async () => (await queue.getActiveCount()) >= 2, { what: 'capture holding a batch' });
+        await appendCaseEvents(2, 1);
+        await waitFor(() => fannedOut(ep.id, 2), { what: 'deliveries fanned out' });
+        await new Promise((r) => setTimeout(r, 500));
+        expect(rec.received).toHaveLength(0);
+      } finally {
+        await locker`rollback`;
+        locker.release();
+      }
       await waitFor(
         async () => (await db.database.sql<{ n: number }[]>`select count(*)::int as n from social_posts where processed_at is not null`)[0]!.n === 4,
-        {
-          what: 'the posts decided once the lock is gone',
-        },
+        { what: 'the posts decided once the lock is gone' },
       );
       await waitFor(() => allDelivered(ep.id, 2), { what: 'every event delivered once capture has no backlog' });
     } finally {
+      // Closed whatever failed above: a service left running would drain the next tests' endpoints.
       await service?.close();
     }
   });

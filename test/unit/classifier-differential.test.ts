@@ -47,6 +47,8 @@ const EDGE_TEXTS = [
   'my order was charged once',
   'charged twice, still waiting',
   'refund refund please, my order is 3 weeks late',
+  // More places than a fired rule reports (MAX_TERMS_PER_RULE), for rules decided from the phrase index too.
+  Array.from({ length: 25 }, () => 'annoyed').join(' '),
 ];
 
 function loadPosts(): ClassifierInput[] {
