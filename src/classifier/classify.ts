@@ -1,7 +1,7 @@
 import { PRIORITIES, type Priority } from '../types.js';
 import { computeFeatures, detectLanguage, type PostFeatures } from './features.js';
 import { normalizeText, type Token } from './normalize.js';
-import type { Span } from './phrase-trie.js';
+import { type FoundPhrases, foundPhrases, type Span } from './phrase-trie.js';
 import {
   compiledOf,
   primaryLang,
@@ -117,24 +117,26 @@ interface RegexSpan extends Span {
 interface Scratch {
   epoch: number;
   /**
-   * One bit per phrase id: set when the phrase occurs in the current post. Rules ask about their phrases, most of
+   * The phrases the trie found in the current post: one bit per phrase id (rules ask about their phrases, most of
    * which do not occur: a bit set is small enough to stay in the processor's nearest cache even with 10,000
-   * rules, where a word per phrase would not.
+   * rules, where a word per phrase would not), and each one's slot in the post's list of span lists. An index,
+   * not the list itself: a long-lived array pointing at each post's young objects would keep them alive and slow
+   * every collection.
    */
-  found: Uint32Array;
-  /** The ids whose bits are set, in its first `foundCount` entries: cleared when the next post starts. */
-  foundIds: Int32Array;
-  foundCount: number;
+  found: FoundPhrases;
   /**
-   * By phrase id, three entries from `3 * id`, read for phrases that occur only:
-   * - {@link SLOT}: where its occurrences are in the post's list of span lists. An index, not the list itself:
-   *   a long-lived array pointing at each post's young objects would keep them alive and slow every collection;
+   * By phrase id, two entries from `2 * id`, read for phrases that occur only:
    * - {@link CHECKED}: the epoch of the last post in which whether an occurrence no cue governs was worked out,
    * - {@link FREE}: and the epoch of the last post in which there was one.
    */
   phrases: Uint32Array;
   /** One bit per rule index: set while the current post's candidates are collected, cleared as they are read. */
   ruleBits: Uint32Array;
+  /**
+   * One bit per word of `ruleBits`: set when the word has a bit set, so that reading the candidates back skips the
+   * empty words (with 10,000 rules, 313 words for ~140 candidates).
+   */
+  wordBits: Uint32Array;
   /** The current post's candidate rule indexes, in its first entries. */
   candidates: Int32Array;
   /**
@@ -151,9 +153,8 @@ interface Scratch {
   rules: Int32Array;
 }
 
-const SLOT = 0;
-const CHECKED = 1;
-const FREE = 2;
+const CHECKED = 0;
+const FREE = 1;
 
 const NOTED_AT = 0;
 const ANY_PHRASE = 1;
@@ -170,11 +171,10 @@ function scratchOf(compiled: CompiledRuleset): Scratch {
   if (scratch === undefined) {
     scratch = {
       epoch: 0,
-      found: new Uint32Array(Math.ceil(compiled.phraseCount / 32)),
-      foundIds: new Int32Array(compiled.phraseCount),
-      foundCount: 0,
-      phrases: new Uint32Array(3 * compiled.phraseCount),
+      found: foundPhrases(compiled.phraseCount),
+      phrases: new Uint32Array(2 * compiled.phraseCount),
       ruleBits: new Uint32Array(Math.ceil(compiled.rules.length / 32)),
+      wordBits: new Uint32Array(Math.ceil(compiled.rules.length / 1024)),
       candidates: new Int32Array(compiled.rules.length),
       rules: new Int32Array(4 * compiled.rules.length),
     };
@@ -195,11 +195,12 @@ interface Post {
   input: ClassifierInput;
   text: string;
   tokens: readonly Token[];
-  hits: Map<number, Span[]>;
   epoch: number;
   found: Uint32Array;
+  /** By phrase id: where its span list is in `spans` (see {@link Scratch.found}). */
+  slotOf: Int32Array;
   phrases: Uint32Array;
-  /** The span lists of the phrases found, in the order their {@link SLOT} entries index. */
+  /** The span lists of the phrases found, by slot. */
   spans: Span[][];
   /**
    * By the same slot as `spans`: the phrase's usable occurrences as terms under its canonical wording (negated ones
@@ -222,10 +223,7 @@ interface Post {
 function isNegated(post: Post, span: Span): boolean {
   if (post.cues === null) {
     post.cues = [];
-    for (const id of post.negationCues) {
-      const spans = post.hits.get(id);
-      if (spans !== undefined) post.cues.push(...spans);
-    }
+    for (const id of post.negationCues) if (occurs(post, id)) post.cues.push(...spansById(post, id));
   }
   for (const c of post.cues) {
     if (c.last < span.first && span.first - c.last <= post.window && !CLAUSE_BREAK.test(post.text.slice(c.end, span.start))) {
@@ -258,18 +256,18 @@ function occurs(post: Post, id: number): boolean {
 
 /** The occurrences of a phrase by trie id (whatever the languages it is listed under). */
 function spansById(post: Post, id: number): readonly Span[] {
-  return occurs(post, id) ? (post.spans[post.phrases[3 * id + SLOT] as number] as Span[]) : NO_SPANS;
+  return occurs(post, id) ? (post.spans[post.slotOf[id] as number] as Span[]) : NO_SPANS;
 }
 
 /** Whether a phrase, by trie id, has a usable occurrence; worked out once per post and phrase for negated ones. */
 function idUsable(post: Post, id: number, withNegated: boolean): boolean {
   if (!occurs(post, id)) return false;
-  const at = 3 * id;
+  const at = 2 * id;
   const phrases = post.phrases;
   if (withNegated) return true;
   if (phrases[at + CHECKED] !== post.epoch) {
     phrases[at + CHECKED] = post.epoch;
-    if (anyUsable(post, post.spans[phrases[at + SLOT] as number] as Span[], false)) phrases[at + FREE] = post.epoch;
+    if (anyUsable(post, post.spans[post.slotOf[id] as number] as Span[], false)) phrases[at + FREE] = post.epoch;
   }
   return phrases[at + FREE] === post.epoch;
 }
@@ -450,32 +448,19 @@ function regexOcc(post: Post, rule: CompiledRule): RegexSpan[] {
 
 /**
  * The indexes of the rules that can fire on the post (one of their phrases is in it, or they are always tried),
- * each once, ascending (file order); also marks the phrases found as the post's, and notes in the scratch's
- * `rules` which plain rules a `none` phrase blocks and which `any` phrase of an any-only rule occurred.
+ * each once, ascending (file order); also notes in the scratch's `rules` which plain rules a `none` phrase blocks
+ * and which `any` phrase of an any-only rule occurred.
  */
-function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<number, Span[]>, spans: Span[][]): Int32Array {
-  const { found, foundIds, phrases, ruleBits, candidates, rules } = scratch;
+function candidatesOf(compiled: CompiledRuleset, scratch: Scratch): Int32Array {
+  const { ruleBits, wordBits, candidates, rules } = scratch;
+  const { ids, count: foundCount } = scratch.found;
   const { start, entries, terms, alwaysTry } = compiled.phrases;
   const stamp = scratch.epoch | 0;
-  // Clear the previous post's bits (even if it threw half way: the ids were listed as each bit was set).
-  for (let i = 0; i < scratch.foundCount; i++) found[(foundIds[i] as number) >>> 5] = 0;
-  scratch.foundCount = 0;
-  // A rule's bit, set once however many of its phrases occur; the words between lo and hi are read back in order,
-  // which costs less than sorting the indexes (a typed array's sort costs microseconds on a few hundred).
-  let lo = ruleBits.length;
-  let hi = -1;
-  for (let i = 0; i < alwaysTry.length; i++) {
-    const index = alwaysTry[i] as number;
-    const w = index >>> 5;
-    ruleBits[w] = (ruleBits[w] as number) | (1 << (index & 31));
-    if (w < lo) lo = w;
-    if (w > hi) hi = w;
-  }
-  for (const [id, list] of hits) {
-    found[id >>> 5] = (found[id >>> 5] as number) | (1 << (id & 31));
-    foundIds[scratch.foundCount++] = id;
-    phrases[3 * id + SLOT] = spans.length;
-    spans.push(list);
+  // A rule's bit, set once however many of its phrases occur; the bits are read back in order, which costs less
+  // than sorting the indexes (a typed array's sort costs microseconds on a few hundred).
+  for (let i = 0; i < alwaysTry.length; i++) markRule(ruleBits, wordBits, alwaysTry[i] as number);
+  for (let slot = 0; slot < foundCount; slot++) {
+    const id = ids[slot] as number;
     const end = start[id + 1] as number;
     for (let k = start[id] as number; k < end; k++) {
       const entry = entries[k] as number;
@@ -506,24 +491,39 @@ function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<num
         else rules[at + NEAR_FOUND] = (rules[at + NEAR_FOUND] as number) | (1 << (terms[k] as number));
         if ((entry & ROLE_QUIET) !== 0) continue;
       }
-      const w = index >>> 5;
-      ruleBits[w] = (ruleBits[w] as number) | (1 << (index & 31));
-      if (w < lo) lo = w;
-      if (w > hi) hi = w;
+      markRule(ruleBits, wordBits, index);
     }
   }
   let count = 0;
-  for (let w = lo; w <= hi; w++) {
-    let bits = ruleBits[w] as number;
-    if (bits === 0) continue;
-    ruleBits[w] = 0;
-    while (bits !== 0) {
-      const lowest = bits & -bits;
-      candidates[count++] = (w << 5) | (31 - Math.clz32(lowest));
-      bits ^= lowest;
+  for (let s = 0; s < wordBits.length; s++) {
+    let words = wordBits[s] as number;
+    if (words === 0) continue;
+    wordBits[s] = 0;
+    while (words !== 0) {
+      const w = (s << 5) | lowestBit(words);
+      words &= words - 1;
+      let bits = ruleBits[w] as number;
+      ruleBits[w] = 0;
+      while (bits !== 0) {
+        candidates[count++] = (w << 5) | lowestBit(bits);
+        bits &= bits - 1;
+      }
     }
   }
   return candidates.subarray(0, count);
+}
+
+/** Set a rule's candidate bit, and its word's bit in `wordBits`. */
+function markRule(ruleBits: Uint32Array, wordBits: Uint32Array, index: number): void {
+  const w = index >>> 5;
+  const was = ruleBits[w] as number;
+  ruleBits[w] = was | (1 << (index & 31));
+  if (was === 0) wordBits[w >>> 5] = (wordBits[w >>> 5] as number) | (1 << (w & 31));
+}
+
+/** The place of the lowest bit set in a non-zero 32-bit word. */
+function lowestBit(bits: number): number {
+  return 31 - Math.clz32(bits & -bits);
 }
 
 /**
@@ -533,7 +533,7 @@ function candidatesOf(compiled: CompiledRuleset, scratch: Scratch, hits: Map<num
  */
 function anyOnlyFired(post: Post, compiled: CompiledRuleset, id: number, term: number, withNegated: boolean): MatchedTerm[] | null {
   if (term === CANONICAL_TERM && !withNegated) {
-    const slot = post.phrases[3 * id + SLOT] as number;
+    const slot = post.slotOf[id] as number;
     let terms = post.canonical[slot];
     if (terms === undefined) {
       terms = usableTerms(post, compiled.phrases.canonicalTerms[id] as string, spansById(post, id), false);
@@ -579,17 +579,17 @@ function byPosition(a: MatchedTerm, b: MatchedTerm): number {
 export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   const compiled = compiledOf(ruleset);
   const { text, tokens } = normalizeText(input.text.length > MAX_CLASSIFIED_CHARS ? input.text.slice(0, MAX_CLASSIFIED_CHARS) : input.text);
-  const hits = compiled.trie.scan(tokens);
   const scratch = scratchOf(compiled);
+  const spans = compiled.trie.scanInto(tokens, scratch.found);
   const post: Post = {
     input,
     text,
     tokens,
-    hits,
     epoch: scratch.epoch,
-    found: scratch.found,
+    found: scratch.found.found,
+    slotOf: scratch.found.slotOf,
     phrases: scratch.phrases,
-    spans: [],
+    spans,
     canonical: [],
     lang: input.lang ? primaryLang(input.lang) : null,
     langDetected: false,
@@ -607,7 +607,7 @@ export function classify(input: ClassifierInput, ruleset: Ruleset): Decision {
   let priorityRule: string | null = null;
 
   // Only rules with one of their phrases in the post (or a regex) can fire: look at those, in file order.
-  const candidates = candidatesOf(compiled, scratch, hits, post.spans);
+  const candidates = candidatesOf(compiled, scratch);
   const records = compiled.records;
   const ruleNotes = scratch.rules;
   const stamp = post.epoch | 0;

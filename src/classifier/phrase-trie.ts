@@ -23,37 +23,49 @@ const newNode = (): TrieNode => ({ children: new Map(), phrases: [] });
 
 /**
  * The trie as classify() reads it, built from the nodes once all phrases are in: typed arrays rather than a Map and
- * an array per node. With 10,000 rules the nodes number tens of thousands, and reading a node's objects from
- * memory cost more than the rest of the scan; here a token costs one lookup of its word, then array reads.
+ * an array per node. With 10,000 rules the nodes number tens of thousands and the arrays megabytes, past the
+ * processor's own caches, so what a step reads is laid out together: a probe of the word table or of the edges
+ * reads one 16-byte slot, and a node's phrases and whether it has children are two adjacent words.
  */
 interface Packed {
-  /** Every word a phrase holds → its word id: see {@link wordId}. */
+  /** Every word a phrase holds → its word id and the node it starts a phrase at: see {@link wordSlot}. */
   words: WordTable;
-  /** By word id: the node a phrase starting with the word reaches, or 0 (the root is node 0, no one's child). */
-  rootNext: Int32Array;
-  /** The other edges, open addressing: slot → (node, word id) → child; a key node of 0 marks an empty slot. */
+  /** The other edges, open addressing, {@link EDGE} words a slot: (node, word id) → child; node 0 marks an empty slot. */
   mask: number;
-  edgeNode: Int32Array;
-  edgeWord: Int32Array;
-  edgeChild: Int32Array;
-  /** By node: the ids of the phrases ending there are `ends[endsStart[node]]` up to `ends[endsStart[node + 1]]`. */
-  endsStart: Int32Array;
+  edges: Int32Array;
+  /**
+   * By node, two words: where its phrase ids start in `ends`, and where they end, bitwise negated (`~`) when the node
+   * has children. The root is node 0, no one's child.
+   */
+  nodes: Int32Array;
   ends: Int32Array;
-  /** By node: whether it has children. */
-  inner: Uint8Array;
 }
 
+const EDGE = 4;
+const EDGE_NODE = 0;
+const EDGE_WORD = 1;
+const EDGE_CHILD = 2;
+
 /**
- * Every word a phrase holds, by word id, and a hash table to find a word's id: two int32 words per slot, the word's
- * hash and its id + 1 (0: an empty slot). A Map of strings did the same, but with 10,000 rules it holds ~40,000
- * words spread over the heap (its buckets, its entries, the keys' strings), and its lookups became the profile's
- * largest line at that size. Here the slots are one array; a word's string is read only when the hashes match.
+ * Every word a phrase holds, by word id, and a hash table to find a word's id: {@link SLOT_WORDS} int32 words a slot,
+ * the word's hash, its id + 1 (0: an empty slot), where the word starts in `chars` and the node a phrase starting
+ * with the word reaches (0: none). A Map of strings did the same, but with 10,000 rules it holds ~40,000 words spread
+ * over the heap (its buckets, its entries, the keys' strings), and its lookups became the profile's largest line at
+ * that size. Here the slots are one array and the words one string; a word's characters are compared only when the
+ * hashes match.
  */
 interface WordTable {
-  words: string[];
   slots: Int32Array;
   mask: number;
+  /** The words, each followed by U+0000 (which no token holds). */
+  chars: string;
 }
+
+const SLOT_WORDS = 4;
+const SLOT_HASH = 0;
+const SLOT_ID = 1;
+const SLOT_AT = 2;
+const SLOT_ROOT = 3;
 
 /** FNV-1a over the UTF-16 code units. */
 function hashWord(word: string): number {
@@ -69,28 +81,36 @@ function slotsFor(n: number): number {
   return size;
 }
 
-function wordTable(words: string[]): WordTable {
+function wordTable(words: readonly string[], rootNext: Int32Array): WordTable {
   const size = slotsFor(words.length);
   const mask = size - 1;
-  const slots = new Int32Array(2 * size);
+  const slots = new Int32Array(SLOT_WORDS * size);
+  let at = 0;
   words.forEach((word, id) => {
     const h = hashWord(word);
     let slot = h & mask;
-    while (slots[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
-    slots[2 * slot] = h;
-    slots[2 * slot + 1] = id + 1;
+    while (slots[SLOT_WORDS * slot + SLOT_ID] !== 0) slot = (slot + 1) & mask;
+    const base = SLOT_WORDS * slot;
+    slots[base + SLOT_HASH] = h;
+    slots[base + SLOT_ID] = id + 1;
+    slots[base + SLOT_AT] = at;
+    slots[base + SLOT_ROOT] = rootNext[id] as number;
+    at += word.length + 1;
   });
-  return { words, slots, mask };
+  return { slots, mask, chars: words.map((w) => `${w}\u0000`).join('') };
 }
 
-/** The id of a word, or -1 when no phrase holds it. */
-function wordId(table: WordTable, word: string): number {
+/** Where a word's slot starts in the table's `slots`, or -1 when no phrase holds the word. */
+function wordSlot(table: WordTable, word: string): number {
   const h = hashWord(word);
-  const { slots, mask } = table;
+  const { slots, mask, chars } = table;
   for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-    const id = (slots[2 * slot + 1] as number) - 1;
-    if (id < 0) return -1;
-    if (slots[2 * slot] === h && table.words[id] === word) return id;
+    const base = SLOT_WORDS * slot;
+    if (slots[base + SLOT_ID] === 0) return -1;
+    if (slots[base + SLOT_HASH] === h) {
+      const at = slots[base + SLOT_AT] as number;
+      if (chars.startsWith(word, at) && chars.charCodeAt(at + word.length) === 0) return base;
+    }
   }
 }
 
@@ -115,30 +135,26 @@ function pack(root: TrieNode): Packed {
   const rootNext = new Int32Array(words.size);
   const size = slotsFor(edges.length);
   const mask = size - 1;
-  const edgeNode = new Int32Array(size);
-  const edgeWord = new Int32Array(size);
-  const edgeChild = new Int32Array(size);
+  const table = new Int32Array(EDGE * size);
   for (const [node, word, child] of edges) {
     if (node === 0) {
       rootNext[word] = child;
       continue;
     }
     let slot = edgeSlot(node, word, mask);
-    while (edgeNode[slot] !== 0) slot = (slot + 1) & mask;
-    edgeNode[slot] = node;
-    edgeWord[slot] = word;
-    edgeChild[slot] = child;
+    while (table[EDGE * slot + EDGE_NODE] !== 0) slot = (slot + 1) & mask;
+    table[EDGE * slot + EDGE_NODE] = node;
+    table[EDGE * slot + EDGE_WORD] = word;
+    table[EDGE * slot + EDGE_CHILD] = child;
   }
-  const endsStart = new Int32Array(nodes.length + 1);
+  const info = new Int32Array(2 * nodes.length);
+  const ends: number[] = [];
   nodes.forEach((node, n) => {
-    endsStart[n + 1] = (endsStart[n] as number) + node.phrases.length;
+    info[2 * n] = ends.length;
+    ends.push(...node.phrases);
+    info[2 * n + 1] = node.children.size > 0 ? ~ends.length : ends.length;
   });
-  const ends = new Int32Array(endsStart[nodes.length] as number);
-  nodes.forEach((node, n) => {
-    ends.set(node.phrases, endsStart[n]);
-  });
-  const inner = Uint8Array.from(nodes, (node) => (node.children.size > 0 ? 1 : 0));
-  return { words: wordTable([...words.keys()]), rootNext, mask, edgeNode, edgeWord, edgeChild, endsStart, ends, inner };
+  return { words: wordTable([...words.keys()], rootNext), mask, edges: table, nodes: info, ends: Int32Array.from(ends) };
 }
 
 /**
@@ -188,60 +204,111 @@ export class PhraseTrie {
 
   /** Every occurrence of every phrase among the tokens, by phrase id (one span per place, however it was read). */
   scan(tokens: readonly Token[]): Map<number, Span[]> {
+    const into = foundPhrases(this.size);
+    const spans = this.scanInto(tokens, into);
+    return new Map(spans.map((list, slot) => [into.ids[slot] as number, list]));
+  }
+
+  /**
+   * {@link scan} for classify(): the phrases found go into `into`, reused from post to post (the previous post's
+   * bits are cleared first), and their spans are returned by slot, in the order found.
+   */
+  scanInto(tokens: readonly Token[], into: FoundPhrases): Span[][] {
     const packed = (this.#packed ??= pack(this.#root));
-    const hits = new Map<number, Span[]>();
-    // Each token's word ids, looked up once: its value's, then its other readings' (-1 for a word no phrase holds).
+    const { found, ids } = into;
+    for (let k = 0; k < into.count; k++) found[(ids[k] as number) >>> 5] = 0;
+    into.count = 0;
+    // A fresh list each post: a long-lived one would point at the post's young objects and slow every collection.
+    const spans: Span[][] = [];
+    // Each token's words, looked up once: its value's slot in the word table, then its other readings' (-1 for a
+    // word no phrase holds).
+    const { slots } = packed.words;
     const readings: (number | number[])[] = new Array(tokens.length);
     for (let j = 0; j < tokens.length; j++) {
       const token = tokens[j] as Token;
-      const word = wordId(packed.words, token.value);
-      readings[j] = token.alts === undefined ? word : [word, ...token.alts.map((alt) => wordId(packed.words, alt))];
+      const word = wordSlot(packed.words, token.value);
+      readings[j] = token.alts === undefined ? word : [word, ...token.alts.map((alt) => wordSlot(packed.words, alt))];
     }
+    const walk: Walk = { p: packed, tokens, readings, into, spans };
     for (let i = 0; i < tokens.length; i++) {
       const r = readings[i] as number | number[];
       if (typeof r === 'number') {
-        if (r >= 0) reach(packed, packed.rootNext[r] as number, tokens, readings, i, i, hits);
+        if (r >= 0) reach(walk, slots[r + SLOT_ROOT] as number, i, i);
       } else {
-        for (const word of r) if (word >= 0) reach(packed, packed.rootNext[word] as number, tokens, readings, i, i, hits);
+        for (const word of r) if (word >= 0) reach(walk, slots[word + SLOT_ROOT] as number, i, i);
       }
     }
-    return hits;
+    return spans;
   }
+}
+
+/**
+ * Where {@link PhraseTrie.scanInto} notes the phrases it finds: typed arrays sized by the number of phrases, made
+ * once per ruleset and reused, so a post's scan allocates nothing for them.
+ */
+export interface FoundPhrases {
+  /** One bit per phrase id: set when the phrase occurs in the post scanned last. */
+  found: Uint32Array;
+  /** The ids whose bits are set, in their first `count` entries, in the order found (a phrase's slot). */
+  ids: Int32Array;
+  count: number;
+  /** By phrase id, valid where its bit is set: its slot, the place of its spans in the list the scan returned. */
+  slotOf: Int32Array;
+}
+
+export function foundPhrases(phraseCount: number): FoundPhrases {
+  return { found: new Uint32Array(Math.ceil(phraseCount / 32)), ids: new Int32Array(phraseCount), count: 0, slotOf: new Int32Array(phraseCount) };
+}
+
+/** One scan's state, passed down the walk. */
+interface Walk {
+  p: Packed;
+  tokens: readonly Token[];
+  readings: readonly (number | number[])[];
+  into: FoundPhrases;
+  spans: Span[][];
 }
 
 // Module functions rather than closures: scan runs for every post, and closures cost an allocation each.
 /** The walk has reached `node` (0: nowhere) on tokens `first` to `j`: note the phrases ending there, go on. */
-function reach(
-  p: Packed,
-  node: number,
-  tokens: readonly Token[],
-  readings: readonly (number | number[])[],
-  first: number,
-  j: number,
-  hits: Map<number, Span[]>,
-): void {
+function reach(w: Walk, node: number, first: number, j: number): void {
   if (node === 0) return;
-  const end = p.endsStart[node + 1] as number;
-  for (let k = p.endsStart[node] as number; k < end; k++) {
+  const { p, tokens, into, spans } = w;
+  const last = p.nodes[2 * node + 1] as number;
+  const end = last < 0 ? ~last : last;
+  for (let k = p.nodes[2 * node] as number; k < end; k++) {
     const id = p.ends[k] as number;
-    const list = hits.get(id);
-    if (list === undefined) hits.set(id, [span(tokens, first, j)]);
-    else if (!hasSpan(list, first, j)) list.push(span(tokens, first, j));
+    const bit = 1 << (id & 31);
+    const word = (into.found[id >>> 5] as number) | 0;
+    if ((word & bit) === 0) {
+      into.found[id >>> 5] = word | bit;
+      into.slotOf[id] = into.count;
+      into.ids[into.count++] = id;
+      spans.push([span(tokens, first, j)]);
+    } else {
+      const list = spans[into.slotOf[id] as number] as Span[];
+      if (!hasSpan(list, first, j)) list.push(span(tokens, first, j));
+    }
   }
-  if (p.inner[node] === 0 || j + 1 >= tokens.length) return;
-  const r = readings[j + 1] as number | number[];
+  if (last >= 0 || j + 1 >= tokens.length) return;
+  const r = w.readings[j + 1] as number | number[];
+  const slots = p.words.slots;
   if (typeof r === 'number') {
-    if (r >= 0) reach(p, child(p, node, r), tokens, readings, first, j + 1, hits);
+    if (r >= 0) reach(w, child(p, node, slots[r + SLOT_ID] as number), first, j + 1);
   } else {
-    for (const word of r) if (word >= 0) reach(p, child(p, node, word), tokens, readings, first, j + 1, hits);
+    for (const word of r) if (word >= 0) reach(w, child(p, node, slots[word + SLOT_ID] as number), first, j + 1);
   }
 }
 
-function child(p: Packed, node: number, word: number): number {
-  for (let slot = edgeSlot(node, word, p.mask); p.edgeNode[slot] !== 0; slot = (slot + 1) & p.mask) {
-    if (p.edgeNode[slot] === node && p.edgeWord[slot] === word) return p.edgeChild[slot] as number;
+/** The child of `node` by the word whose id + 1 is `word1`, or 0. */
+function child(p: Packed, node: number, word1: number): number {
+  const { edges, mask } = p;
+  for (let slot = edgeSlot(node, word1 - 1, mask); ; slot = (slot + 1) & mask) {
+    const base = EDGE * slot;
+    const at = edges[base + EDGE_NODE] as number;
+    if (at === 0) return 0;
+    if (at === node && edges[base + EDGE_WORD] === word1 - 1) return edges[base + EDGE_CHILD] as number;
   }
-  return 0;
 }
 
 function span(tokens: readonly Token[], first: number, last: number): Span {
