@@ -111,6 +111,18 @@ describe('PhraseTrie.scan', () => {
     ]);
   });
 
+  it('tells apart a word from a longer one of the same hash that it begins', () => {
+    // "okefuybyv" hashes as "ok" does (FNV-1a), and the table keeps its words in one string: a comparison that
+    // only checked that the stored word starts with the token would read "ok" as "okefuybyv".
+    const longer = new PhraseTrie();
+    const id = longer.add(['okefuybyv']);
+    expect([...longer.scan(normalizeText('ok').tokens).keys()]).toEqual([]);
+    expect([...longer.scan(normalizeText('ok okefuybyv').tokens).keys()]).toEqual([id]);
+    const shorter = new PhraseTrie();
+    shorter.add(['ok']);
+    expect([...shorter.scan(normalizeText('okefuybyv').tokens).keys()]).toEqual([]);
+  });
+
   it('still finds phrases added after a scan', () => {
     const late = new PhraseTrie();
     late.add(['no', 'signal']);
