@@ -5,14 +5,16 @@
  *
  * Time is the process's CPU time, not the clock's: on a shared machine the clock also counts the time other
  * processes hold the cores. Each round measures every ruleset once, in turn, so a busy spell hits them all;
- * the figures are the median of the rounds.
+ * the figures are the median of the rounds. A growth from one size to another is the median of the rounds' own
+ * ratios: the two sizes are measured one after the other in a round, so a spell that slows the machine for a
+ * round (they last seconds here) slows both, where a ratio of two medians would compare different rounds.
  *
  * `--baseline DIR` also measures another checkout's classifier (DIR/src/classifier/index.ts, for example
  * `git worktree add /tmp/old <commit>` or `git archive <commit> | tar -x -C /tmp/old`, with a node_modules
  * link) on the same rules, taking turns with this one in every round: on a shared machine, before and after are
  * only comparable measured together.
  *
- *   [EVAL_DIR=../shared/eval] npm run bench:classifier [-- --json] [-- --seconds 1] [-- --rounds 3] [-- --data FILE.jsonl]
+ *   [EVAL_DIR=../shared/eval] npm run bench:classifier [-- --json] [-- --seconds 1] [-- --rounds 5] [-- --data FILE.jsonl]
  *     [-- --baseline DIR]
  */
 import { readFileSync } from 'node:fs';
@@ -28,7 +30,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     /** CPU seconds per ruleset per round. */
     seconds: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     /** Another checkout whose classifier is measured too, in turn with this one. */
     baseline: { type: 'string' },
     // EVAL_DIR as for `npm run eval:cv`.
@@ -179,8 +181,13 @@ function summary(k: number) {
       rulesFiredPerPost: Math.round(run.fired * 100) / 100,
     };
   });
-  const bySize = (matching: string) => new Map(results.filter((r) => r.matching === matching).map((r) => [r.rules as number, r.microsPerPost]));
-  const ratio = (sizes: Map<number, number>, from: number, to: number) => Math.round(((sizes.get(to) as number) / (sizes.get(from) as number)) * 100) / 100;
+  // Per size, the run's time per post in each round.
+  const bySize = (matching: string) => new Map(cases.filter((c) => c.matching === matching).map((c) => [c.rules as number, (c.runs[k] as Run).micros]));
+  const ratio = (sizes: Map<number, number[]>, from: number, to: number) => {
+    const a = sizes.get(from) as number[];
+    const b = sizes.get(to) as number[];
+    return Math.round(median(b.map((micros, round) => micros / (a[round] as number))) * 100) / 100;
+  };
   const half = bySize('half real');
   return {
     results,
