@@ -223,7 +223,7 @@ interface Post {
 function isNegated(post: Post, span: Span): boolean {
   if (post.cues === null) {
     post.cues = [];
-    for (const id of post.negationCues) if (occurs(post, id)) post.cues.push(...spansById(post, id));
+    for (const id of post.negationCues) post.cues.push(...spansById(post, id));
   }
   for (const c of post.cues) {
     if (c.last < span.first && span.first - c.last <= post.window && !CLAUSE_BREAK.test(post.text.slice(c.end, span.start))) {

@@ -216,6 +216,7 @@ export class PhraseTrie {
   scanInto(tokens: readonly Token[], into: FoundPhrases): Span[][] {
     const packed = (this.#packed ??= pack(this.#root));
     const { found, ids } = into;
+    // The previous post's bits, even if its scan threw half way: each id is listed as its bit is set.
     for (let k = 0; k < into.count; k++) found[(ids[k] as number) >>> 5] = 0;
     into.count = 0;
     // A fresh list each post: a long-lived one would point at the post's young objects and slow every collection.

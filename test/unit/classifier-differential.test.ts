@@ -118,6 +118,8 @@ describe('classify() against the reference', () => {
   const rulesets: [string, Ruleset][] = [
     ['the shipped rules', loadRuleset(fileURLToPath(new URL('../../rules/default.yaml', import.meta.url)))],
     ['1,000 synthetic rules', parseRuleset(syntheticRules(1_000, posts, 0.5), 'synthetic-1000')],
+    // Past 1,024 rules the candidates' bits span more than one word of their summary bits (classify.ts, wordBits).
+    ['3,000 synthetic rules', parseRuleset(syntheticRules(3_000, posts, 0.5), 'synthetic-3000')],
     ['rules of every kind', parseRuleset(EDGE_RULES, 'edges')],
   ];
 
