@@ -257,6 +257,7 @@ export interface FoundPhrases {
   slotOf: Int32Array;
 }
 
+/** Empty {@link FoundPhrases} for a trie of `phraseCount` phrases (ids 0 to phraseCount - 1). */
 export function foundPhrases(phraseCount: number): FoundPhrases {
   return { found: new Uint32Array(Math.ceil(phraseCount / 32)), ids: new Int32Array(phraseCount), count: 0, slotOf: new Int32Array(phraseCount) };
 }
