@@ -448,8 +448,8 @@ function regexOcc(post: Post, rule: CompiledRule): RegexSpan[] {
 
 /**
  * The indexes of the rules that can fire on the post (one of their phrases is in it, or they are always tried),
- * each once, ascending (file order); also notes in the scratch's `rules` which plain rules a `none` phrase blocks
- * and which `any` phrase of an any-only rule occurred.
+ * each once, ascending (file order); also notes in the scratch's `rules` which plain rules a `none` phrase blocks,
+ * how many `all` phrases and which `near` sides of a plain rule occurred, and which `any` phrase of an any-only rule.
  */
 function candidatesOf(compiled: CompiledRuleset, scratch: Scratch): Int32Array {
   const { ruleBits, wordBits, candidates, rules } = scratch;

@@ -30,7 +30,7 @@ const newNode = (): TrieNode => ({ children: new Map(), phrases: [] });
 interface Packed {
   /** Every word a phrase holds → its word id and the node it starts a phrase at: see {@link wordSlot}. */
   words: WordTable;
-  /** The other edges, open addressing, {@link EDGE} words a slot: (node, word id) → child; node 0 marks an empty slot. */
+  /** The other edges, open addressing, {@link SLOT} words a slot: (node, word id) → child; node 0 marks an empty slot. */
   mask: number;
   edges: Int32Array;
   /**
@@ -41,13 +41,14 @@ interface Packed {
   ends: Int32Array;
 }
 
-const EDGE = 4;
+/** Int32 words a slot of either table (16 bytes: four slots a 64-byte line). */
+const SLOT = 4;
 const EDGE_NODE = 0;
 const EDGE_WORD = 1;
 const EDGE_CHILD = 2;
 
 /**
- * Every word a phrase holds, by word id, and a hash table to find a word's id: {@link SLOT_WORDS} int32 words a slot,
+ * Every word a phrase holds, by word id, and a hash table to find a word's id: {@link SLOT} int32 words a slot,
  * the word's hash, its id + 1 (0: an empty slot), where the word starts in `chars` and the node a phrase starting
  * with the word reaches (0: none). A Map of strings did the same, but with 10,000 rules it holds ~40,000 words spread
  * over the heap (its buckets, its entries, the keys' strings), and its lookups became the profile's largest line at
@@ -61,7 +62,6 @@ interface WordTable {
   chars: string;
 }
 
-const SLOT_WORDS = 4;
 const SLOT_HASH = 0;
 const SLOT_ID = 1;
 const SLOT_AT = 2;
@@ -81,16 +81,20 @@ function slotsFor(n: number): number {
   return size;
 }
 
+/** Where the first free slot from `slot` on starts in `table` (linear probing): the one whose `empty` word is 0. */
+function freeSlot(table: Int32Array, slot: number, mask: number, empty: number): number {
+  while (table[SLOT * slot + empty] !== 0) slot = (slot + 1) & mask;
+  return SLOT * slot;
+}
+
 function wordTable(words: readonly string[], rootNext: Int32Array): WordTable {
   const size = slotsFor(words.length);
   const mask = size - 1;
-  const slots = new Int32Array(SLOT_WORDS * size);
+  const slots = new Int32Array(SLOT * size);
   let at = 0;
   words.forEach((word, id) => {
     const h = hashWord(word);
-    let slot = h & mask;
-    while (slots[SLOT_WORDS * slot + SLOT_ID] !== 0) slot = (slot + 1) & mask;
-    const base = SLOT_WORDS * slot;
+    const base = freeSlot(slots, h & mask, mask, SLOT_ID);
     slots[base + SLOT_HASH] = h;
     slots[base + SLOT_ID] = id + 1;
     slots[base + SLOT_AT] = at;
@@ -105,7 +109,7 @@ function wordSlot(table: WordTable, word: string): number {
   const h = hashWord(word);
   const { slots, mask, chars } = table;
   for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-    const base = SLOT_WORDS * slot;
+    const base = SLOT * slot;
     if (slots[base + SLOT_ID] === 0) return -1;
     if (slots[base + SLOT_HASH] === h) {
       const at = slots[base + SLOT_AT] as number;
@@ -135,17 +139,16 @@ function pack(root: TrieNode): Packed {
   const rootNext = new Int32Array(words.size);
   const size = slotsFor(edges.length);
   const mask = size - 1;
-  const table = new Int32Array(EDGE * size);
+  const table = new Int32Array(SLOT * size);
   for (const [node, word, child] of edges) {
     if (node === 0) {
       rootNext[word] = child;
       continue;
     }
-    let slot = edgeSlot(node, word, mask);
-    while (table[EDGE * slot + EDGE_NODE] !== 0) slot = (slot + 1) & mask;
-    table[EDGE * slot + EDGE_NODE] = node;
-    table[EDGE * slot + EDGE_WORD] = word;
-    table[EDGE * slot + EDGE_CHILD] = child;
+    const base = freeSlot(table, edgeSlot(node, word, mask), mask, EDGE_NODE);
+    table[base + EDGE_NODE] = node;
+    table[base + EDGE_WORD] = word;
+    table[base + EDGE_CHILD] = child;
   }
   const info = new Int32Array(2 * nodes.length);
   const ends: number[] = [];
@@ -306,7 +309,7 @@ function reach(w: Walk, node: number, first: number, j: number): void {
 function child(p: Packed, node: number, word1: number): number {
   const { edges, mask } = p;
   for (let slot = edgeSlot(node, word1 - 1, mask); ; slot = (slot + 1) & mask) {
-    const base = EDGE * slot;
+    const base = SLOT * slot;
     const at = edges[base + EDGE_NODE] as number;
     if (at === 0) return 0;
     if (at === node && edges[base + EDGE_WORD] === word1 - 1) return edges[base + EDGE_CHILD] as number;

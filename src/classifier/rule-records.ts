@@ -59,6 +59,7 @@ export const ROLE_ALL = 3;
  * (`2 * condition`, `+ 1` for its second list): noted, as the rule can fire only when each side occurs.
  */
 export const ROLE_NEAR = 4;
+/** An entry's role is its bits under this mask. */
 export const ROLE_MASK = 7;
 /** Set on a {@link ROLE_ALL} or {@link ROLE_NEAR} entry that only notes: another list of the rule makes it a candidate. */
 export const ROLE_QUIET = 8;
