@@ -32,6 +32,7 @@ import { silentLogger } from '../src/logger.js';
 import type { SocialPost } from '../src/types.js';
 import { startService } from '../src/service.js';
 import { enqueuePosts } from '../src/workers/ingest.js';
+import { cpuBetween, sampleCpu } from './cpu.js';
 import { forkReceiver } from './receiver.js';
 import {
   closeTransport,
@@ -201,6 +202,16 @@ interface PipelineResult {
   webhook_events_delivered?: number;
   webhook_requests?: number;
   webhook_delivery_lag_ms?: number;
+  /** CPU per post from the first page stored to the last post decided: this process, Postgres, Redis (see bench/cpu.ts). */
+  cpu: CpuPerItem;
+}
+
+type CpuPerItem = { node_us: number; postgres_us: number; redis_us: number } | null;
+
+/** µs of CPU per item between two samples, by part; null where /proc showed no server processes. */
+function cpuPer(from: ReturnType<typeof sampleCpu>, n: number): CpuPerItem {
+  const c = cpuBetween(from, sampleCpu());
+  return c.available ? { node_us: Math.round(c.node / n), postgres_us: Math.round(c.postgres / n), redis_us: Math.round(c.redis / n) } : null;
 }
 
 /**
@@ -296,6 +307,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
   // Start and end are read off the database's clock: the end is the commit that decided the last
   // post, so how often this loop polls (a count that costs the server too) does not change the figure.
   const [{ startedAt }] = [...(await db.database.sql<{ startedAt: string }[]>`select clock_timestamp()::text as "startedAt"`)] as [{ startedAt: string }];
+  const cpuFrom = sampleCpu();
   say(`  ${n} posts flowing …`);
   let lastReport = performance.now();
   for (let i = 0; i < n; i += BATCH) {
@@ -323,6 +335,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+  const cpu = cpuPer(cpuFrom, n);
   say('  all decided');
   const [span] = await db.database.sql<{ seconds: number }[]>`
     select extract(epoch from max(processed_at) - ${startedAt}::timestamptz)::float8 as seconds from social_posts`;
@@ -348,6 +361,7 @@ async function runPipeline(n: number, run: number, processes = 0): Promise<Pipel
     // in-process: this process; worker processes: the largest of them
     peak_rss_mb: processPeaks.length > 0 ? Math.max(...processPeaks) : rss,
     ...fx!,
+    cpu,
     ...(webhook
       ? {
           webhook_events: webhook.events,
@@ -381,7 +395,7 @@ async function awaitDelivery(database: Database): Promise<{ events: number; deli
  * The jobs are the pipeline's own, enqueued by the same function with the same data, id and options
  * (retries with backoff), so the floor is the transport the pipeline pays for and nothing else.
  */
-async function runFloor(n: number): Promise<number> {
+async function runFloor(n: number): Promise<{ jobsPerS: number; cpu: CpuPerItem }> {
   const db = await freshDatabase();
   const transport = transportFor(db.url);
   const queue = openQueue<CaptureJobData>(transport, 'floor');
@@ -401,28 +415,34 @@ async function runFloor(n: number): Promise<number> {
     for (const p of workload.page(i)) refs.push({ platform: p.platform, externalId: p.id, authorId: p.author.id });
   }
   workload.dispose();
+  const cpuFrom = sampleCpu();
   const started = performance.now();
   for (let i = 0; i < n; i += BATCH) {
     await enqueuePosts(queue, refs.slice(i, i + BATCH), 5);
   }
   while (done < n) await new Promise((r) => setTimeout(r, 20));
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuPer(cpuFrom, n);
   await worker.close();
   await queue.close();
   await dropTransport(transport);
   await db.drop();
-  return Math.round(n / seconds);
+  return { jobsPerS: Math.round(n / seconds), cpu };
 }
 
 say(`bench: ${N} posts on the ${KIND} transport, concurrency ${CONCURRENCY}`);
 say('floor: BullMQ with a no-op processor …');
-const floor = await runFloor(N);
+const { jobsPerS: floor, cpu: floorCpu } = await runFloor(N);
 say(`floor: ${floor} jobs/s`);
 say('pipeline …');
 const main = await runPipeline(N, 1);
 say(
   `pipeline: ${main.posts_per_s} posts/s (ratio ${(main.posts_per_s / floor).toFixed(2)}), p50 ${main.p50_ms} ms, p95 ${main.p95_ms} ms, p99 ${main.p99_ms} ms, peak RSS ${main.peak_rss_mb} MB`,
 );
+if (main.cpu && floorCpu) {
+  const c = (x: NonNullable<CpuPerItem>) => `node ${x.node_us}, postgres ${x.postgres_us}, redis ${x.redis_us}`;
+  say(`CPU µs per post: pipeline ${c(main.cpu)}; floor ${c(floorCpu)} (every postgres and redis-server process on the machine)`);
+}
 let scale: { posts: number; posts_per_s: number; peak_rss_mb: number; throughput_change: number; rss_change: number } | undefined;
 if (!values['no-scale']) {
   say(`pipeline at 5x (${5 * N} posts) …`);
@@ -459,6 +479,7 @@ const result = {
   leads: main.leads,
   cases: main.cases,
   failed: main.failed,
+  ...(main.cpu && floorCpu ? { cpu_us_per_post: { pipeline: main.cpu, floor: floorCpu } } : {}),
   ...(receiver
     ? {
         webhook_requests_received: main.webhook_requests,
