@@ -43,14 +43,25 @@ export async function recordErasedAuthors(tx: Tx, key: string, authors: readonly
     on conflict do nothing`;
 }
 
-/** The posts of a page whose authors were not erased: an erased person's posts are never stored again. */
+/**
+ * The posts of a page whose authors were not erased: an erased person's posts are never stored again.
+ * Until someone is erased this costs one probe and no hashing; after that, one HMAC per author of the
+ * page (a page repeats its loud authors) and one lookup per author.
+ */
 export async function withoutErasedAuthors(tx: Tx, key: string, posts: readonly SocialPost[]): Promise<readonly SocialPost[]> {
   if (posts.length === 0) return posts;
-  const hashes = posts.map((p) => authorHash(key, p.author.id));
+  const [any] = await tx<{ erased: boolean }[]>`select exists (select 1 from erased_authors) as erased`;
+  if (!any!.erased) return posts;
+  const hashes = new Map<string, { platform: string; hash: string }>();
+  for (const p of posts) {
+    const k = `${p.platform}/${p.author.id}`;
+    if (!hashes.has(k)) hashes.set(k, { platform: p.platform, hash: authorHash(key, p.author.id) });
+  }
+  const authors = [...hashes.values()];
   const erased = await tx<{ platform: string; userHash: string }[]>`
     select platform::text, user_hash as "userHash" from erased_authors
-    where (platform, user_hash) in (select * from unnest(${tx.array(posts.map((p) => p.platform))}::platform[], ${tx.array(hashes)}::text[]))`;
+    where (platform, user_hash) in (select * from unnest(${tx.array(authors.map((a) => a.platform))}::platform[], ${tx.array(authors.map((a) => a.hash))}::text[]))`;
   if (erased.length === 0) return posts;
   const gone = new Set(erased.map((e) => `${e.platform}/${e.userHash}`));
-  return posts.filter((p, i) => !gone.has(`${p.platform}/${hashes[i]}`));
+  return posts.filter((p) => !gone.has(`${p.platform}/${hashes.get(`${p.platform}/${p.author.id}`)!.hash}`));
 }
