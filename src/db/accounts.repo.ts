@@ -38,8 +38,10 @@ export async function addEntitlement(
   try {
     const [row] = await sql`
       insert into entitlements (account_id, contact_id, name, starts_at, ends_at)
-      values (${input.accountId ?? null}, ${input.contactId ?? null}, ${input.name}, coalesce(${input.startsAt ?? null}::timestamptz, now()), ${input.endsAt ?? null})
-      returning id, account_id as "accountId", contact_id as "contactId", name, to_char(starts_at at time zone 'UTC', ${ISO}) as "startsAt", to_char(ends_at at time zone 'UTC', ${ISO}) as "endsAt"`;
+      values (${input.accountId ?? null}, ${input.contactId ?? null}, ${input.name},
+              coalesce(${input.startsAt ?? null}::timestamptz, now()), ${input.endsAt ?? null})
+      returning id, account_id as "accountId", contact_id as "contactId", name,
+                to_char(starts_at at time zone 'UTC', ${ISO}) as "startsAt", to_char(ends_at at time zone 'UTC', ${ISO}) as "endsAt"`;
     return row!;
   } catch (err) {
     if ((err as { code?: string }).code === '23503')

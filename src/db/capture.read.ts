@@ -59,7 +59,8 @@ export async function readContactMatches(tx: Tx, wanted: readonly ContactWanted[
     withHandle.length > 0
       ? tx<{ platform: Platform; handle: string; contactId: number }[]>`
           select h.platform, h.handle, h.contact_id as "contactId" from contact_handles h
-          join unnest(${tx.array(withHandle.map((w) => w.identity.platform))}::platform[], ${tx.array(withHandle.map((w) => w.handle!))}::text[]) as k(platform, handle)
+          join unnest(${tx.array(withHandle.map((w) => w.identity.platform))}::platform[],
+                      ${tx.array(withHandle.map((w) => w.handle!))}::text[]) as k(platform, handle)
             on h.platform = k.platform and h.handle = k.handle`
       : [],
     emails.length > 0

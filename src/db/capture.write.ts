@@ -137,8 +137,8 @@ async function reopenCases(tx: Tx, ids: ReadonlySet<number>, opts: CaptureOption
   const sla = opts.slaMs;
   await tx`
     update cases c set status = 'in_progress', resolved_at = null, reopen_count = c.reopen_count + 1, updated_at = now(),
-      resolve_by = now() + (case c.priority when 'urgent' then ${sla.urgent} when 'high' then ${sla.high} when 'normal' then ${sla.normal} else ${sla.low} end)::bigint
-                   * interval '1 millisecond'
+      resolve_by = now() + (case c.priority when 'urgent' then ${sla.urgent} when 'high' then ${sla.high}
+                                            when 'normal' then ${sla.normal} else ${sla.low} end)::bigint * interval '1 millisecond'
     where c.id = any(${tx.array([...ids])}::bigint[]) and c.status = 'resolved'`;
 }
 

@@ -5,6 +5,9 @@ import postgres from 'postgres';
 import type { Logger } from '../logger.js';
 import { freePort } from '../util/free-port.js';
 
+/** Why initdb was denied when this runs as root. */
+const AS_ROOT_HINT = ' (as root, the server runs as the `postgres` user: every directory above the data directory must be readable by it; or set DATABASE_URL)';
+
 /** What the process that started the embedded server records, so other processes find it. */
 interface ServerFile {
   url: string;
@@ -112,10 +115,8 @@ export async function openDatabaseUrl(databaseUrl: string | undefined, dataDir: 
   const started = Date.now();
   if (!existsSync(join(pgDir, 'PG_VERSION'))) {
     await server.initialise().catch((err: unknown) => {
-      const denied = String(err).includes('Permission denied');
-      throw new Error(
-        `${String(err).replace(/\s+/g, ' ').trim()}${denied ? ' (as root, the server runs as the `postgres` user: every directory above the data directory must be readable by it; or set DATABASE_URL)' : ''}`,
-      );
+      const hint = String(err).includes('Permission denied') ? AS_ROOT_HINT : '';
+      throw new Error(`${String(err).replace(/\s+/g, ' ').trim()}${hint}`);
     });
   }
   removeStalePidFile(pgDir);

@@ -60,7 +60,8 @@ export async function withoutErasedAuthors(tx: Tx, key: string, posts: readonly 
   const authors = [...hashes.values()];
   const erased = await tx<{ platform: string; userHash: string }[]>`
     select platform::text, user_hash as "userHash" from erased_authors
-    where (platform, user_hash) in (select * from unnest(${tx.array(authors.map((a) => a.platform))}::platform[], ${tx.array(authors.map((a) => a.hash))}::text[]))`;
+    where (platform, user_hash) in (
+      select * from unnest(${tx.array(authors.map((a) => a.platform))}::platform[], ${tx.array(authors.map((a) => a.hash))}::text[]))`;
   if (erased.length === 0) return posts;
   const gone = new Set(erased.map((e) => `${e.platform}/${e.userHash}`));
   return posts.filter((p) => !gone.has(`${p.platform}/${hashes.get(`${p.platform}/${p.author.id}`)!.hash}`));

@@ -97,7 +97,8 @@ async function assertUndoIsExact(tx: Tx, mergeId: number, m: { survivorId: numbe
     where id > ${mergeId} and undone_at is null and merged_id = ${m.survivorId} order by id desc limit 1`;
   if (later) {
     throw new ConflictError(
-      `merge ${mergeId} cannot be undone exactly: contact ${m.survivorId} was merged into contact ${later.survivorId} later (merge ${later.id}); undo merge ${later.id} first`,
+      `merge ${mergeId} cannot be undone exactly: contact ${m.survivorId} was merged into contact ${later.survivorId} later ` +
+        `(merge ${later.id}); undo merge ${later.id} first`,
     );
   }
   for (const [key, table] of MOVED_TABLES) {
@@ -118,7 +119,8 @@ async function assertUndoIsExact(tx: Tx, mergeId: number, m: { survivorId: numbe
 export async function undoMerge(sql: Sql, mergeId: number) {
   return sql.begin(async (tx) => {
     const [m] = await tx<{ survivorId: number; mergedId: number; moved: Moved; undoneAt: Date | null }[]>`
-      select survivor_id as "survivorId", merged_id as "mergedId", moved, to_char(undone_at at time zone 'UTC', ${ISO}) as "undoneAt" from contact_merges where id = ${mergeId} for update`;
+      select survivor_id as "survivorId", merged_id as "mergedId", moved, to_char(undone_at at time zone 'UTC', ${ISO}) as "undoneAt"
+      from contact_merges where id = ${mergeId} for update`;
     if (!m) throw new NotFoundError(`no merge ${mergeId}`);
     if (m.undoneAt) throw new ConflictError(`merge ${mergeId} was already undone`);
     await lockPeople(

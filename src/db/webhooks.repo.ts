@@ -99,8 +99,12 @@ export async function getEndpoint(sql: Sql, id: number): Promise<Endpoint> {
 /** Disable (nothing is sent; deliveries wait) or enable again (they resume, oldest first). */
 export async function setEndpointEnabled(sql: Sql, id: number, enabled: boolean, reason = 'disabled by a person'): Promise<Endpoint> {
   const rows = enabled
-    ? await sql`update webhook_endpoints set status = 'enabled', disabled_reason = null, disabled_at = null, failing_since = null, updated_at = now() where id = ${id} returning id`
-    : await sql`update webhook_endpoints set status = 'disabled', disabled_reason = ${reason}, disabled_at = now(), updated_at = now() where id = ${id} returning id`;
+    ? await sql`
+        update webhook_endpoints set status = 'enabled', disabled_reason = null, disabled_at = null, failing_since = null, updated_at = now()
+        where id = ${id} returning id`
+    : await sql`
+        update webhook_endpoints set status = 'disabled', disabled_reason = ${reason}, disabled_at = now(), updated_at = now()
+        where id = ${id} returning id`;
   if (rows.length === 0) throw new NotFoundError(`no webhook endpoint ${id}`);
   return getEndpoint(sql, id);
 }
@@ -367,7 +371,8 @@ async function extendFailingStreak(tx: Tx, endpointId: number, disableAfterMs: n
   const [w] = await tx<{ disabledNow: boolean }[]>`
     update webhook_endpoints w set failing_since = coalesce(w.failing_since, now()),
       status = case when w.failing_since <= now() - ${disableAfterMs} * interval '1 millisecond' then 'disabled' else w.status end,
-      disabled_at = case when w.status = 'enabled' and w.failing_since <= now() - ${disableAfterMs} * interval '1 millisecond' then now() else w.disabled_at end,
+      disabled_at = case when w.status = 'enabled' and w.failing_since <= now() - ${disableAfterMs} * interval '1 millisecond'
+                         then now() else w.disabled_at end,
       disabled_reason = case when w.status = 'enabled' and w.failing_since <= now() - ${disableAfterMs} * interval '1 millisecond'
                              then 'failing since ' || to_char(w.failing_since at time zone 'UTC', ${ISO}) else w.disabled_reason end
     from webhook_endpoints old where w.id = ${endpointId} and old.id = w.id

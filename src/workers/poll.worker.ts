@@ -64,7 +64,8 @@ export async function pollSource(
 /**
  * Re-enqueue pending posts whose job is gone (Redis flushed or restarted without persistence) or
  * ended without deciding them: a completed or failed job under the post's id (a database restored
- * from a backup meets the jobs it already ran) is removed first, or BullMQ would ignore the new one. Postgres is the truth; the queue is only transport (invariant 3).
+ * from a backup meets the jobs it already ran) is removed first, or BullMQ would ignore the new one.
+ * Postgres is the truth; the queue is only transport (invariant 3).
  */
 export async function reconcileInbox(sql: Sql, queue: Queue<CaptureJobData>, graceMs: number, attempts: number, limit = 5000): Promise<number> {
   const stale = await findStalePending(sql, graceMs, limit);

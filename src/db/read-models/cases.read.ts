@@ -42,10 +42,12 @@ export interface CaseFilter {
 export const caseColumns = (sql: Sql | Tx) => sql`
   c.id, c.status, c.origin, c.priority, c.priority_reason as "priorityReason", c.contact_id as "contactId",
   (select k.name from contacts k where k.id = c.contact_id) as contact, c.title,
-  to_char(c.resolve_by at time zone 'UTC', ${ISO}) as "resolveBy", to_char(c.resolved_at at time zone 'UTC', ${ISO}) as "resolvedAt", c.reopen_count as "reopenCount",
+  to_char(c.resolve_by at time zone 'UTC', ${ISO}) as "resolveBy", to_char(c.resolved_at at time zone 'UTC', ${ISO}) as "resolvedAt",
+  c.reopen_count as "reopenCount",
   c.conversation_id as "conversationId", c.ruleset_version as "rulesetVersion", c.rules,
   (select count(*)::int from social_posts p where p.case_id = c.id) as posts,
-  (select coalesce('@' || i.handle, i.name) from social_posts p join identities i on i.id = p.identity_id where p.case_id = c.id order by p.id limit 1) as author,
+  (select coalesce('@' || i.handle, i.name) from social_posts p join identities i on i.id = p.identity_id
+   where p.case_id = c.id order by p.id limit 1) as author,
   (select p.text from social_posts p where p.case_id = c.id order by p.id limit 1) as text,
   to_char(c.created_at at time zone 'UTC', ${ISO}) as "createdAt", to_char(c.updated_at at time zone 'UTC', ${ISO}) as "updatedAt",
   to_char(c.last_activity_at at time zone 'UTC', ${ISO}) as "lastActivityAt"`;

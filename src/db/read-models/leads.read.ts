@@ -47,7 +47,8 @@ export const leadColumns = (sql: Sql | Tx) => sql`
   l.account_id as "accountId", l.subject, l.score, l.ruleset_version as "rulesetVersion", l.rules, l.disqualify_reason as "disqualifyReason",
   (select o.id from opportunities o where o.lead_id = l.id) as "opportunityId",
   (select count(*)::int from social_posts p where p.lead_id = l.id) as posts,
-  (select coalesce('@' || i.handle, i.name) from social_posts p join identities i on i.id = p.identity_id where p.lead_id = l.id order by p.id limit 1) as author,
+  (select coalesce('@' || i.handle, i.name) from social_posts p join identities i on i.id = p.identity_id
+   where p.lead_id = l.id order by p.id limit 1) as author,
   (select p.text from social_posts p where p.lead_id = l.id order by p.id limit 1) as text,
   to_char(l.created_at at time zone 'UTC', ${ISO}) as "createdAt", to_char(l.updated_at at time zone 'UTC', ${ISO}) as "updatedAt",
   to_char(l.last_activity_at at time zone 'UTC', ${ISO}) as "lastActivityAt"`;

@@ -25,7 +25,8 @@ export async function getCase(sql: Sql, id: number) {
     sql`select c.id, c.status, c.priority, c.origin, c.title, to_char(c.created_at at time zone 'UTC', ${ISO}) as "createdAt" from cases c
         where c.contact_id = ${row.contactId as number} and c.id <> ${id} and c.created_at > now() - interval '90 days'
         order by c.id desc limit 20`,
-    sql`select e.id, e.name, e.account_id as "accountId", e.contact_id as "contactId", to_char(e.starts_at at time zone 'UTC', ${ISO}) as "startsAt", to_char(e.ends_at at time zone 'UTC', ${ISO}) as "endsAt"
+    sql`select e.id, e.name, e.account_id as "accountId", e.contact_id as "contactId",
+               to_char(e.starts_at at time zone 'UTC', ${ISO}) as "startsAt", to_char(e.ends_at at time zone 'UTC', ${ISO}) as "endsAt"
         from entitlements e left join contacts k on k.id = ${row.contactId as number}
         where (e.contact_id = k.id or e.account_id = k.account_id) and e.starts_at <= now() and (e.ends_at is null or e.ends_at > now())`,
   ]);
@@ -48,7 +49,8 @@ export async function getContact(sql: Sql, id: number) {
 export async function listOpportunities(sql: Sql, f: { status?: OpportunityStatus | undefined; limit: number }) {
   return sql`
     select o.id, o.lead_id as "leadId", o.account_id as "accountId", o.contact_id as "contactId", o.name, o.status,
-           o.estimated_value::float8 as "estimatedValue", o.close_reason as "closeReason", to_char(o.closed_at at time zone 'UTC', ${ISO}) as "closedAt", to_char(o.created_at at time zone 'UTC', ${ISO}) as "createdAt"
+           o.estimated_value::float8 as "estimatedValue", o.close_reason as "closeReason",
+           to_char(o.closed_at at time zone 'UTC', ${ISO}) as "closedAt", to_char(o.created_at at time zone 'UTC', ${ISO}) as "createdAt"
     from opportunities o where true ${f.status ? sql`and o.status = ${f.status}` : none(sql)}
     order by o.id desc limit ${f.limit}`;
 }
@@ -56,14 +58,17 @@ export async function listOpportunities(sql: Sql, f: { status?: OpportunityStatu
 export async function getOpportunity(sql: Sql | Tx, id: number) {
   const [row] = await sql`
     select o.id, o.lead_id as "leadId", o.account_id as "accountId", o.contact_id as "contactId", o.name, o.status,
-           o.estimated_value::float8 as "estimatedValue", o.close_reason as "closeReason", to_char(o.closed_at at time zone 'UTC', ${ISO}) as "closedAt", to_char(o.created_at at time zone 'UTC', ${ISO}) as "createdAt"
+           o.estimated_value::float8 as "estimatedValue", o.close_reason as "closeReason",
+           to_char(o.closed_at at time zone 'UTC', ${ISO}) as "closedAt", to_char(o.created_at at time zone 'UTC', ${ISO}) as "createdAt"
     from opportunities o where o.id = ${id}`;
   if (!row) throw new NotFoundError(`no opportunity ${id}`);
   return row;
 }
 
 export async function listAccounts(sql: Sql, f: { limit: number }) {
-  return sql`select a.id, a.name, a.relationship, to_char(a.created_at at time zone 'UTC', ${ISO}) as "createdAt" from accounts a order by a.id desc limit ${f.limit}`;
+  return sql`
+    select a.id, a.name, a.relationship, to_char(a.created_at at time zone 'UTC', ${ISO}) as "createdAt"
+    from accounts a order by a.id desc limit ${f.limit}`;
 }
 
 export async function getAccount(sql: Sql | Tx, id: number) {
