@@ -1,11 +1,34 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
- * CPU time spent by this process and by the machine's `postgres` and `redis-server` processes, for
- * benchmarks to say where a run's CPU went (per post, beside the throughput). Linux only: it reads
- * /proc; elsewhere, or where /proc cannot be read, the servers count 0 and `available` is false.
- * Processes that exit between two samples lose their time; the bench's connections live through a run.
+ * CPU time of processes, for benchmarks to say where a run's CPU went beside its throughput. Linux only: it reads
+ * /proc; elsewhere, or where /proc cannot be read, other processes count 0. A process that exits between two
+ * samples loses its time.
  */
+
+const TICK_US = 10_000; // USER_HZ is 100 on Linux whatever the kernel's HZ
+
+/** A process's command name and utime + stime in µs, from /proc/<pid>/stat; null once it is gone. */
+export function procStat(pid: number): { comm: string; us: number } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name may hold spaces and parentheses: the fields start after its last closing parenthesis,
+  // the state first (field 3), utime and stime at fields 14 and 15.
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  return { comm: stat.slice(stat.indexOf('(') + 1, close), us: (Number(fields[11]) + Number(fields[12])) * TICK_US };
+}
+
+/** utime + stime of a process in µs; 0 once it is gone. */
+export function cpuOf(pid: number): number {
+  return procStat(pid)?.us ?? 0;
+}
+
+/** This process's CPU and that of every `postgres` and `redis-server` process on the machine, at one moment. */
 export interface CpuSample {
   /** This process, µs (user + system). */
   node: number;
@@ -13,7 +36,7 @@ export interface CpuSample {
   servers: Map<number, { name: 'postgres' | 'redis'; us: number }>;
 }
 
-const TICK_US = 10_000; // USER_HZ is 100 on Linux whatever the kernel's HZ
+const SERVERS: Record<string, 'postgres' | 'redis'> = { postgres: 'postgres', 'redis-server': 'redis' };
 
 export function sampleCpu(): CpuSample {
   const u = process.cpuUsage();
@@ -25,20 +48,9 @@ export function sampleCpu(): CpuSample {
     // no /proc: node only
   }
   for (const pid of pids) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // gone since the listing
-    }
-    const open = stat.indexOf('(');
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(open + 1, close);
-    const name = comm === 'postgres' ? 'postgres' : comm === 'redis-server' ? 'redis' : null;
-    if (name === null) continue;
-    // after "pid (comm) ": state is field 3; utime and stime are fields 14 and 15
-    const fields = stat.slice(close + 2).split(' ');
-    servers.set(Number(pid), { name, us: (Number(fields[11]) + Number(fields[12])) * TICK_US });
+    const stat = procStat(Number(pid));
+    const name = stat && SERVERS[stat.comm];
+    if (name) servers.set(Number(pid), { name, us: stat.us });
   }
   return { node: u.user + u.system, servers };
 }

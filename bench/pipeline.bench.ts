@@ -32,7 +32,7 @@ import { silentLogger } from '../src/logger.js';
 import type { SocialPost } from '../src/types.js';
 import { startService } from '../src/service.js';
 import { enqueuePosts } from '../src/workers/ingest.js';
-import { cpuBetween, sampleCpu } from './cpu.js';
+import { type CpuSample, cpuBetween, sampleCpu } from './cpu.js';
 import { forkReceiver } from './receiver.js';
 import {
   closeTransport,
@@ -209,7 +209,7 @@ interface PipelineResult {
 type CpuPerItem = { node_us: number; postgres_us: number; redis_us: number } | null;
 
 /** µs of CPU per item between two samples, by part; null where /proc showed no server processes. */
-function cpuPer(from: ReturnType<typeof sampleCpu>, n: number): CpuPerItem {
+function cpuPer(from: CpuSample, n: number): CpuPerItem {
   const c = cpuBetween(from, sampleCpu());
   return c.available ? { node_us: Math.round(c.node / n), postgres_us: Math.round(c.postgres / n), redis_us: Math.round(c.redis / n) } : null;
 }

@@ -15,12 +15,12 @@
  * A benchmark, never a timed test: compare figures within one run only.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { cpuOf } from './cpu.js';
 import { forkReceiver } from './receiver.js';
 
 const { values } = parseArgs({
@@ -43,7 +43,6 @@ const PG_ADMIN = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Events per record: a record's events are delivered one after the other, so order per record is part of the cost. */
 const PER_RECORD = 4;
-const CLOCK_TICK_US = 10_000; // USER_HZ is 100 on Linux
 
 const say = (msg: string) => {
   if (!values.json) process.stderr.write(`${msg}\n`);
@@ -77,18 +76,6 @@ async function loadCode(root: string) {
     settings: worker.DEFAULT_WEBHOOK_SETTINGS as Record<string, number>,
     silentLogger: logger.silentLogger as unknown,
   };
-}
-
-/** utime + stime of a process in µs; 0 once it is gone. */
-function cpuOf(pid: number): number {
-  try {
-    // the command name may hold spaces: the fields start after its closing parenthesis
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * CLOCK_TICK_US;
-  } catch {
-    return 0;
-  }
 }
 
 async function backendPids(admin: postgres.Sql, db: string): Promise<number[]> {

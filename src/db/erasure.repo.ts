@@ -50,19 +50,19 @@ export async function recordErasedAuthors(tx: Tx, key: string, authors: readonly
  */
 export async function withoutErasedAuthors(tx: Tx, key: string, posts: readonly SocialPost[]): Promise<readonly SocialPost[]> {
   if (posts.length === 0) return posts;
-  const [any] = await tx<{ erased: boolean }[]>`select exists (select 1 from erased_authors) as erased`;
-  if (!any!.erased) return posts;
-  const hashes = new Map<string, { platform: string; hash: string }>();
-  for (const p of posts) {
-    const k = `${p.platform}/${p.author.id}`;
-    if (!hashes.has(k)) hashes.set(k, { platform: p.platform, hash: authorHash(key, p.author.id) });
-  }
-  const authors = [...hashes.values()];
-  const erased = await tx<{ platform: string; userHash: string }[]>`
-    select platform::text, user_hash as "userHash" from erased_authors
-    where (platform, user_hash) in (
-      select * from unnest(${tx.array(authors.map((a) => a.platform))}::platform[], ${tx.array(authors.map((a) => a.hash))}::text[]))`;
+  const [row] = await tx<{ erased: boolean }[]>`select exists (select 1 from erased_authors) as erased`;
+  if (!row!.erased) return posts;
+  const authorOf = (p: SocialPost) => `${p.platform}/${p.author.id}`;
+  const authors = new Map<string, SocialPost>();
+  for (const p of posts) if (!authors.has(authorOf(p))) authors.set(authorOf(p), p);
+  const list = [...authors.values()];
+  // Which of the page's authors were erased, by their place in the list (1-based).
+  const erased = await tx<{ n: number }[]>`
+    select a.n::int as n
+    from unnest(${tx.array(list.map((p) => p.platform))}::platform[], ${tx.array(list.map((p) => authorHash(key, p.author.id)))}::text[])
+         with ordinality as a(platform, user_hash, n)
+    where exists (select 1 from erased_authors e where e.platform = a.platform and e.user_hash = a.user_hash)`;
   if (erased.length === 0) return posts;
-  const gone = new Set(erased.map((e) => `${e.platform}/${e.userHash}`));
-  return posts.filter((p) => !gone.has(`${p.platform}/${hashes.get(`${p.platform}/${p.author.id}`)!.hash}`));
+  const gone = new Set(erased.map((e) => authorOf(list[e.n - 1]!)));
+  return posts.filter((p) => !gone.has(authorOf(p)));
 }

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cpuBetween, sampleCpu, type CpuSample } from '../../bench/cpu.js';
+import { type CpuSample, cpuBetween, procStat, sampleCpu } from '../../bench/cpu.js';
 
 // The pipeline bench's CPU accounting (bench/cpu.ts): per part, and a server process first seen in
 // the later sample counts from zero.
@@ -28,6 +29,18 @@ describe('bench CPU accounting', () => {
 
   it('says so when no server process was seen', () => {
     expect(cpuBetween(sample(0, []), sample(10, []))).toEqual({ node: 10, postgres: 0, redis: 0, available: false });
+  });
+
+  it.runIf(process.platform === 'linux')("reads a process's name and CPU from /proc/<pid>/stat as the kernel and Node report them", () => {
+    let x = 0;
+    for (let i = 0; i < 20_000_000; i++) x += Math.sqrt(i);
+    expect(x).toBeGreaterThan(0);
+    const u = process.cpuUsage();
+    const stat = procStat(process.pid)!;
+    expect(stat.comm).toBe(readFileSync(`/proc/${process.pid}/comm`, 'utf8').trim());
+    // the same clock at a 10 ms tick: within a few ticks of what getrusage() says
+    expect(Math.abs(stat.us - (u.user + u.system))).toBeLessThan(50_000);
+    expect(procStat(2 ** 22 + 1)).toBeNull(); // above the kernel's pid limit: no such process
   });
 
   it("reads this process's CPU, which grows with work", () => {
